@@ -1,0 +1,156 @@
+//! Campaigns and votes: pre-vote, RequestVote, the up-to-date rule and the lease check.
+
+use crate::leader::LeaderState;
+use crate::message::{Body, Message};
+use crate::raft::Raft;
+use crate::types::{NodeId, Role};
+
+impl Raft {
+    /// The election timer fired: ask for pre-votes first if configured, else campaign.
+    pub(crate) fn campaign(&mut self) {
+        if self.config.pre_vote {
+            self.become_pre_candidate();
+        } else {
+            self.become_candidate(false);
+        }
+    }
+
+    /// Thesis §9.6: asks whether the others would vote for us in the next term, without
+    /// raising our term or changing our vote, so that a node cut off from the cluster does
+    /// not disrupt it when it comes back.
+    fn become_pre_candidate(&mut self) {
+        self.role = Role::PreCandidate;
+        self.leader = None;
+        self.leading = None;
+        self.start_poll();
+        if self.poll_won() {
+            return self.become_candidate(false);
+        }
+        self.request_votes(true, false);
+    }
+
+    /// §5.2: raises the term, votes for itself and asks every peer for its vote. A campaign
+    /// started by a leadership transfer (`transfer`) is exempt from the peers' lease check.
+    pub(crate) fn become_candidate(&mut self, transfer: bool) {
+        self.term = self.term.next();
+        self.voted_for = Some(self.id);
+        self.mark_hard_state_dirty();
+        self.role = Role::Candidate;
+        self.leader = None;
+        self.leading = None;
+        self.start_poll();
+        if self.poll_won() {
+            return self.become_leader();
+        }
+        self.request_votes(false, transfer);
+    }
+
+    fn become_leader(&mut self) {
+        self.role = Role::Leader;
+        self.leader = Some(self.id);
+        self.votes.clear();
+        self.leading = Some(LeaderState::new(&self.peers(), self.log.last_index(), self.now));
+        // §5.4.2: an entry of its own term lets the new leader commit earlier entries.
+        self.log.append(self.term, crate::log::Payload::Noop);
+        self.broadcast_append();
+    }
+
+    fn start_poll(&mut self) {
+        self.votes.clear();
+        self.votes.insert(self.id, true);
+        self.reset_election_timer();
+    }
+
+    fn poll_won(&self) -> bool {
+        self.votes.values().filter(|&&granted| granted).count() >= self.quorum()
+    }
+
+    fn request_votes(&mut self, pre_vote: bool, transfer: bool) {
+        let term = if pre_vote { self.term.next() } else { self.term };
+        let body = Body::RequestVote {
+            pre_vote,
+            transfer,
+            last_log_index: self.log.last_index(),
+            last_log_term: self.log.last_term(),
+        };
+        for peer in self.peers() {
+            self.send(peer, term, body.clone());
+        }
+    }
+
+    /// Whether this node heard from a live leader within the minimum election timeout (or,
+    /// having just started, might have), and so refuses to help anyone else win (§9.6).
+    /// Only with check-quorum, which is what makes a leader's silence meaningful.
+    pub(crate) fn in_lease(&self) -> bool {
+        if !self.config.check_quorum {
+            return false;
+        }
+        let min = self.config.election_timeout_min_ms;
+        if let Some(leading) = &self.leading {
+            return leading.quorum_active(self.now, min, self.quorum());
+        }
+        let heard_recently = self.leader.is_some()
+            && self.last_leader_contact.is_some_and(|t| self.now.saturating_sub(t) < min);
+        heard_recently || self.now.saturating_sub(self.started_at) < min
+    }
+
+    /// §5.2, §5.4.1 and thesis §9.6. Requests in a term above ours have already made us a
+    /// follower of that term, except pre-votes, which change nothing.
+    pub(crate) fn handle_request_vote(&mut self, msg: Message) {
+        let Body::RequestVote { pre_vote, transfer, last_log_index, last_log_term } = msg.body
+        else {
+            unreachable!("dispatched by body");
+        };
+        let up_to_date = self.log.is_up_to_date(last_log_term, last_log_index);
+        if pre_vote {
+            let granted =
+                msg.term > self.term && up_to_date && (transfer || !self.in_lease());
+            let term = if granted { msg.term } else { self.term };
+            return self.send(msg.from, term, Body::RequestVoteResponse { pre_vote, granted });
+        }
+        let may_vote_for = |voted_for: Option<NodeId>, leader: Option<NodeId>| {
+            voted_for == Some(msg.from) || (voted_for.is_none() && leader.is_none())
+        };
+        let granted =
+            msg.term == self.term && may_vote_for(self.voted_for, self.leader) && up_to_date;
+        if granted {
+            if self.voted_for != Some(msg.from) {
+                self.voted_for = Some(msg.from);
+                self.mark_hard_state_dirty();
+            }
+            self.reset_election_timer();
+        }
+        self.send(msg.from, self.term, Body::RequestVoteResponse { pre_vote, granted });
+    }
+
+    /// Counts a (pre-)vote once per voter; responses to another campaign are ignored. A
+    /// campaign without a majority stays open until the next timeout or a higher term.
+    pub(crate) fn handle_vote_response(&mut self, msg: Message) {
+        let Body::RequestVoteResponse { pre_vote, granted } = msg.body else {
+            unreachable!("dispatched by body");
+        };
+        let current = match (pre_vote, self.role) {
+            (true, Role::PreCandidate) => msg.term == self.term.next(),
+            (false, Role::Candidate) => msg.term == self.term,
+            _ => false,
+        };
+        if !current {
+            return;
+        }
+        self.votes.entry(msg.from).or_insert(granted);
+        if self.poll_won() {
+            if pre_vote {
+                self.become_candidate(false);
+            } else {
+                self.become_leader();
+            }
+        }
+    }
+
+    /// The leader asks us to campaign now (thesis §3.10): skip pre-vote and leases.
+    pub(crate) fn handle_timeout_now(&mut self, msg: Message) {
+        if msg.term == self.term && self.role == Role::Follower && self.leader == Some(msg.from) {
+            self.become_candidate(true);
+        }
+    }
+}

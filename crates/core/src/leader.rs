@@ -1,0 +1,175 @@
+//! What only a leader does: heartbeats, check-quorum, the lease and leadership transfer.
+
+use crate::error::TransferError;
+use crate::message::Body;
+use crate::raft::Raft;
+use crate::types::{LogIndex, Millis, NodeId, Role};
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
+
+/// The leader's view of one follower.
+#[derive(Clone, Debug)]
+pub(crate) struct Progress {
+    /// Highest index known to match the leader's log.
+    pub(crate) match_index: LogIndex,
+    /// Next index to send.
+    pub(crate) next_index: LogIndex,
+    /// Send time (leader clock) of the latest AppendEntries the follower answered.
+    pub(crate) acked_sent_at: Option<Millis>,
+}
+
+/// A leadership transfer under way.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Transfer {
+    pub(crate) target: NodeId,
+    /// Local time at which the transfer is abandoned, milliseconds.
+    pub(crate) deadline: Millis,
+    pub(crate) timeout_now_sent: bool,
+}
+
+/// State that exists only while a node is leader.
+#[derive(Clone, Debug)]
+pub(crate) struct LeaderState {
+    /// When this node became leader.
+    pub(crate) since: Millis,
+    pub(crate) heartbeat_due: Millis,
+    pub(crate) progress: BTreeMap<NodeId, Progress>,
+    pub(crate) transfer: Option<Transfer>,
+    /// Set once a TimeoutNow went out: another node may win this term's successor at any
+    /// moment, so this leadership may never claim a lease again.
+    pub(crate) lease_revoked: bool,
+}
+
+impl LeaderState {
+    pub(crate) fn new(peers: &[NodeId], last_index: LogIndex, now: Millis) -> LeaderState {
+        let progress = peers
+            .iter()
+            .map(|&p| (p, Progress { match_index: 0, next_index: last_index + 1, acked_sent_at: None }))
+            .collect();
+        LeaderState {
+            since: now,
+            heartbeat_due: now,
+            progress,
+            transfer: None,
+            lease_revoked: false,
+        }
+    }
+
+    /// The latest send time that a majority (the leader counting itself at `now`) has
+    /// acknowledged. With `grace`, followers not heard from yet count as of `since`.
+    fn quorum_ack(&self, now: Millis, quorum: usize, grace: bool) -> Option<Millis> {
+        let mut acks: Vec<Option<Millis>> = std::iter::once(Some(now))
+            .chain(self.progress.values().map(|p| {
+                p.acked_sent_at.or(grace.then_some(self.since))
+            }))
+            .collect();
+        acks.sort_by_key(|&a| Reverse(a));
+        acks[quorum - 1]
+    }
+
+    /// Whether a majority acknowledged a heartbeat sent less than `window_ms` ago.
+    pub(crate) fn quorum_active(&self, now: Millis, window_ms: u64, quorum: usize) -> bool {
+        self.quorum_ack(now, quorum, true).is_some_and(|t| now.saturating_sub(t) < window_ms)
+    }
+}
+
+impl Raft {
+    /// Heartbeats, check-quorum and the transfer's expiry.
+    pub(crate) fn tick_leader(&mut self) {
+        let (now, quorum, min) = (self.now, self.quorum(), self.config.election_timeout_min_ms);
+        let Some(leading) = self.leading.as_mut() else { return };
+        if self.config.check_quorum && !leading.quorum_active(now, min, quorum) {
+            let term = self.term;
+            return self.become_follower(term, None);
+        }
+        if let Some(transfer) = leading.transfer.filter(|t| now >= t.deadline) {
+            leading.transfer = None;
+            leading.lease_revoked |= transfer.timeout_now_sent;
+        }
+        if now >= leading.heartbeat_due {
+            self.broadcast_append();
+        }
+    }
+
+    /// The earliest time the leader's tick has work: a heartbeat, a check-quorum expiry or a
+    /// transfer's deadline.
+    pub(crate) fn leader_deadline(&self, leading: &LeaderState) -> Millis {
+        let mut due = leading.heartbeat_due;
+        if self.config.check_quorum {
+            if let Some(t) = leading.quorum_ack(self.now, self.quorum(), true) {
+                due = due.min(t + self.config.election_timeout_min_ms);
+            }
+        }
+        if let Some(t) = leading.transfer {
+            due = due.min(t.deadline);
+        }
+        due
+    }
+
+    /// Leader lease: whether, at local time `now` (milliseconds), no other node can be
+    /// leader, so that reads may be served locally.
+    ///
+    /// Assumption: no node's clock runs slower than any other's by more than
+    /// `clock_drift_bound`. A follower that acknowledged a heartbeat refuses to vote for
+    /// `election_timeout_min_ms` of its clock after it received it; the leader trusts the
+    /// lease for `election_timeout_min_ms × (1 − clock_drift_bound)` of its own clock after it
+    /// *sent* the latest heartbeat a majority acknowledged. Needs check-quorum (it is what
+    /// makes followers keep the lease), and ends for good once a transfer sent TimeoutNow.
+    pub fn lease_valid(&self, now: Millis) -> bool {
+        let Some(leading) = &self.leading else { return false };
+        self.config.check_quorum
+            && leading.transfer.is_none()
+            && !leading.lease_revoked
+            && leading
+                .quorum_ack(now, self.quorum(), false)
+                .is_some_and(|t| now < t + self.config.lease_ms())
+    }
+
+    /// Hands leadership to `target` (thesis §3.10): stops accepting proposals, brings the
+    /// target's log up to date, then tells it to campaign at once. Gives up after one maximum
+    /// election timeout.
+    pub fn transfer_leadership(&mut self, target: NodeId, now: Millis) -> Result<(), TransferError> {
+        self.set_now(now);
+        let deadline = self.now + self.config.election_timeout_max_ms;
+        let leader = self.leader;
+        let Some(leading) = self.leading.as_mut() else {
+            return Err(TransferError::NotLeader { leader });
+        };
+        if target == self.id {
+            return Ok(());
+        }
+        if !leading.progress.contains_key(&target) {
+            return Err(TransferError::UnknownNode(target));
+        }
+        if let Some(t) = leading.transfer {
+            return Err(TransferError::InProgress(t.target));
+        }
+        leading.transfer = Some(Transfer { target, deadline, timeout_now_sent: false });
+        if !self.maybe_send_timeout_now(target) {
+            self.send_append(target);
+        }
+        Ok(())
+    }
+
+    /// Sends TimeoutNow if `peer` is the transfer target and its log is complete.
+    pub(crate) fn maybe_send_timeout_now(&mut self, peer: NodeId) -> bool {
+        let last = self.log.last_index();
+        let Some(leading) = self.leading.as_mut() else { return false };
+        let Some(transfer) = leading.transfer.as_mut() else { return false };
+        let caught_up = leading.progress.get(&peer).is_some_and(|p| p.match_index == last);
+        if transfer.target != peer || transfer.timeout_now_sent || !caught_up {
+            return false;
+        }
+        transfer.timeout_now_sent = true;
+        leading.lease_revoked = true;
+        let term = self.term;
+        self.send(peer, term, Body::TimeoutNow);
+        true
+    }
+
+    /// Whether this node is leader and accepts proposals.
+    pub(crate) fn transfer_target(&self) -> Option<NodeId> {
+        debug_assert_eq!(self.leading.is_some(), self.role == Role::Leader);
+        self.leading.as_ref().and_then(|l| l.transfer).map(|t| t.target)
+    }
+}

@@ -1,0 +1,72 @@
+//! # ballot-core: a deterministic, sans-IO Raft leader-election core
+//!
+//! [`Raft`] is one node's state machine: roles Follower, PreCandidate, Candidate and Leader;
+//! randomized election timeouts; RequestVote with the log up-to-date rule; a small replicated
+//! log with heartbeats and commitment; pre-vote, check-quorum, a leader lease, leadership
+//! transfer and an optional adaptive election timeout. It touches no network, no disk and no
+//! clock: time arrives as milliseconds in every input, randomness from a seed.
+//!
+//! ## Driving it
+//!
+//! A driver owns the network and the disk and loops:
+//!
+//! 1. Feed inputs: [`Raft::tick`] when [`Raft::next_deadline`] has passed, [`Raft::step`]
+//!    for every message received, [`Raft::propose`] and [`Raft::transfer_leadership`] for
+//!    application requests.
+//! 2. Take a [`Ready`] from [`Raft::ready`].
+//! 3. Persist [`Ready::hard_state`] and [`Ready::log_write`] durably (fsync).
+//! 4. Send [`Ready::messages`] (these could have gone before step 3) and
+//!    [`Ready::persisted_messages`] (these must not: a vote or term announced before it is
+//!    durable can be forgotten in a crash, and a node that forgets its vote can elect two
+//!    leaders in one term).
+//! 5. Apply [`Ready::committed`], publish [`Ready::soft_state`], then call [`Raft::advance`].
+//!
+//! After a crash, rebuild the node with [`Raft::new`] from the [`PersistedState`] on disk.
+//!
+//! ```
+//! use ballot_core::{Config, NodeId, PersistedState, Raft, Role};
+//!
+//! let members = [NodeId(1)];
+//! let mut node = Raft::new(NodeId(1), &members, Config::default(), PersistedState::default(), 7, 0)
+//!     .expect("valid configuration");
+//! let mut disk = PersistedState::default();
+//! let mut now = 0;
+//! while node.role() != Role::Leader {
+//!     now = node.next_deadline();
+//!     node.tick(now);
+//!     while let Some(ready) = node.ready() {
+//!         if let Some(hs) = ready.hard_state {
+//!             disk.hard_state = hs; // a real driver writes and fsyncs here
+//!         }
+//!         assert!(ready.messages.is_empty() && ready.persisted_messages.is_empty());
+//!         node.advance();
+//!     }
+//! }
+//! assert!(now >= 150 && now <= 300, "a lone node elects itself after one election timeout");
+//! assert_eq!(disk.hard_state.voted_for, Some(NodeId(1)));
+//! ```
+
+mod config;
+mod election;
+mod error;
+mod leader;
+mod log;
+mod message;
+mod raft;
+mod ready;
+mod replication;
+mod timeout;
+mod types;
+
+#[cfg(test)]
+mod testnet;
+#[cfg(test)]
+mod tests;
+
+pub use config::{Config, ConfigError};
+pub use error::{InitError, ProposeError, StepError, TransferError};
+pub use log::{Entry, LogWrite, Payload};
+pub use message::{Body, Message};
+pub use raft::Raft;
+pub use ready::{HardState, PersistedState, Ready, SoftState};
+pub use types::{LogIndex, Millis, NodeId, Role, Term};

@@ -1,0 +1,350 @@
+//! The election state machine: its state, its inputs, and the Ready/advance handshake.
+
+use crate::config::Config;
+use crate::error::{InitError, StepError};
+use crate::leader::LeaderState;
+use crate::log::{Entry, Log};
+use crate::message::{Body, Message};
+use crate::ready::{HardState, PersistedState, Ready, SoftState};
+use crate::timeout::{draw_timeout, AdaptiveTimeout};
+use crate::types::{LogIndex, Millis, NodeId, Role, Term};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use std::collections::BTreeMap;
+
+/// One node's Raft election core. Deterministic: the same inputs give the same outputs.
+///
+/// Inputs are [`Raft::tick`], [`Raft::step`], [`Raft::propose`] and
+/// [`Raft::transfer_leadership`], each with the node's local time in milliseconds; outputs
+/// are collected in a [`Ready`] (see [`Raft::ready`]).
+#[derive(Debug)]
+pub struct Raft {
+    pub(crate) id: NodeId,
+    /// Every member, this node included, sorted.
+    pub(crate) members: Vec<NodeId>,
+    pub(crate) config: Config,
+    pub(crate) rng: StdRng,
+    /// Latest local time seen, milliseconds.
+    pub(crate) now: Millis,
+    /// When this incarnation started: it may have heard from a leader just before a crash.
+    pub(crate) started_at: Millis,
+
+    pub(crate) term: Term,
+    pub(crate) voted_for: Option<NodeId>,
+    pub(crate) role: Role,
+    pub(crate) leader: Option<NodeId>,
+    pub(crate) log: Log,
+
+    pub(crate) election_deadline: Millis,
+    /// Responses to the current (pre-)campaign, one per voter, this node included.
+    pub(crate) votes: BTreeMap<NodeId, bool>,
+    /// Last time a valid AppendEntries arrived from the current leader.
+    pub(crate) last_leader_contact: Option<Millis>,
+    pub(crate) adaptive: AdaptiveTimeout,
+    /// Present exactly while this node is leader.
+    pub(crate) leading: Option<LeaderState>,
+
+    hard_state_dirty: bool,
+    hard_state_in_flight: bool,
+    awaiting_advance: bool,
+    messages: Vec<Message>,
+    persisted_messages: Vec<Message>,
+    reported_soft: SoftState,
+    reported_commit: LogIndex,
+}
+
+impl Raft {
+    /// Creates (or restarts) node `id` of the cluster `members` from what it persisted.
+    ///
+    /// `seed` seeds the node's own RNG (election timeouts); `now` is its local time,
+    /// milliseconds. A restarted node refuses votes for one minimum election timeout, since it
+    /// may have acknowledged a leader's lease just before it stopped.
+    pub fn new(
+        id: NodeId,
+        members: &[NodeId],
+        config: Config,
+        persisted: PersistedState,
+        seed: u64,
+        now: Millis,
+    ) -> Result<Raft, InitError> {
+        config.validate()?;
+        let mut sorted = members.to_vec();
+        sorted.sort();
+        if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+            return Err(InitError::DuplicateMember(w[0]));
+        }
+        if !sorted.contains(&id) {
+            return Err(InitError::NotAMember(id));
+        }
+        let HardState { term, voted_for } = persisted.hard_state;
+        if let Some(v) = voted_for.filter(|v| !sorted.contains(v)) {
+            return Err(InitError::InconsistentState(format!("voted for non-member {v}")));
+        }
+        let log = Log::restore(persisted.entries).map_err(InitError::InconsistentState)?;
+        if log.last_term() > term {
+            return Err(InitError::InconsistentState(format!(
+                "log holds an entry of {} but the term is only {term}",
+                log.last_term()
+            )));
+        }
+        let mut raft = Raft {
+            id,
+            members: sorted,
+            config,
+            rng: StdRng::seed_from_u64(seed),
+            now,
+            started_at: now,
+            term,
+            voted_for,
+            role: Role::Follower,
+            leader: None,
+            log,
+            election_deadline: now,
+            votes: BTreeMap::new(),
+            last_leader_contact: None,
+            adaptive: AdaptiveTimeout::default(),
+            leading: None,
+            hard_state_dirty: false,
+            hard_state_in_flight: false,
+            awaiting_advance: false,
+            messages: Vec::new(),
+            persisted_messages: Vec::new(),
+            reported_soft: SoftState { role: Role::Follower, term, leader: None },
+            reported_commit: 0,
+        };
+        raft.reset_election_timer();
+        Ok(raft)
+    }
+
+    /// Advances time to `now` (milliseconds) and fires whatever timer is due: an election
+    /// timeout, a heartbeat, a check-quorum step-down or a transfer's expiry.
+    pub fn tick(&mut self, now: Millis) {
+        self.set_now(now);
+        if self.role == Role::Leader {
+            self.tick_leader();
+        } else if self.now >= self.election_deadline {
+            self.campaign();
+        }
+    }
+
+    /// Handles one message received at `now` (milliseconds).
+    pub fn step(&mut self, msg: Message, now: Millis) -> Result<(), StepError> {
+        self.set_now(now);
+        if msg.to != self.id {
+            return Err(StepError::WrongRecipient { to: msg.to, me: self.id });
+        }
+        if msg.from == self.id || !self.members.contains(&msg.from) {
+            return Err(StepError::UnknownSender(msg.from));
+        }
+        if msg.term > self.term {
+            match msg.body {
+                // Thesis §9.6: a node that hears from a live leader neither updates its term
+                // nor votes, unless leadership is being handed over on purpose.
+                Body::RequestVote { transfer: false, .. } if self.in_lease() => return Ok(()),
+                // A pre-vote carries the term the sender *would* campaign in.
+                Body::RequestVote { pre_vote: true, .. } => {}
+                Body::RequestVoteResponse { pre_vote: true, granted: true } => {}
+                Body::AppendEntries { .. } | Body::TimeoutNow => {
+                    self.become_follower(msg.term, Some(msg.from))
+                }
+                _ => self.become_follower(msg.term, None),
+            }
+        }
+        match msg.body {
+            Body::RequestVote { .. } => self.handle_request_vote(msg),
+            Body::RequestVoteResponse { .. } => self.handle_vote_response(msg),
+            Body::AppendEntries { .. } => self.handle_append_entries(msg),
+            Body::AppendEntriesResponse { .. } => self.handle_append_response(msg),
+            Body::TimeoutNow => self.handle_timeout_now(msg),
+        }
+        Ok(())
+    }
+
+    /// Whether a [`Ready`] is waiting to be taken.
+    pub fn has_ready(&self) -> bool {
+        !self.awaiting_advance
+            && (self.hard_state_dirty
+                || self.log.has_unpersisted()
+                || !self.messages.is_empty()
+                || !self.persisted_messages.is_empty()
+                || self.soft_state() != self.reported_soft
+                || self.committable() > self.reported_commit)
+    }
+
+    /// Takes the pending work, if any. Until [`Raft::advance`] is called no further Ready is
+    /// handed out; inputs may still arrive in between.
+    pub fn ready(&mut self) -> Option<Ready> {
+        if !self.has_ready() {
+            return None;
+        }
+        let soft = self.soft_state();
+        let soft_state = (soft != self.reported_soft).then_some(soft);
+        self.reported_soft = soft;
+        let hard_state = std::mem::take(&mut self.hard_state_dirty).then(|| self.hard_state());
+        self.hard_state_in_flight = hard_state.is_some();
+        let upto = self.committable();
+        let committed = self.log.range(self.reported_commit, upto).to_vec();
+        self.reported_commit = self.reported_commit.max(upto);
+        self.awaiting_advance = true;
+        Some(Ready {
+            soft_state,
+            hard_state,
+            log_write: self.log.take_write(),
+            messages: std::mem::take(&mut self.messages),
+            persisted_messages: std::mem::take(&mut self.persisted_messages),
+            committed,
+        })
+    }
+
+    /// Acknowledges the last [`Ready`]: its state is durable and its messages are sent.
+    pub fn advance(&mut self) {
+        self.awaiting_advance = false;
+        self.hard_state_in_flight = false;
+        self.log.persisted();
+        if self.role == Role::Leader {
+            self.maybe_commit();
+        }
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// Every member, this node included, in ascending order.
+    pub fn members(&self) -> &[NodeId] {
+        &self.members
+    }
+
+    /// This node's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// This node's current term.
+    pub fn term(&self) -> Term {
+        self.term
+    }
+
+    /// The leader this node knows of in its current term.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leader
+    }
+
+    /// The configuration this node runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Role, term and leader.
+    pub fn soft_state(&self) -> SoftState {
+        SoftState { role: self.role, term: self.term, leader: self.leader }
+    }
+
+    /// Term and vote, as they must be persisted.
+    pub fn hard_state(&self) -> HardState {
+        HardState { term: self.term, voted_for: self.voted_for }
+    }
+
+    /// The whole log, durable or not.
+    pub fn entries(&self) -> &[Entry] {
+        self.log.entries()
+    }
+
+    /// Highest index known committed.
+    pub fn commit_index(&self) -> LogIndex {
+        self.log.commit()
+    }
+
+    /// When the election timer fires, local milliseconds (meaningless while leader).
+    pub fn election_deadline(&self) -> Millis {
+        self.election_deadline
+    }
+
+    /// The range the next election timeout is drawn from, `[min, max]` milliseconds.
+    pub fn election_timeout_range(&self) -> (u64, u64) {
+        self.adaptive.range(&self.config)
+    }
+
+    /// Smoothed round-trip time measured from heartbeat acknowledgements (or adopted from
+    /// the leader), milliseconds.
+    pub fn rtt_estimate_ms(&self) -> Option<u64> {
+        self.adaptive.srtt_ms()
+    }
+
+    /// Leader failure detector: milliseconds since the last valid heartbeat from the current
+    /// leader, or `None` if this node follows no leader.
+    pub fn leader_silence_ms(&self, now: Millis) -> Option<u64> {
+        match (self.role, self.leader) {
+            (Role::Follower, Some(_)) => self.last_leader_contact.map(|t| now.saturating_sub(t)),
+            _ => None,
+        }
+    }
+
+    /// The earliest local time at which [`Raft::tick`] has something to do, milliseconds.
+    pub fn next_deadline(&self) -> Millis {
+        match &self.leading {
+            Some(leading) => self.leader_deadline(leading),
+            None => self.election_deadline,
+        }
+    }
+
+    pub(crate) fn set_now(&mut self, now: Millis) {
+        self.now = self.now.max(now);
+    }
+
+    pub(crate) fn quorum(&self) -> usize {
+        self.members.len() / 2 + 1
+    }
+
+    pub(crate) fn peers(&self) -> Vec<NodeId> {
+        self.members.iter().copied().filter(|&m| m != self.id).collect()
+    }
+
+    /// Highest index both committed and durable here: what may be reported as committed.
+    fn committable(&self) -> LogIndex {
+        self.log.commit().min(self.log.stable())
+    }
+
+    /// Whether some state is not yet durable, so a message now may depend on it.
+    fn has_unpersisted(&self) -> bool {
+        self.hard_state_dirty || self.hard_state_in_flight || self.log.has_unpersisted()
+    }
+
+    pub(crate) fn mark_hard_state_dirty(&mut self) {
+        self.hard_state_dirty = true;
+    }
+
+    /// Queues a message; it waits for persistence if anything it may depend on is not durable.
+    pub(crate) fn send(&mut self, to: NodeId, term: Term, body: Body) {
+        let msg = Message { from: self.id, to, term, body };
+        if self.has_unpersisted() {
+            self.persisted_messages.push(msg);
+        } else {
+            self.messages.push(msg);
+        }
+    }
+
+    pub(crate) fn reset_election_timer(&mut self) {
+        let range = self.adaptive.range(&self.config);
+        self.election_deadline = self.now + draw_timeout(&mut self.rng, range);
+    }
+
+    /// Becomes a follower of `term` (raising the term, and forgetting the vote, if it is
+    /// higher) that knows `leader`.
+    pub(crate) fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
+        if term > self.term {
+            self.term = term;
+            self.voted_for = None;
+            self.mark_hard_state_dirty();
+        }
+        if leader != self.leader {
+            self.adaptive.reset_heartbeats();
+        }
+        self.role = Role::Follower;
+        self.leader = leader;
+        self.leading = None;
+        self.votes.clear();
+        self.reset_election_timer();
+    }
+}

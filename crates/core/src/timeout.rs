@@ -1,0 +1,186 @@
+//! Randomized election timeouts, and the adaptive estimator that can stretch them.
+
+use crate::config::Config;
+use crate::types::Millis;
+use rand::rngs::StdRng;
+use rand::Rng;
+
+/// Smoothed network measurements that scale the election timeout when `adaptive_timeout` is on.
+///
+/// The round-trip time is measured by the leader from heartbeat acknowledgements (the
+/// AppendEntries carries the leader's send time and the response echoes it), smoothed as in
+/// TCP (RFC 6298: α = 1/8, β = 1/4), and passed to followers inside heartbeats. Heartbeat loss
+/// is measured by every follower from the gaps between the heartbeats it receives.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AdaptiveTimeout {
+    /// Smoothed round-trip time, microseconds; `None` before the first sample.
+    srtt_us: Option<u64>,
+    /// Round-trip variation, microseconds.
+    rttvar_us: u64,
+    /// Smoothed share of heartbeats that did not arrive, per million.
+    loss_ppm: u64,
+    /// When the last heartbeat arrived.
+    last_heartbeat: Option<Millis>,
+}
+
+/// Once the estimated chance of missing every heartbeat in a timeout falls below this (per
+/// million), the timeout covers enough heartbeats.
+const SPURIOUS_TIMEOUT_PPM: u64 = 1_000;
+
+impl AdaptiveTimeout {
+    /// Folds in one round-trip sample, milliseconds.
+    pub fn observe_rtt(&mut self, sample_ms: u64) {
+        let sample = sample_ms * 1000;
+        match self.srtt_us {
+            None => {
+                self.srtt_us = Some(sample);
+                self.rttvar_us = sample / 2;
+            }
+            Some(srtt) => {
+                self.rttvar_us = (3 * self.rttvar_us + srtt.abs_diff(sample)) / 4;
+                self.srtt_us = Some((7 * srtt + sample) / 8);
+            }
+        }
+    }
+
+    /// Adopts the leader's round-trip estimate carried by a heartbeat, milliseconds.
+    pub fn adopt_rtt(&mut self, rtt_ms: u64) {
+        if rtt_ms > 0 {
+            self.observe_rtt(rtt_ms);
+        }
+    }
+
+    /// Records a heartbeat arriving at `now`; gaps longer than the interval count as losses.
+    pub fn observe_heartbeat(&mut self, now: Millis, heartbeat_ms: u64) {
+        if let Some(last) = self.last_heartbeat {
+            let gap = now.saturating_sub(last);
+            let missed = ((gap + heartbeat_ms / 2) / heartbeat_ms).saturating_sub(1);
+            let sample = missed * 1_000_000 / (missed + 1);
+            self.loss_ppm = (7 * self.loss_ppm + sample) / 8;
+        }
+        self.last_heartbeat = Some(now);
+    }
+
+    /// Forgets the heartbeat history (the leader changed).
+    pub fn reset_heartbeats(&mut self) {
+        self.last_heartbeat = None;
+    }
+
+    /// Smoothed round-trip time, milliseconds, if measured.
+    pub fn srtt_ms(&self) -> Option<u64> {
+        self.srtt_us.map(|us| us.div_ceil(1000))
+    }
+
+    /// Smoothed heartbeat loss, as a fraction.
+    pub fn loss(&self) -> f64 {
+        self.loss_ppm as f64 / 1e6
+    }
+
+    /// The election timeout range, `[min, max]` milliseconds, under these measurements.
+    ///
+    /// The lower bound covers enough heartbeat intervals that losing all of them is unlikely
+    /// at the measured loss, plus a round trip and four deviations. It never falls below the
+    /// configured minimum, and the range keeps the configured width (so the timeout stays
+    /// randomized) while its upper end never exceeds the cap.
+    pub fn range(&self, config: &Config) -> (u64, u64) {
+        let (min, max) = (config.election_timeout_min_ms, config.election_timeout_max_ms);
+        if !config.adaptive_timeout {
+            return (min, max);
+        }
+        let width = max - min;
+        let mut missed_all_ppm = 1_000_000u64;
+        let mut heartbeats = 0;
+        while missed_all_ppm > SPURIOUS_TIMEOUT_PPM && heartbeats < 64 {
+            missed_all_ppm = missed_all_ppm * self.loss_ppm / 1_000_000;
+            heartbeats += 1;
+        }
+        let rtt_us = self.srtt_us.unwrap_or(0) + 4 * self.rttvar_us;
+        let needed = (heartbeats + 1) * config.heartbeat_ms + rtt_us.div_ceil(1000);
+        let highest_min = config.adaptive_timeout_cap_ms - width;
+        let lower = needed.clamp(min, highest_min.max(min));
+        (lower, lower + width)
+    }
+}
+
+/// Draws an election timeout uniformly from `range` (inclusive), milliseconds.
+pub(crate) fn draw_timeout(rng: &mut StdRng, range: (u64, u64)) -> u64 {
+    rng.random_range(range.0..=range.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn adaptive() -> Config {
+        Config { adaptive_timeout: true, ..Config::default() }
+    }
+
+    #[test]
+    fn off_by_default_and_then_the_configured_range() {
+        let mut a = AdaptiveTimeout::default();
+        a.observe_rtt(400);
+        assert_eq!(a.range(&Config::default()), (150, 300));
+    }
+
+    #[test]
+    fn a_quiet_fast_network_keeps_the_configured_range() {
+        let mut a = AdaptiveTimeout::default();
+        for _ in 0..20 {
+            a.observe_rtt(2);
+        }
+        assert_eq!(a.range(&adaptive()), (150, 300));
+    }
+
+    #[test]
+    fn slow_round_trips_stretch_the_range_but_keep_its_width() {
+        let mut a = AdaptiveTimeout::default();
+        for ms in [180, 220, 200, 190, 210] {
+            a.observe_rtt(ms);
+        }
+        let (lo, hi) = a.range(&adaptive());
+        assert!(lo > 150 + 200, "lower bound {lo} must cover a heartbeat and the rtt");
+        assert_eq!(hi - lo, 150);
+    }
+
+    #[test]
+    fn heartbeat_loss_stretches_the_range() {
+        let mut a = AdaptiveTimeout::default();
+        // every other heartbeat lost: gaps of 100 ms at a 50 ms interval
+        for i in 0..40 {
+            a.observe_heartbeat(i * 100, 50);
+        }
+        assert!(a.loss() > 0.45, "loss {}", a.loss());
+        let (lo, _) = a.range(&adaptive());
+        assert!(lo >= 11 * 50, "0.5^10 > 1e-3, so at least 11 heartbeats: {lo}");
+    }
+
+    #[test]
+    fn range_is_capped_and_still_randomized() {
+        let mut a = AdaptiveTimeout::default();
+        a.observe_rtt(5_000);
+        for i in 0..40 {
+            a.observe_heartbeat(i * 500, 50);
+        }
+        let (lo, hi) = a.range(&adaptive());
+        assert_eq!((lo, hi), (850, 1000));
+        let mut rng = StdRng::seed_from_u64(1);
+        let draws: Vec<u64> = (0..200).map(|_| draw_timeout(&mut rng, (lo, hi))).collect();
+        assert!(draws.iter().all(|d| (lo..=hi).contains(d)));
+        assert!(draws.iter().min() < Some(&880) && draws.iter().max() > Some(&970));
+    }
+
+    #[test]
+    fn draws_cover_the_whole_range_uniformly() {
+        let mut rng = StdRng::seed_from_u64(9);
+        let mut buckets = [0u32; 5];
+        for _ in 0..10_000 {
+            let d = draw_timeout(&mut rng, (150, 300));
+            assert!((150..=300).contains(&d));
+            buckets[((d - 150) * 5 / 151) as usize] += 1;
+        }
+        for b in buckets {
+            assert!((1_800..2_200).contains(&b), "bucket {b} of 10000 draws");
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! ballot facade
+pub use ballot_core as core;
