@@ -1,2 +1,7 @@
-//! ballot facade
+//! # ballot
+//!
+//! Raft leader election you can trust: a deterministic, sans-IO election core
+//! ([`core`], the `ballot-core` crate), with the harness that proves it growing around it.
+//! This facade re-exports the pieces so that applications depend on one crate.
+
 pub use ballot_core as core;

@@ -76,9 +76,7 @@ pub enum ConfigError {
         min: u64,
     },
     /// The adaptive cap is below the configured maximum election timeout.
-    #[error(
-        "adaptive_timeout_cap_ms ({cap}) must be at least election_timeout_max_ms ({max})"
-    )]
+    #[error("adaptive_timeout_cap_ms ({cap}) must be at least election_timeout_max_ms ({max})")]
     CapBelowMaximum {
         /// Configured cap, milliseconds.
         cap: u64,

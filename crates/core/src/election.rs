@@ -103,8 +103,7 @@ impl Raft {
         };
         let up_to_date = self.log.is_up_to_date(last_log_term, last_log_index);
         if pre_vote {
-            let granted =
-                msg.term > self.term && up_to_date && (transfer || !self.in_lease());
+            let granted = msg.term > self.term && up_to_date && (transfer || !self.in_lease());
             let term = if granted { msg.term } else { self.term };
             return self.send(msg.from, term, Body::RequestVoteResponse { pre_vote, granted });
         }

@@ -44,7 +44,9 @@ impl LeaderState {
     pub(crate) fn new(peers: &[NodeId], last_index: LogIndex, now: Millis) -> LeaderState {
         let progress = peers
             .iter()
-            .map(|&p| (p, Progress { match_index: 0, next_index: last_index + 1, acked_sent_at: None }))
+            .map(|&p| {
+                (p, Progress { match_index: 0, next_index: last_index + 1, acked_sent_at: None })
+            })
             .collect();
         LeaderState {
             since: now,
@@ -59,9 +61,7 @@ impl LeaderState {
     /// acknowledged. With `grace`, followers not heard from yet count as of `since`.
     fn quorum_ack(&self, now: Millis, quorum: usize, grace: bool) -> Option<Millis> {
         let mut acks: Vec<Option<Millis>> = std::iter::once(Some(now))
-            .chain(self.progress.values().map(|p| {
-                p.acked_sent_at.or(grace.then_some(self.since))
-            }))
+            .chain(self.progress.values().map(|p| p.acked_sent_at.or(grace.then_some(self.since))))
             .collect();
         acks.sort_by_key(|&a| Reverse(a));
         acks[quorum - 1]
@@ -128,7 +128,11 @@ impl Raft {
     /// Hands leadership to `target` (thesis §3.10): stops accepting proposals, brings the
     /// target's log up to date, then tells it to campaign at once. Gives up after one maximum
     /// election timeout.
-    pub fn transfer_leadership(&mut self, target: NodeId, now: Millis) -> Result<(), TransferError> {
+    pub fn transfer_leadership(
+        &mut self,
+        target: NodeId,
+        now: Millis,
+    ) -> Result<(), TransferError> {
         self.set_now(now);
         let deadline = self.now + self.config.election_timeout_max_ms;
         let leader = self.leader;

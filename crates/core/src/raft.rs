@@ -272,6 +272,11 @@ impl Raft {
         self.adaptive.srtt_ms()
     }
 
+    /// Smoothed share of the leader's heartbeats that did not arrive here, as a fraction.
+    pub fn heartbeat_loss_estimate(&self) -> f64 {
+        self.adaptive.loss()
+    }
+
     /// Leader failure detector: milliseconds since the last valid heartbeat from the current
     /// leader, or `None` if this node follows no leader.
     pub fn leader_silence_ms(&self, now: Millis) -> Option<u64> {
