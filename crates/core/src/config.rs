@@ -17,8 +17,9 @@ pub struct Config {
     pub heartbeat_ms: u64,
     /// Ask for pre-votes before raising the term (Ongaro's thesis §9.6).
     pub pre_vote: bool,
-    /// A leader that has not heard from a majority for `election_timeout_min_ms` steps down;
-    /// followers that heard from a leader within that time refuse (pre-)votes.
+    /// A leader that has not heard from a majority for `election_timeout_min_ms` (or the
+    /// adaptive lower bound) steps down; followers that heard from a leader within
+    /// `election_timeout_min_ms` refuse (pre-)votes.
     pub check_quorum: bool,
     /// Scale the election timeout with the measured round-trip time and heartbeat loss.
     pub adaptive_timeout: bool,

@@ -85,10 +85,10 @@ impl Raft {
         if !self.config.check_quorum {
             return false;
         }
-        let min = self.config.election_timeout_min_ms;
         if let Some(leading) = &self.leading {
-            return leading.quorum_active(self.now, min, self.quorum());
+            return leading.quorum_active(self.now, self.check_quorum_window(), self.quorum());
         }
+        let min = self.config.election_timeout_min_ms;
         let heard_recently = self.leader.is_some()
             && self.last_leader_contact.is_some_and(|t| self.now.saturating_sub(t) < min);
         heard_recently || self.now.saturating_sub(self.started_at) < min

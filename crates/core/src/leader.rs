@@ -76,9 +76,9 @@ impl LeaderState {
 impl Raft {
     /// Heartbeats, check-quorum and the transfer's expiry.
     pub(crate) fn tick_leader(&mut self) {
-        let (now, quorum, min) = (self.now, self.quorum(), self.config.election_timeout_min_ms);
+        let (now, quorum, window) = (self.now, self.quorum(), self.check_quorum_window());
         let Some(leading) = self.leading.as_mut() else { return };
-        if self.config.check_quorum && !leading.quorum_active(now, min, quorum) {
+        if self.config.check_quorum && !leading.quorum_active(now, window, quorum) {
             let term = self.term;
             return self.become_follower(term, None);
         }
@@ -91,13 +91,20 @@ impl Raft {
         }
     }
 
+    /// How long a leader may go without a majority's acknowledgement before it steps down,
+    /// milliseconds: the lower end of the election timeout range, stretched (when adaptive)
+    /// by the round trips it measures. Only liveness depends on it; the lease does not.
+    pub(crate) fn check_quorum_window(&self) -> u64 {
+        self.adaptive.range(&self.config).0
+    }
+
     /// The earliest time the leader's tick has work: a heartbeat, a check-quorum expiry or a
     /// transfer's deadline.
     pub(crate) fn leader_deadline(&self, leading: &LeaderState) -> Millis {
         let mut due = leading.heartbeat_due;
         if self.config.check_quorum {
             if let Some(t) = leading.quorum_ack(self.now, self.quorum(), true) {
-                due = due.min(t + self.config.election_timeout_min_ms);
+                due = due.min(t + self.check_quorum_window());
             }
         }
         if let Some(t) = leading.transfer {

@@ -221,3 +221,28 @@ fn an_idle_cluster_sends_only_heartbeats() {
         "{per_second} messages a second; 2 followers × 20 × 2 = 80"
     );
 }
+
+/// The adaptive timeout earns its keep: on a slow, lossy network, fixed 150–300 ms timeouts
+/// fire between heartbeats and cause needless elections; measured ones mostly do not.
+#[test]
+fn adaptive_timeouts_cut_needless_elections_on_a_slow_lossy_network() {
+    let needless_elections = |adaptive_timeout| {
+        let config = Config { adaptive_timeout, ..Config::default() };
+        (0..5)
+            .map(|seed| {
+                let mut net = TestNet::new(5, config.clone(), seed);
+                net.max_latency_ms = 90;
+                net.drop_rate = 0.25;
+                net.run_until(10_000, |net| net.stable_leader().is_some()).expect("leader");
+                net.run_for(2_000);
+                let before = net.elections;
+                net.run_for(20_000);
+                net.assert_election_safety();
+                net.elections - before
+            })
+            .sum::<u64>()
+    };
+    let (fixed, adaptive) = (needless_elections(false), needless_elections(true));
+    assert!(fixed >= 10, "the network must be hostile enough to matter: {fixed}");
+    assert!(adaptive * 4 <= fixed, "adaptive {adaptive} vs fixed {fixed} elections");
+}
