@@ -1,6 +1,7 @@
 //! Campaigns and votes: pre-vote, RequestVote, the up-to-date rule and the lease check.
 
 use crate::leader::LeaderState;
+use crate::log::Payload;
 use crate::message::{Body, Message};
 use crate::raft::Raft;
 use crate::types::{NodeId, Role};
@@ -51,7 +52,7 @@ impl Raft {
         self.votes.clear();
         self.leading = Some(LeaderState::new(&self.peers(), self.log.last_index(), self.now));
         // §5.4.2: an entry of its own term lets the new leader commit earlier entries.
-        self.log.append(self.term, crate::log::Payload::Noop);
+        self.log.append(self.term, Payload::Noop);
         self.broadcast_append();
     }
 

@@ -178,7 +178,7 @@ impl Raft {
         true
     }
 
-    /// Whether this node is leader and accepts proposals.
+    /// The target of the leadership transfer under way, if any.
     pub(crate) fn transfer_target(&self) -> Option<NodeId> {
         debug_assert_eq!(self.leading.is_some(), self.role == Role::Leader);
         self.leading.as_ref().and_then(|l| l.transfer).map(|t| t.target)
