@@ -57,7 +57,7 @@ impl LeaderState {
         }
     }
 
-    /// The latest send time that a majority (the leader counting itself at `now`) has
+    /// The latest send time that a majority (the leader counting itself as of `now`) has
     /// acknowledged. With `grace`, followers not heard from yet count as of `since`.
     fn quorum_ack(&self, now: Millis, quorum: usize, grace: bool) -> Option<Millis> {
         let mut acks: Vec<Option<Millis>> = std::iter::once(Some(now))
@@ -114,7 +114,12 @@ impl Raft {
     }
 
     /// Leader lease: whether, at local time `now` (milliseconds), no other node can be
-    /// leader, so that reads may be served locally.
+    /// leader, so that reads may be served locally. See [`Raft::lease_expires_at`].
+    pub fn lease_valid(&self, now: Millis) -> bool {
+        self.lease_expires_at().is_some_and(|expiry| now < expiry)
+    }
+
+    /// The local time (milliseconds) at which the leader lease ends, if this node holds one.
     ///
     /// Assumption: no node's clock runs slower than any other's by more than
     /// `clock_drift_bound`. A follower that acknowledged a heartbeat refuses to vote for
@@ -122,14 +127,14 @@ impl Raft {
     /// lease for `election_timeout_min_ms × (1 − clock_drift_bound)` of its own clock after it
     /// *sent* the latest heartbeat a majority acknowledged. Needs check-quorum (it is what
     /// makes followers keep the lease), and ends for good once a transfer sent TimeoutNow.
-    pub fn lease_valid(&self, now: Millis) -> bool {
-        let Some(leading) = &self.leading else { return false };
-        self.config.check_quorum
-            && leading.transfer.is_none()
-            && !leading.lease_revoked
-            && leading
-                .quorum_ack(now, self.quorum(), false)
-                .is_some_and(|t| now < t + self.config.lease_ms())
+    pub fn lease_expires_at(&self) -> Option<Millis> {
+        let leading = self.leading.as_ref()?;
+        if !self.config.check_quorum || leading.transfer.is_some() || leading.lease_revoked {
+            return None;
+        }
+        // The leader's own acknowledgement never expires: alone, it is a majority of one.
+        let acked = leading.quorum_ack(Millis::MAX, self.quorum(), false)?;
+        Some(acked.saturating_add(self.config.lease_ms()))
     }
 
     /// Hands leadership to `target` (thesis §3.10): stops accepting proposals, brings the
@@ -160,6 +165,18 @@ impl Raft {
             self.send_append(target);
         }
         Ok(())
+    }
+
+    /// Gives leadership up to the follower whose log matches the most (lowest id on ties);
+    /// returns the chosen successor.
+    pub fn resign(&mut self, now: Millis) -> Result<NodeId, TransferError> {
+        let best = self.leading.as_ref().and_then(|l| {
+            l.progress.iter().max_by_key(|(&id, p)| (p.match_index, Reverse(id))).map(|(&id, _)| id)
+        });
+        let Some(target) = best else {
+            return Err(TransferError::NotLeader { leader: self.leader });
+        };
+        self.transfer_leadership(target, now).map(|()| target)
     }
 
     /// Sends TimeoutNow if `peer` is the transfer target and its log is complete.

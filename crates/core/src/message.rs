@@ -20,7 +20,7 @@ pub struct Message {
 
 /// The payload of a [`Message`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Body {
     /// Asks for a vote (Raft §5.2) or, with `pre_vote`, whether a vote would be granted.
     RequestVote {

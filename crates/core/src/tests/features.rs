@@ -315,3 +315,15 @@ fn adaptive_timeout_follows_measured_round_trips() {
     assert!(lo >= 2 * 50 + 100 && hi == lo + 150 && hi <= 1_000, "({lo}, {hi})");
     assert!((LATER + lo..=LATER + hi).contains(&follower.election_deadline()));
 }
+
+/// Resigning hands leadership to the follower with the most of the log.
+#[test]
+fn resign_picks_the_most_up_to_date_follower() {
+    let mut r = node(3, Config::default(), 1, None, &[]);
+    assert!(matches!(r.resign(LATER), Err(TransferError::NotLeader { .. })));
+    let t = elect(&mut r, 3, LATER);
+    r.step(append_ok(3, 2, 1, t), t + 1).unwrap();
+    assert_eq!(r.resign(t + 2), Ok(NodeId(3)));
+    let out = sent(&take(&mut r));
+    assert!(matches!(out[..], [Message { body: Body::TimeoutNow, to: NodeId(3), .. }]));
+}

@@ -1,0 +1,292 @@
+//! The node's task: feeds the core with time, messages and requests, and carries out its
+//! Ready: persist, then send, then report.
+
+use crate::api::{Command, Committed, Leadership, NodeHandle, NodeStats, RequestError};
+use crate::clock::Clock;
+use crate::events::{NodeEvent, Observer};
+use crate::storage::{Storage, StorageError};
+use crate::transport::Transport;
+use crate::wire::{self, MAX_DATAGRAM};
+use ballot_core::{
+    Body, Config, InitError, LogIndex, Message, NodeId, ProposeError, Raft, Ready, Term,
+    TransferError,
+};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use thiserror::Error;
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::{info, warn, Instrument};
+
+/// Everything a node needs to know to start.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// This node.
+    pub id: NodeId,
+    /// Datagrams of any other cluster id are dropped.
+    pub cluster_id: u64,
+    /// Every member (this node included) and its datagram address.
+    pub members: BTreeMap<NodeId, SocketAddr>,
+    /// The election core's settings.
+    pub core: Config,
+    /// Seed of the core's RNG (its election timeouts).
+    pub seed: u64,
+}
+
+/// Why a node could not start, or had to stop.
+#[derive(Debug, Error)]
+pub enum NodeError {
+    /// The configuration or the persisted state is unusable.
+    #[error(transparent)]
+    Init(#[from] InitError),
+    /// Storage failed; the node stopped before anything unpersisted could leave it.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// A running election node: the core, a transport, a storage and a clock.
+pub struct Node<T, S> {
+    core: Raft,
+    config: NodeConfig,
+    addresses: BTreeMap<SocketAddr, NodeId>,
+    transport: T,
+    storage: S,
+    clock: Arc<dyn Clock>,
+    observer: Arc<dyn Observer>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    leadership: watch::Sender<Leadership>,
+    stats: Arc<Mutex<NodeStats>>,
+    pending: BTreeMap<LogIndex, (Term, oneshot::Sender<Result<Committed, RequestError>>)>,
+}
+
+impl<T: Transport, S: Storage> Node<T, S> {
+    /// Loads the persisted state and builds the node; [`Node::run`] starts it.
+    pub fn new(
+        config: NodeConfig,
+        transport: T,
+        mut storage: S,
+        clock: Arc<dyn Clock>,
+        observer: Arc<dyn Observer>,
+    ) -> Result<(Node<T, S>, NodeHandle), NodeError> {
+        let persisted = storage.load()?;
+        let (hard_state, log_len) = (persisted.hard_state, persisted.entries.len() as u64);
+        let members: Vec<NodeId> = config.members.keys().copied().collect();
+        let core = Raft::new(
+            config.id,
+            &members,
+            config.core.clone(),
+            persisted,
+            config.seed,
+            clock.now_ms(),
+        )?;
+        observer.event(config.id, &NodeEvent::Started { hard_state, log_len });
+        let soft = core.soft_state();
+        let (leadership, rx) = watch::channel(Leadership {
+            node: config.id,
+            role: soft.role,
+            term: soft.term,
+            leader: soft.leader,
+            lease_until: None,
+            stopped: false,
+        });
+        let (tx, commands) = mpsc::unbounded_channel();
+        let stats = Arc::new(Mutex::new(NodeStats::default()));
+        let handle =
+            NodeHandle { commands: tx, leadership: rx, clock: clock.clone(), stats: stats.clone() };
+        let addresses = config.members.iter().map(|(&id, &addr)| (addr, id)).collect();
+        let node = Node {
+            core,
+            config,
+            addresses,
+            transport,
+            storage,
+            clock,
+            observer,
+            commands,
+            leadership,
+            stats,
+            pending: BTreeMap::new(),
+        };
+        Ok((node, handle))
+    }
+
+    /// Runs until shut down, inside a `node` tracing span carrying its id (each batch of
+    /// work in a `term` span).
+    ///
+    /// Runs until shut down (`Ok`) or until it cannot go on safely (`Err`, after publishing
+    /// `stopped` and reporting [`NodeEvent::Stopped`]).
+    pub async fn run(mut self) -> Result<(), NodeError> {
+        let span = tracing::info_span!("node", id = self.config.id.0);
+        let result = self.run_loop().instrument(span).await;
+        if let Err(e) = &result {
+            warn!(node = self.config.id.0, error = %e, "node stopped");
+            self.observer.event(self.config.id, &NodeEvent::Stopped { error: e.to_string() });
+        }
+        self.leadership.send_modify(|l| l.stopped = true);
+        for (_, (_, reply)) in std::mem::take(&mut self.pending) {
+            let _ = reply.send(Err(RequestError::Stopped));
+        }
+        result
+    }
+
+    async fn run_loop(&mut self) -> Result<(), NodeError> {
+        let mut buf = vec![0u8; MAX_DATAGRAM + 1];
+        let mut commands_open = true;
+        loop {
+            let now = self.clock.now_ms();
+            if now >= self.core.next_deadline() {
+                self.core.tick(now);
+            }
+            let term = self.core.term().0;
+            self.flush().instrument(tracing::info_span!("term", term)).await?;
+            let sleep = self.clock.sleep_until(self.core.next_deadline());
+            // `biased`: tokio's random branch choice is not seeded, and must not decide
+            // anything in a simulation. Timers cannot starve: they are checked above.
+            tokio::select! {
+                biased;
+                command = self.commands.recv(), if commands_open => match command {
+                    Some(Command::Shutdown) => return Ok(()),
+                    Some(command) => self.handle_command(command),
+                    None => commands_open = false,
+                },
+                received = self.transport.recv_from(&mut buf) => match received {
+                    Ok((len, from)) => self.receive(&buf[..len], from),
+                    Err(e) => {
+                        warn!(error = %e, "receive failed");
+                        self.count_drop("recv_error");
+                    }
+                },
+                () = sleep => {}
+            }
+        }
+    }
+
+    fn handle_command(&mut self, command: Command) {
+        let now = self.clock.now_ms();
+        match command {
+            Command::Propose(data, reply) => match self.core.propose(data, now) {
+                Ok(index) => {
+                    let term = self.core.term();
+                    self.observer.event(self.config.id, &NodeEvent::Proposed { index, term });
+                    self.pending.insert(index, (term, reply));
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(match e {
+                        ProposeError::NotLeader { leader } => RequestError::NotLeader { leader },
+                        ProposeError::TransferInProgress(_) => RequestError::TransferInProgress,
+                    }));
+                }
+            },
+            Command::Transfer(target, reply) => {
+                let result = match target {
+                    Some(target) => self.core.transfer_leadership(target, now),
+                    None => self.core.resign(now).map(|_| ()),
+                };
+                let _ = reply.send(result.map_err(|e| match e {
+                    TransferError::NotLeader { leader } => RequestError::NotLeader { leader },
+                    TransferError::UnknownNode(id) => RequestError::UnknownNode(id),
+                    TransferError::InProgress(_) => RequestError::TransferInProgress,
+                }));
+            }
+            Command::Shutdown => unreachable!("handled by the loop"),
+        }
+    }
+
+    fn receive(&mut self, datagram: &[u8], from: SocketAddr) {
+        let msg = match wire::decode(self.config.cluster_id, datagram) {
+            Ok(msg) => msg,
+            Err(e) => return self.count_drop(e.kind()),
+        };
+        if self.addresses.get(&from) != Some(&msg.from) {
+            return self.count_drop("wrong_source");
+        }
+        if let Err(e) = self.core.step(msg, self.clock.now_ms()) {
+            warn!(error = %e, "message refused");
+            return self.count_drop("refused");
+        }
+        self.stats.lock().expect("stats lock").received += 1;
+    }
+
+    fn count_drop(&mut self, reason: &'static str) {
+        *self.stats.lock().expect("stats lock").dropped.entry(reason).or_default() += 1;
+        self.observer.event(self.config.id, &NodeEvent::Dropped { reason });
+    }
+
+    /// Carries out every pending Ready: send what may go at once, persist, send the rest,
+    /// report commits, advance.
+    async fn flush(&mut self) -> Result<(), NodeError> {
+        while let Some(ready) = self.core.ready() {
+            let Ready {
+                soft_state,
+                hard_state,
+                log_write,
+                messages,
+                persisted_messages,
+                committed,
+            } = ready;
+            if let Some(soft) = soft_state {
+                info!(role = %soft.role, term = soft.term.0, leader = ?soft.leader.map(|l| l.0), "role");
+                let event =
+                    NodeEvent::Role { role: soft.role, term: soft.term, leader: soft.leader };
+                self.observer.event(self.config.id, &event);
+            }
+            self.send_all(messages).await;
+            if hard_state.is_some() || log_write.is_some() {
+                self.storage.save(hard_state, log_write.as_ref())?;
+                let entries = log_write.map(|w| (w.first_index, w.entries.len() as u64));
+                self.observer.event(self.config.id, &NodeEvent::Persisted { hard_state, entries });
+            }
+            self.send_all(persisted_messages).await;
+            for entry in committed {
+                let (index, term) = (entry.index, entry.term);
+                self.observer.event(self.config.id, &NodeEvent::Committed { index, term });
+                if let Some((proposed, reply)) = self.pending.remove(&index) {
+                    let outcome = if proposed == term {
+                        Ok(Committed { index, term })
+                    } else {
+                        Err(RequestError::Superseded { index, by: term })
+                    };
+                    let _ = reply.send(outcome);
+                }
+            }
+            self.core.advance();
+        }
+        self.publish();
+        Ok(())
+    }
+
+    async fn send_all(&mut self, messages: Vec<Message>) {
+        for msg in messages {
+            if let Body::RequestVoteResponse { pre_vote: false, granted } = msg.body {
+                let event = NodeEvent::Vote { term: msg.term, candidate: msg.to, granted };
+                self.observer.event(self.config.id, &event);
+            }
+            let Some(&addr) = self.config.members.get(&msg.to) else { continue };
+            let to = msg.to;
+            match wire::encode(self.config.cluster_id, &msg) {
+                Ok(bytes) => {
+                    if let Err(e) = self.transport.send_to(&bytes, addr).await {
+                        warn!(error = %e, to = to.0, "send failed");
+                    }
+                }
+                Err(e) => warn!(error = %e, to = to.0, "message not encodable"),
+            }
+            self.stats.lock().expect("stats lock").sent += 1;
+            self.observer.event(self.config.id, &NodeEvent::Sent { to });
+        }
+    }
+
+    /// Publishes leadership; watchers wake only when role, term or leader changed.
+    fn publish(&mut self) {
+        let soft = self.core.soft_state();
+        let lease_until = self.core.lease_expires_at();
+        self.leadership.send_if_modified(|l| {
+            let changed = (l.role, l.term, l.leader) != (soft.role, soft.term, soft.leader);
+            l.role = soft.role;
+            l.term = soft.term;
+            l.leader = soft.leader;
+            l.lease_until = lease_until;
+            changed
+        });
+    }
+}

@@ -1,0 +1,83 @@
+//! What a node reports as it runs: for histories, metrics and logs.
+
+use ballot_core::{HardState, LogIndex, NodeId, Role, Term};
+
+/// Something that happened in a node, reported to its [`Observer`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeEvent {
+    /// The node started from persisted state.
+    Started {
+        /// Term and vote read from disk.
+        hard_state: HardState,
+        /// Number of log entries read from disk.
+        log_len: u64,
+    },
+    /// Role, term or known leader changed.
+    Role {
+        /// New role.
+        role: Role,
+        /// Current term.
+        term: Term,
+        /// Known leader.
+        leader: Option<NodeId>,
+    },
+    /// State was made durable.
+    Persisted {
+        /// Term and vote written, if they changed.
+        hard_state: Option<HardState>,
+        /// Log entries written: first index and count.
+        entries: Option<(LogIndex, u64)>,
+    },
+    /// A vote request was answered (after the vote was persisted).
+    Vote {
+        /// The term of the election.
+        term: Term,
+        /// Who asked.
+        candidate: NodeId,
+        /// Whether the vote was granted.
+        granted: bool,
+    },
+    /// An application proposal was appended to the leader's log.
+    Proposed {
+        /// Its index.
+        index: LogIndex,
+        /// Its term.
+        term: Term,
+    },
+    /// An entry is committed and durable here.
+    Committed {
+        /// Its index.
+        index: LogIndex,
+        /// Its term.
+        term: Term,
+    },
+    /// A message left the node.
+    Sent {
+        /// Recipient.
+        to: NodeId,
+    },
+    /// An incoming datagram was dropped.
+    Dropped {
+        /// Why, as a short stable name.
+        reason: &'static str,
+    },
+    /// The node stopped because it could not go on safely.
+    Stopped {
+        /// Why.
+        error: String,
+    },
+}
+
+/// Receives a node's events. Called on the node's task: keep it quick.
+pub trait Observer: Send + Sync + 'static {
+    /// One event.
+    fn event(&self, node: NodeId, event: &NodeEvent);
+}
+
+/// An observer that ignores everything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoObserver;
+
+impl Observer for NoObserver {
+    fn event(&self, _: NodeId, _: &NodeEvent) {}
+}

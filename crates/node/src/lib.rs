@@ -1,0 +1,50 @@
+//! # ballot-node: a Raft election node for applications
+//!
+//! [`Node`] drives a [`ballot_core::Raft`] over a datagram [`Transport`] (UDP in production)
+//! and a durable [`Storage`] (a checksummed state file), and hands applications a
+//! [`NodeHandle`]: who leads and in which term (the fencing token), a watch of changes, the
+//! leader lease, proposals that report when they commit, and leadership transfer.
+//!
+//! Persist before send: every vote, term and entry reaches the disk before any message that
+//! announces it leaves. If the disk fails, the node stops rather than risk a vote it could
+//! later forget.
+//!
+//! ```no_run
+//! use ballot_node::{FileStorage, Node, NodeConfig, NoObserver, StdFileSystem, TokioClock};
+//! use ballot_core::{Config, NodeId};
+//! use std::sync::Arc;
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let members = [(NodeId(1), "10.0.0.1:7000".parse()?),
+//!                (NodeId(2), "10.0.0.2:7000".parse()?),
+//!                (NodeId(3), "10.0.0.3:7000".parse()?)].into_iter().collect();
+//! let config = NodeConfig { id: NodeId(1), cluster_id: 42, members, core: Config::default(), seed: 1 };
+//! let socket = tokio::net::UdpSocket::bind("10.0.0.1:7000").await?;
+//! let storage = FileStorage::new(StdFileSystem, "/var/lib/myapp/ballot.state");
+//! let (node, handle) = Node::new(config, socket, storage, Arc::new(TokioClock::new()), Arc::new(NoObserver))?;
+//! tokio::spawn(node.run());
+//!
+//! let mut changes = handle.watch();
+//! loop {
+//!     changes.changed().await?;
+//!     if let Some(token) = handle.leader_token() {
+//!         println!("leading in term {} (fence writes with it); lease valid: {}", token.term.0, token.lease_valid);
+//!     }
+//! }
+//! # }
+//! ```
+
+mod api;
+mod clock;
+mod driver;
+mod events;
+mod storage;
+mod transport;
+pub mod wire;
+
+pub use api::{Committed, LeaderToken, Leadership, NodeHandle, NodeStats, RequestError};
+pub use clock::{Clock, Sleep, TokioClock};
+pub use driver::{Node, NodeConfig, NodeError};
+pub use events::{NoObserver, NodeEvent, Observer};
+pub use storage::{FileStorage, FileSystem, StdFileSystem, Storage, StorageError};
+pub use transport::Transport;

@@ -1,0 +1,246 @@
+//! Durable storage of term, vote and log: one checksummed state file, replaced atomically.
+//!
+//! ```text
+//! 0          8              12             16
+//! | "BALLOTS1" | length (LE u32) | crc32 (LE u32) | postcard-encoded state ...
+//! ```
+//!
+//! Every save writes the whole state to a temporary file, syncs it, renames it over the state
+//! file and syncs the directory, so a crash leaves either the old state or the new one. A
+//! file that is torn or corrupt anyway (a bad disk, a copy gone wrong) is refused at start-up
+//! with [`StorageError::Corrupt`], never read as empty: a node that forgets its vote can
+//! help elect two leaders in one term. The whole log is rewritten each time, which suits the
+//! small logs of an election service; it is not a storage engine.
+
+use ballot_core::{Entry, HardState, LogWrite, PersistedState};
+use serde::{Deserialize, Serialize};
+use std::io;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+const MAGIC: &[u8; 8] = b"BALLOTS1";
+const HEADER_LEN: usize = 16;
+
+/// Why state could not be loaded or saved.
+#[derive(Debug, Error)]
+pub enum StorageError {
+    /// Reading or writing failed.
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        /// The file involved.
+        path: PathBuf,
+        /// What the operating system said.
+        source: io::Error,
+    },
+    /// The state file exists but is not a valid state: refuse to start from it.
+    #[error("state file {path} is corrupt ({reason}); refusing to start from it")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Where a node keeps what must survive a crash.
+pub trait Storage: Send + 'static {
+    /// Reads what was saved (empty state for a new node).
+    fn load(&mut self) -> Result<PersistedState, StorageError>;
+    /// Makes `hard_state` and `log` durable before returning.
+    fn save(
+        &mut self,
+        hard_state: Option<HardState>,
+        log: Option<&LogWrite>,
+    ) -> Result<(), StorageError>;
+}
+
+/// The few file operations [`FileStorage`] needs, so that a simulator can supply its own disk.
+pub trait FileSystem: Send + 'static {
+    /// The file's contents, or `None` if it does not exist.
+    fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>>;
+    /// Replaces the file with `bytes` atomically and durably (write a temporary file, sync it,
+    /// rename it, sync the directory).
+    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
+}
+
+/// The operating system's file system.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StdFileSystem;
+
+impl FileSystem for StdFileSystem {
+    fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
+        match std::fs::read(path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        use std::io::Write;
+        let tmp = path.with_extension("tmp");
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::File::open(dir)?.sync_all()
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct StoredState {
+    hard_state: HardState,
+    entries: Vec<Entry>,
+}
+
+/// [`Storage`] in one state file on a [`FileSystem`].
+#[derive(Debug)]
+pub struct FileStorage<F> {
+    fs: F,
+    path: PathBuf,
+    state: StoredState,
+}
+
+impl<F: FileSystem> FileStorage<F> {
+    /// Storage in the file at `path` (created on the first save).
+    pub fn new(fs: F, path: impl Into<PathBuf>) -> Self {
+        FileStorage { fs, path: path.into(), state: StoredState::default() }
+    }
+
+    fn io(&self, source: io::Error) -> StorageError {
+        StorageError::Io { path: self.path.clone(), source }
+    }
+
+    fn corrupt(&self, reason: impl Into<String>) -> StorageError {
+        StorageError::Corrupt { path: self.path.clone(), reason: reason.into() }
+    }
+}
+
+impl<F: FileSystem> Storage for FileStorage<F> {
+    fn load(&mut self) -> Result<PersistedState, StorageError> {
+        let Some(bytes) = self.fs.read(&self.path).map_err(|e| self.io(e))? else {
+            self.state = StoredState::default();
+            return Ok(PersistedState::default());
+        };
+        self.state = decode_state(&bytes).map_err(|reason| self.corrupt(reason))?;
+        Ok(PersistedState {
+            hard_state: self.state.hard_state,
+            entries: self.state.entries.clone(),
+        })
+    }
+
+    fn save(
+        &mut self,
+        hard_state: Option<HardState>,
+        log: Option<&LogWrite>,
+    ) -> Result<(), StorageError> {
+        if let Some(hs) = hard_state {
+            self.state.hard_state = hs;
+        }
+        if let Some(write) = log {
+            let keep = (write.first_index.max(1) - 1) as usize;
+            self.state.entries.truncate(keep);
+            self.state.entries.extend_from_slice(&write.entries);
+        }
+        let bytes = encode_state(&self.state);
+        self.fs.write_atomic(&self.path, &bytes).map_err(|e| self.io(e))
+    }
+}
+
+fn encode_state(state: &StoredState) -> Vec<u8> {
+    let body = postcard::to_allocvec(state).expect("state serializes");
+    let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+fn decode_state(bytes: &[u8]) -> Result<StoredState, String> {
+    if bytes.len() < HEADER_LEN {
+        return Err(format!("{} bytes, shorter than the header", bytes.len()));
+    }
+    if &bytes[..8] != MAGIC {
+        return Err("not a ballot state file (bad magic)".into());
+    }
+    let len = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize;
+    let crc = u32::from_le_bytes(bytes[12..16].try_into().expect("4 bytes"));
+    let body = &bytes[HEADER_LEN..];
+    if body.len() != len {
+        return Err(format!("torn: header says {len} bytes, file holds {}", body.len()));
+    }
+    if crc32fast::hash(body) != crc {
+        return Err("checksum mismatch".into());
+    }
+    postcard::from_bytes(body).map_err(|e| format!("undecodable: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ballot_core::{NodeId, Payload, Term};
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("ballot-storage-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn entry(index: u64, term: u64) -> Entry {
+        Entry { index, term: Term(term), payload: Payload::Data(vec![index as u8]) }
+    }
+
+    #[test]
+    fn saves_and_loads_term_vote_and_log() {
+        let path = temp_dir("roundtrip").join("state");
+        let mut s = FileStorage::new(StdFileSystem, &path);
+        assert_eq!(s.load().unwrap(), PersistedState::default(), "a new node starts empty");
+        let hs = HardState { term: Term(3), voted_for: Some(NodeId(2)) };
+        let write = LogWrite { first_index: 1, entries: vec![entry(1, 1), entry(2, 3)] };
+        s.save(Some(hs), Some(&write)).unwrap();
+        let truncate = LogWrite { first_index: 2, entries: vec![entry(2, 3)] };
+        s.save(None, Some(&truncate)).unwrap();
+        let loaded = FileStorage::new(StdFileSystem, &path).load().unwrap();
+        assert_eq!(loaded.hard_state, hs);
+        assert_eq!(loaded.entries, vec![entry(1, 1), entry(2, 3)]);
+    }
+
+    #[test]
+    fn torn_or_corrupt_files_are_refused_not_read_as_empty() {
+        let dir = temp_dir("corrupt");
+        let path = dir.join("state");
+        let mut s = FileStorage::new(StdFileSystem, &path);
+        s.save(Some(HardState { term: Term(5), voted_for: Some(NodeId(1)) }), None).unwrap();
+        let good = std::fs::read(&path).unwrap();
+        let mut flipped = good.clone();
+        *flipped.last_mut().unwrap() ^= 0xff;
+        let mut bad_magic = good.clone();
+        bad_magic[0] = b'X';
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (good[..good.len() - 1].to_vec(), "torn"),
+            (good[..10].to_vec(), "shorter than the header"),
+            (flipped, "checksum"),
+            (bad_magic, "bad magic"),
+            (Vec::new(), "shorter than the header"),
+        ];
+        for (bytes, reason) in cases {
+            std::fs::write(&path, &bytes).unwrap();
+            let err = FileStorage::new(StdFileSystem, &path).load().unwrap_err();
+            assert!(matches!(err, StorageError::Corrupt { .. }), "{err}");
+            assert!(err.to_string().contains(reason), "{err} should say {reason}");
+        }
+    }
+
+    #[test]
+    fn io_errors_are_reported_with_the_path() {
+        let path = temp_dir("io").join("missing-dir").join("state");
+        let mut s = FileStorage::new(StdFileSystem, &path);
+        let err = s.save(Some(HardState::default()), None).unwrap_err();
+        assert!(matches!(err, StorageError::Io { .. }));
+        assert!(err.to_string().contains("missing-dir"), "{err}");
+    }
+}

@@ -1,0 +1,184 @@
+//! The datagram format: a fixed header (magic, version, cluster id) and a postcard body.
+//!
+//! ```text
+//! 0      2        3                 11
+//! | "BL" | version | cluster id (LE) | postcard-encoded ballot_core::Message ...
+//! ```
+//!
+//! Decoding never panics: anything that is not a well-formed message of our version and our
+//! cluster is refused with a [`WireError`] saying why, so that the node can count and drop it.
+
+use ballot_core::Message;
+use thiserror::Error;
+
+/// Marks a ballot datagram.
+const MAGIC: [u8; 2] = *b"BL";
+/// The wire format version this build speaks.
+pub const WIRE_VERSION: u8 = 1;
+const HEADER_LEN: usize = 2 + 1 + 8;
+/// Largest datagram sent or accepted, bytes (fits a UDP datagram with room to spare).
+pub const MAX_DATAGRAM: usize = 60 * 1024;
+
+/// Why a datagram was refused.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum WireError {
+    /// Shorter than the header.
+    #[error("truncated datagram of {0} bytes")]
+    Truncated(usize),
+    /// Longer than [`MAX_DATAGRAM`].
+    #[error("oversized datagram of {0} bytes")]
+    Oversized(usize),
+    /// Does not start with the ballot magic.
+    #[error("not a ballot datagram")]
+    BadMagic,
+    /// Another version of the format.
+    #[error("unsupported wire version {0}")]
+    UnsupportedVersion(u8),
+    /// From another cluster.
+    #[error("datagram for cluster {0}")]
+    ForeignCluster(u64),
+    /// The body does not decode to a message.
+    #[error("malformed body: {0}")]
+    Malformed(String),
+}
+
+impl WireError {
+    /// A short, stable name for counting drops by reason.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            WireError::Truncated(_) => "truncated",
+            WireError::Oversized(_) => "oversized",
+            WireError::BadMagic => "bad_magic",
+            WireError::UnsupportedVersion(_) => "version",
+            WireError::ForeignCluster(_) => "foreign_cluster",
+            WireError::Malformed(_) => "malformed",
+        }
+    }
+}
+
+/// Encodes `msg` for `cluster_id`; fails only if it would exceed [`MAX_DATAGRAM`].
+pub fn encode(cluster_id: u64, msg: &Message) -> Result<Vec<u8>, WireError> {
+    let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(&MAGIC);
+    out.push(WIRE_VERSION);
+    out.extend_from_slice(&cluster_id.to_le_bytes());
+    let out = postcard::to_extend(msg, out).map_err(|e| WireError::Malformed(e.to_string()))?;
+    if out.len() > MAX_DATAGRAM {
+        return Err(WireError::Oversized(out.len()));
+    }
+    Ok(out)
+}
+
+/// Decodes a datagram addressed to `cluster_id`.
+pub fn decode(cluster_id: u64, bytes: &[u8]) -> Result<Message, WireError> {
+    if bytes.len() > MAX_DATAGRAM {
+        return Err(WireError::Oversized(bytes.len()));
+    }
+    if bytes.len() < HEADER_LEN {
+        return Err(WireError::Truncated(bytes.len()));
+    }
+    if bytes[..2] != MAGIC {
+        return Err(WireError::BadMagic);
+    }
+    if bytes[2] != WIRE_VERSION {
+        return Err(WireError::UnsupportedVersion(bytes[2]));
+    }
+    let cluster = u64::from_le_bytes(bytes[3..HEADER_LEN].try_into().expect("8 bytes"));
+    if cluster != cluster_id {
+        return Err(WireError::ForeignCluster(cluster));
+    }
+    let (msg, rest) = postcard::take_from_bytes::<Message>(&bytes[HEADER_LEN..])
+        .map_err(|e| WireError::Malformed(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(WireError::Malformed(format!("{} trailing bytes", rest.len())));
+    }
+    Ok(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ballot_core::{Body, Entry, NodeId, Payload, Term};
+    use proptest::prelude::*;
+
+    fn sample() -> Message {
+        Message {
+            from: NodeId(1),
+            to: NodeId(2),
+            term: Term(7),
+            body: Body::AppendEntries {
+                prev_log_index: 3,
+                prev_log_term: Term(6),
+                entries: vec![Entry {
+                    index: 4,
+                    term: Term(7),
+                    payload: Payload::Data(b"x".to_vec()),
+                }],
+                leader_commit: 3,
+                sent_at_ms: 1234,
+                rtt_ms: 5,
+            },
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let bytes = encode(9, &sample()).unwrap();
+        assert_eq!(decode(9, &bytes), Ok(sample()));
+    }
+
+    #[test]
+    fn every_kind_of_bad_datagram_is_named() {
+        let good = encode(9, &sample()).unwrap();
+        let mut wrong_magic = good.clone();
+        wrong_magic[0] = b'X';
+        let mut wrong_version = good.clone();
+        wrong_version[2] = 2;
+        let mut trailing = good.clone();
+        trailing.push(0);
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (vec![], "truncated"),
+            (good[..5].to_vec(), "truncated"),
+            (vec![0; MAX_DATAGRAM + 1], "oversized"),
+            (wrong_magic, "bad_magic"),
+            (wrong_version, "version"),
+            (encode(8, &sample()).unwrap(), "foreign_cluster"),
+            (good[..good.len() - 1].to_vec(), "malformed"),
+            (trailing, "malformed"),
+        ];
+        for (bytes, kind) in cases {
+            assert_eq!(decode(9, &bytes).unwrap_err().kind(), kind, "{bytes:?}");
+        }
+    }
+
+    proptest! {
+        /// Random bytes never panic the decoder, with or without a valid header; whatever
+        /// decodes re-encodes to the same message.
+        #[test]
+        fn random_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512),
+                                    with_header in any::<bool>()) {
+            let mut bytes = Vec::new();
+            if with_header {
+                bytes.extend_from_slice(&MAGIC);
+                bytes.push(WIRE_VERSION);
+                bytes.extend_from_slice(&9u64.to_le_bytes());
+            }
+            bytes.extend_from_slice(&body);
+            if let Ok(msg) = decode(9, &bytes) {
+                prop_assert_eq!(decode(9, &encode(9, &msg).unwrap()), Ok(msg));
+            }
+        }
+
+        /// Flipping any byte of a valid datagram gives an error or some message, never a panic.
+        #[test]
+        fn corrupted_datagrams_never_panic(pos in 0usize..64, flip in 1u8..=255) {
+            let mut bytes = encode(9, &sample()).unwrap();
+            let i = pos % bytes.len();
+            bytes[i] ^= flip;
+            match decode(9, &bytes) {
+                Ok(msg) => prop_assert_eq!(decode(9, &encode(9, &msg).unwrap()), Ok(msg)),
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+        }
+    }
+}
