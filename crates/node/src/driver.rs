@@ -139,7 +139,9 @@ impl<T: Transport, S: Storage> Node<T, S> {
             }
             let term = self.core.term().0;
             self.flush().instrument(tracing::info_span!("term", term)).await?;
-            let sleep = self.clock.sleep_until(self.core.next_deadline());
+            // Never sleep zero: a deadline the core left in the past must not spin the loop.
+            let wake = self.core.next_deadline().max(self.clock.now_ms() + 1);
+            let sleep = self.clock.sleep_until(wake);
             // `biased`: tokio's random branch choice is not seeded, and must not decide
             // anything in a simulation. Timers cannot starve: they are checked above.
             tokio::select! {
@@ -164,10 +166,11 @@ impl<T: Transport, S: Storage> Node<T, S> {
     fn handle_command(&mut self, command: Command) {
         let now = self.clock.now_ms();
         match command {
-            Command::Propose(data, reply) => match self.core.propose(data, now) {
+            Command::Propose(data, reply) => match self.core.propose(data.clone(), now) {
                 Ok(index) => {
                     let term = self.core.term();
-                    self.observer.event(self.config.id, &NodeEvent::Proposed { index, term });
+                    let event = NodeEvent::Proposed { index, term, data };
+                    self.observer.event(self.config.id, &event);
                     self.pending.insert(index, (term, reply));
                 }
                 Err(e) => {
@@ -200,11 +203,13 @@ impl<T: Transport, S: Storage> Node<T, S> {
         if self.addresses.get(&from) != Some(&msg.from) {
             return self.count_drop("wrong_source");
         }
+        let (from, append_entries) = (msg.from, matches!(msg.body, Body::AppendEntries { .. }));
         if let Err(e) = self.core.step(msg, self.clock.now_ms()) {
             warn!(error = %e, "message refused");
             return self.count_drop("refused");
         }
         self.stats.lock().expect("stats lock").received += 1;
+        self.observer.event(self.config.id, &NodeEvent::Received { from, append_entries });
     }
 
     fn count_drop(&mut self, reason: &'static str) {

@@ -43,6 +43,8 @@ pub enum NodeEvent {
         index: LogIndex,
         /// Its term.
         term: Term,
+        /// What it carries.
+        data: Vec<u8>,
     },
     /// An entry is committed and durable here.
     Committed {
@@ -50,6 +52,13 @@ pub enum NodeEvent {
         index: LogIndex,
         /// Its term.
         term: Term,
+    },
+    /// A message arrived and the core accepted it.
+    Received {
+        /// Sender.
+        from: NodeId,
+        /// It was an AppendEntries (a heartbeat, or entries).
+        append_entries: bool,
     },
     /// A message left the node.
     Sent {

@@ -1,0 +1,14 @@
+//! # ballot-harness: real ballot nodes on a simulated network
+//!
+//! [`ClusterBuilder`] starts a [`Cluster`] of production `ballot-node` drivers on turmoil's
+//! simulated UDP and disk (unsynced writes are lost on a crash), all in simulated time and
+//! seeded. The cluster's fault verbs crash, restart, partition, cut, isolate, pause, drift
+//! clocks and change loss and latency; every node's driver reports into a [`History`].
+
+mod cluster;
+mod history;
+mod recorder;
+mod sim_io;
+
+pub use cluster::{Cluster, ClusterBuilder};
+pub use history::{Event, EventKind, History, NodeView};

@@ -1,0 +1,62 @@
+//! Turns the events of every node's driver into the run's history.
+
+use crate::history::{EventKind, History};
+use crate::sim_io::sim_now_ms;
+use ballot_core::NodeId;
+use ballot_node::{NodeEvent, Observer};
+use std::sync::{Arc, Mutex};
+
+/// The observer every simulated node reports to.
+pub(crate) struct Recorder(pub(crate) Arc<Mutex<History>>);
+
+fn index(id: NodeId) -> usize {
+    id.0 as usize
+}
+
+impl Observer for Recorder {
+    fn event(&self, node: NodeId, event: &NodeEvent) {
+        let t = sim_now_ms();
+        let n = index(node);
+        let mut history = self.0.lock().expect("history lock");
+        let kind = match event {
+            NodeEvent::Started { hard_state, log_len } => EventKind::Start {
+                term: hard_state.term.0,
+                voted_for: hard_state.voted_for.map(index),
+                log_len: *log_len,
+            },
+            NodeEvent::Role { role, term, leader } => {
+                EventKind::Role { role: *role, term: term.0, leader: leader.map(index) }
+            }
+            NodeEvent::Persisted { hard_state, entries } => EventKind::Persist {
+                term: hard_state.map(|h| h.term.0),
+                voted_for: hard_state.and_then(|h| h.voted_for).map(index),
+                first_index: entries.map(|e| e.0),
+                count: entries.map(|e| e.1),
+            },
+            NodeEvent::Vote { term, candidate, granted } => {
+                EventKind::Vote { term: term.0, candidate: index(*candidate), granted: *granted }
+            }
+            NodeEvent::Proposed { index, term, data } => EventKind::Propose {
+                index: *index,
+                term: term.0,
+                value: String::from_utf8_lossy(data).into_owned(),
+            },
+            NodeEvent::Committed { index, term } => {
+                EventKind::Commit { index: *index, term: term.0 }
+            }
+            NodeEvent::Stopped { error } => EventKind::Stopped { error: error.clone() },
+            NodeEvent::Sent { .. } => {
+                history.messages += 1;
+                return;
+            }
+            NodeEvent::Received { from, append_entries: true } => {
+                if history.views()[n].leader == Some(index(*from)) {
+                    history.last_heartbeat_ms[n] = Some(t);
+                }
+                return;
+            }
+            NodeEvent::Received { .. } | NodeEvent::Dropped { .. } => return,
+        };
+        history.record(t, Some(n), kind);
+    }
+}

@@ -1,0 +1,46 @@
+//! Helpers shared by the scenario tests.
+
+#![allow(dead_code)]
+
+use ballot_core::Role;
+use ballot_harness::{Cluster, ClusterBuilder, History};
+
+/// The seeds every scenario runs with.
+pub const SEEDS: [u64; 5] = [1, 2, 3, 4, 5];
+
+/// A cluster of `n` nodes with defaults and the given seed.
+pub fn cluster(n: usize, seed: u64) -> Cluster {
+    ClusterBuilder::new(n).seed(seed).build()
+}
+
+/// The one leader that every node of `group` follows in one term, if there is one.
+pub fn agreed_leader(h: &History, group: &[usize]) -> Option<usize> {
+    let views = h.views();
+    let leaders: Vec<usize> =
+        group.iter().copied().filter(|&n| views[n].up && views[n].role == Role::Leader).collect();
+    let [leader] = leaders[..] else { return None };
+    let term = views[leader].term;
+    group
+        .iter()
+        .all(|&n| views[n].up && views[n].leader == Some(leader) && views[n].term == term)
+        .then_some(leader)
+}
+
+/// All nodes `0..n`.
+pub fn all(n: usize) -> Vec<usize> {
+    (0..n).collect()
+}
+
+/// Runs until `group` agrees on a leader (at most `max_ms`) and returns it.
+pub fn wait_for_leader(c: &mut Cluster, group: &[usize], max_ms: u64) -> usize {
+    c.run_until(max_ms, |h| agreed_leader(h, group).is_some())
+        .unwrap_or_else(|| panic!("no agreed leader among {group:?} within {max_ms} ms"));
+    agreed_leader(&c.history(), group).expect("just agreed")
+}
+
+/// Panics if any term had two leaders.
+pub fn assert_election_safety(c: &Cluster) {
+    for (term, leaders) in c.history().leaders_per_term() {
+        assert!(leaders.len() <= 1, "term {term} had leaders {leaders:?}");
+    }
+}

@@ -1,0 +1,96 @@
+//! Each fault verb of the cluster does what it says, shown on real nodes in simulated time.
+
+mod common;
+
+use ballot_core::Role;
+use ballot_harness::{ClusterBuilder, EventKind, History};
+use common::*;
+
+fn first_pre_candidate_after(h: &History, t: f64) -> Option<usize> {
+    h.events().iter().find_map(|e| match e.kind {
+        EventKind::Role { role: Role::PreCandidate, .. } if e.t_ms > t => e.node,
+        _ => None,
+    })
+}
+
+/// Pause: a paused leader is replaced; when it resumes, it finds a higher term and follows.
+#[test]
+fn a_paused_leader_is_replaced_and_follows_when_it_resumes() {
+    for seed in SEEDS {
+        let mut c = cluster(3, seed);
+        let old = wait_for_leader(&mut c, &all(3), 3_000);
+        c.pause(old);
+        let others: Vec<usize> = (0..3).filter(|&n| n != old).collect();
+        let new = wait_for_leader(&mut c, &others, 2_000);
+        assert_eq!(c.history().views()[old].role, Role::Leader, "frozen, it still thinks it leads");
+        c.resume(old);
+        assert_eq!(wait_for_leader(&mut c, &all(3), 2_000), new, "seed {seed}");
+        assert_election_safety(&c);
+    }
+}
+
+/// Clock drift: a follower whose clock runs four times fast times out first when the leader
+/// dies (its 150–300 ms timeout passes in 37–75 ms of real time).
+#[test]
+fn a_fast_clock_times_out_first() {
+    for seed in SEEDS {
+        let mut c = cluster(3, seed);
+        let leader = wait_for_leader(&mut c, &all(3), 3_000);
+        let fast = (leader + 1) % 3;
+        c.set_clock_rate(fast, 4.0);
+        c.run_for(400);
+        let t = c.now_ms();
+        c.crash(leader);
+        c.run_until(1_000, |h| first_pre_candidate_after(h, t).is_some()).expect("a campaign");
+        assert_eq!(first_pre_candidate_after(&c.history(), t), Some(fast), "seed {seed}");
+    }
+}
+
+/// One-way partition: a follower that stops hearing the leader (its own messages still get
+/// through) cannot disrupt the cluster: its pre-votes meet nodes in lease, and the term stays.
+#[test]
+fn a_one_way_link_does_not_disrupt_the_cluster() {
+    for seed in SEEDS {
+        let mut c = cluster(5, seed);
+        let leader = wait_for_leader(&mut c, &all(5), 3_000);
+        let term = c.history().views()[leader].term;
+        let deaf = (leader + 1) % 5;
+        c.partition_oneway(leader, deaf);
+        c.run_for(3_000);
+        let h = c.history();
+        assert!(first_pre_candidate_after(&h, 0.0).is_some(), "seed {seed}: it did try");
+        assert_eq!(h.leader_now(), Some(leader), "seed {seed}");
+        assert_eq!(h.views()[leader].term, term, "seed {seed}: the term moved");
+    }
+}
+
+/// Cut: a link cut between two followers only (a non-transitive partition) changes nothing.
+#[test]
+fn cutting_one_link_between_followers_changes_nothing() {
+    for seed in SEEDS {
+        let mut c = cluster(3, seed);
+        let leader = wait_for_leader(&mut c, &all(3), 3_000);
+        let (a, b) = ((leader + 1) % 3, (leader + 2) % 3);
+        c.cut(a, b);
+        c.run_for(3_000);
+        assert_eq!(agreed_leader(&c.history(), &all(3)), Some(leader), "seed {seed}");
+    }
+}
+
+/// Loss and latency: under 20 % loss, and then 40–80 ms latency, a leader is still elected
+/// after the old one dies, and a heal restores the baseline.
+#[test]
+fn loss_and_latency_slow_elections_down_but_do_not_stop_them() {
+    for seed in SEEDS {
+        let mut c = ClusterBuilder::new(5).seed(seed).loss(0.2).build();
+        let first = wait_for_leader(&mut c, &all(5), 5_000);
+        c.set_latency(40, 80);
+        c.crash(first);
+        let rest: Vec<usize> = (0..5).filter(|&n| n != first).collect();
+        wait_for_leader(&mut c, &rest, 5_000);
+        c.heal();
+        c.restart(first);
+        wait_for_leader(&mut c, &all(5), 5_000);
+        assert_election_safety(&c);
+    }
+}
