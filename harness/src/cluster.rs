@@ -151,7 +151,10 @@ impl HostSpec {
         let transport = SimSocket { socket, control: self.slot.control.clone(), net: self.net };
         let storage = FileStorage::new(SimFs, format!("{STATE_DIR}/state"));
         let clock = Arc::new(SimClock(self.slot.control.clone()));
-        let recorder = Arc::new(Recorder(self.history.clone()));
+        let recorder = Arc::new(Recorder {
+            history: self.history.clone(),
+            control: self.slot.control.clone(),
+        });
         match Node::new(config, transport, storage, clock, recorder) {
             Ok((node, handle)) => {
                 *self.slot.handle.lock().expect("handle lock") = Some(handle);

@@ -1,6 +1,7 @@
 //! The history of a run: every role change, vote, persist, commit, proposal and fault, in
 //! simulated time, recorded from the drivers (never parsed from logs).
 
+use crate::schedule::Step;
 use ballot_core::Role;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -58,12 +59,13 @@ pub enum EventKind {
         /// Vote written, if the hard state changed.
         #[serde(skip_serializing_if = "Option::is_none", default)]
         voted_for: Option<usize>,
-        /// First log index written, if entries were.
+        /// First log index written, if entries were: the stored log from here on was
+        /// replaced by `terms`.
         #[serde(skip_serializing_if = "Option::is_none", default)]
         first_index: Option<u64>,
-        /// Number of entries written.
+        /// Term of each entry written from `first_index` on.
         #[serde(skip_serializing_if = "Option::is_none", default)]
-        count: Option<u64>,
+        terms: Option<Vec<u64>>,
     },
     /// A leader appended a client proposal.
     Propose {
@@ -80,14 +82,40 @@ pub enum EventKind {
         index: u64,
         /// Its term.
         term: u64,
+        /// The reporting node's term when it learned this.
+        in_term: u64,
+    },
+    /// The node's leader lease now holds until `until_ms` of simulated time (converted from
+    /// its local clock at its current rate), or it holds none.
+    Lease {
+        /// End of the lease, simulated milliseconds.
+        until_ms: Option<f64>,
     },
     /// A fault or client step was applied (or skipped).
     Fault {
         /// The step, with node names resolved to indexes.
-        step: serde_json::Value,
+        step: Step,
         /// The step could not apply then (no such leader, node not crashed, ...).
         #[serde(skip_serializing_if = "std::ops::Not::not", default)]
         skipped: bool,
+    },
+    /// Whether, after a step, the cluster is healthy: every node up and unpaused, every link
+    /// working, no loss, latency well inside the election timeout, clocks within the bound.
+    Health {
+        /// Healthy or not.
+        healthy: bool,
+    },
+    /// From the last step on, these nodes are up, connected and lossless and form a majority:
+    /// one of them must lead by `deadline_ms` and keep leading to `until_ms`.
+    LivenessWindow {
+        /// The nodes that must elect a leader.
+        nodes: Vec<usize>,
+        /// When the window opens (the last step), simulated milliseconds.
+        from_ms: f64,
+        /// By when a leader must be elected.
+        deadline_ms: f64,
+        /// Until when it must stay leader (the end of the run).
+        until_ms: f64,
     },
     /// The node crashed: its memory and unsynced writes are gone.
     Crash,

@@ -12,3 +12,7 @@ mod sim_io;
 
 pub use cluster::{Cluster, ClusterBuilder};
 pub use history::{Event, EventKind, History, NodeView};
+mod schedule;
+pub use schedule::*;
+mod check;
+pub use check::*;

@@ -1,13 +1,16 @@
 //! Turns the events of every node's driver into the run's history.
 
 use crate::history::{EventKind, History};
-use crate::sim_io::sim_now_ms;
+use crate::sim_io::{sim_now_ms, NodeControl};
 use ballot_core::NodeId;
 use ballot_node::{NodeEvent, Observer};
 use std::sync::{Arc, Mutex};
 
-/// The observer every simulated node reports to.
-pub(crate) struct Recorder(pub(crate) Arc<Mutex<History>>);
+/// The observer a simulated node reports to.
+pub(crate) struct Recorder {
+    pub(crate) history: Arc<Mutex<History>>,
+    pub(crate) control: Arc<NodeControl>,
+}
 
 fn index(id: NodeId) -> usize {
     id.0 as usize
@@ -17,7 +20,7 @@ impl Observer for Recorder {
     fn event(&self, node: NodeId, event: &NodeEvent) {
         let t = sim_now_ms();
         let n = index(node);
-        let mut history = self.0.lock().expect("history lock");
+        let mut history = self.history.lock().expect("history lock");
         let kind = match event {
             NodeEvent::Started { hard_state, log_len } => EventKind::Start {
                 term: hard_state.term.0,
@@ -30,8 +33,8 @@ impl Observer for Recorder {
             NodeEvent::Persisted { hard_state, entries } => EventKind::Persist {
                 term: hard_state.map(|h| h.term.0),
                 voted_for: hard_state.and_then(|h| h.voted_for).map(index),
-                first_index: entries.map(|e| e.0),
-                count: entries.map(|e| e.1),
+                first_index: entries.as_ref().map(|e| e.0),
+                terms: entries.as_ref().map(|e| e.1.iter().map(|t| t.0).collect()),
             },
             NodeEvent::Vote { term, candidate, granted } => {
                 EventKind::Vote { term: term.0, candidate: index(*candidate), granted: *granted }
@@ -42,7 +45,10 @@ impl Observer for Recorder {
                 value: String::from_utf8_lossy(data).into_owned(),
             },
             NodeEvent::Committed { index, term } => {
-                EventKind::Commit { index: *index, term: term.0 }
+                EventKind::Commit { index: *index, term: term.0, in_term: history.views()[n].term }
+            }
+            NodeEvent::Lease { until } => {
+                EventKind::Lease { until_ms: until.map(|local| self.control.sim_ms_at(local)) }
             }
             NodeEvent::Stopped { error } => EventKind::Stopped { error: error.clone() },
             NodeEvent::Sent { .. } => {

@@ -29,6 +29,10 @@ impl ClockSegment {
     fn local_at(&self, sim_ms: f64) -> f64 {
         self.local_at_start + (sim_ms - self.since_sim_ms) * self.rate
     }
+
+    fn sim_at(&self, local_ms: f64) -> f64 {
+        self.since_sim_ms + (local_ms - self.local_at_start) / self.rate
+    }
 }
 
 /// The knobs the harness turns on one node from outside the simulation: its clock rate, its
@@ -55,6 +59,14 @@ impl NodeControl {
         let mut seg = self.clock.lock().expect("clock lock");
         let local = seg.local_at(sim_ms);
         *seg = ClockSegment { since_sim_ms: sim_ms, local_at_start: local, rate };
+    }
+
+    /// The simulated time at which the node's clock will read `local` ms, at its current rate.
+    pub(crate) fn sim_ms_at(&self, local: Millis) -> f64 {
+        if local == Millis::MAX {
+            return f64::INFINITY;
+        }
+        self.clock.lock().expect("clock lock").sim_at(local as f64)
     }
 
     pub(crate) fn clock_rate(&self) -> f64 {

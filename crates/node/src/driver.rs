@@ -238,7 +238,8 @@ impl<T: Transport, S: Storage> Node<T, S> {
             self.send_all(messages).await;
             if hard_state.is_some() || log_write.is_some() {
                 self.storage.save(hard_state, log_write.as_ref())?;
-                let entries = log_write.map(|w| (w.first_index, w.entries.len() as u64));
+                let entries =
+                    log_write.map(|w| (w.first_index, w.entries.iter().map(|e| e.term).collect()));
                 self.observer.event(self.config.id, &NodeEvent::Persisted { hard_state, entries });
             }
             self.send_all(persisted_messages).await;
@@ -285,6 +286,9 @@ impl<T: Transport, S: Storage> Node<T, S> {
     fn publish(&mut self) {
         let soft = self.core.soft_state();
         let lease_until = self.core.lease_expires_at();
+        if lease_until != self.leadership.borrow().lease_until {
+            self.observer.event(self.config.id, &NodeEvent::Lease { until: lease_until });
+        }
         self.leadership.send_if_modified(|l| {
             let changed = (l.role, l.term, l.leader) != (soft.role, soft.term, soft.leader);
             l.role = soft.role;

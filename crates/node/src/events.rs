@@ -25,8 +25,9 @@ pub enum NodeEvent {
     Persisted {
         /// Term and vote written, if they changed.
         hard_state: Option<HardState>,
-        /// Log entries written: first index and count.
-        entries: Option<(LogIndex, u64)>,
+        /// Log entries written: the first index (everything stored from there on was
+        /// replaced) and the term of each entry written.
+        entries: Option<(LogIndex, Vec<Term>)>,
     },
     /// A vote request was answered (after the vote was persisted).
     Vote {
@@ -52,6 +53,11 @@ pub enum NodeEvent {
         index: LogIndex,
         /// Its term.
         term: Term,
+    },
+    /// The leader lease changed: it now holds until this local time (milliseconds), or not.
+    Lease {
+        /// End of the lease, local milliseconds; `None`: no lease.
+        until: Option<ballot_core::Millis>,
     },
     /// A message arrived and the core accepted it.
     Received {

@@ -1,0 +1,68 @@
+//! Committed entries stay committed: no conflicting commits, and no node loses an entry it
+//! reported committed, not even across a crash.
+
+use super::logs::DurableLogs;
+use super::{violation, CheckContext, Violation};
+use crate::history::{EventKind, History};
+use std::collections::BTreeMap;
+
+/// An entry reported committed never disappears: no index is committed with two terms, and a
+/// node that reported (index, term) committed keeps it in its durable log from then on.
+pub(crate) fn committed_durable(h: &History, _: &CheckContext) -> Vec<Violation> {
+    let mut committed: BTreeMap<u64, (u64, usize)> = BTreeMap::new();
+    let mut reported: BTreeMap<usize, BTreeMap<u64, u64>> = BTreeMap::new();
+    let mut logs = DurableLogs::default();
+    let mut out = Vec::new();
+    for e in h.events() {
+        let Some(n) = e.node else { continue };
+        match &e.kind {
+            EventKind::Commit { index, term, .. } => {
+                if let Some(&(other_term, by)) = committed.get(index) {
+                    if other_term != *term {
+                        out.push(violation(
+                            "committed-durable",
+                            e.t_ms,
+                            vec![by, n],
+                            format!(
+                                "entry {index} committed with term {other_term} (node {by}) \
+                                 and term {term} (node {n})"
+                            ),
+                        ));
+                    }
+                } else {
+                    committed.insert(*index, (*term, n));
+                }
+                reported.entry(n).or_default().insert(*index, *term);
+            }
+            EventKind::Start { log_len, .. } => {
+                if let Some((&index, _)) =
+                    reported.get(&n).and_then(|r| r.range(log_len + 1..).next())
+                {
+                    out.push(violation(
+                        "committed-durable",
+                        e.t_ms,
+                        vec![n],
+                        format!(
+                            "node {n} restarted with {log_len} entries, losing committed entry {index}"
+                        ),
+                    ));
+                }
+            }
+            kind => {
+                let Some(log) = logs.apply(n, kind) else { continue };
+                for (&index, &term) in reported.get(&n).into_iter().flatten() {
+                    if log.get(index as usize - 1) != Some(&term) {
+                        out.push(violation(
+                            "committed-durable",
+                            e.t_ms,
+                            vec![n],
+                            format!("node {n} overwrote committed entry {index} (term {term})"),
+                        ));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    out
+}

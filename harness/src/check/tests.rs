@@ -1,0 +1,238 @@
+//! Every checker on hand-written histories: one where its property holds, and one or more
+//! where it breaks, which must be reported with the property's name, the time and the nodes.
+
+use super::*;
+use crate::history::EventKind as K;
+use crate::schedule::{NodeRef, Op, Step};
+use ballot_core::Role;
+
+const CTX: CheckContext = CheckContext { election_timeout_max_ms: 300, clock_drift_bound: 0.05 };
+
+fn history(events: &[(f64, Option<usize>, K)]) -> History {
+    let mut h = History::new(3);
+    for (t, n, k) in events {
+        h.record(*t, *n, k.clone());
+    }
+    h
+}
+
+fn role(role: Role, term: u64) -> K {
+    K::Role { role, term, leader: None }
+}
+
+fn persist_log(first: u64, terms: &[u64]) -> K {
+    K::Persist {
+        term: None,
+        voted_for: None,
+        first_index: Some(first),
+        terms: Some(terms.to_vec()),
+    }
+}
+
+fn commit(index: u64, term: u64, in_term: u64) -> K {
+    K::Commit { index, term, in_term }
+}
+
+/// Runs the checker of `property`; asserts the single kind of result expected.
+fn check(property: &str, h: &History) -> Vec<Violation> {
+    let p = PROPERTIES.iter().find(|p| p.name == property).expect("known property");
+    let found = (p.check)(h, &CTX);
+    assert!(found.iter().all(|v| v.property == property));
+    found
+}
+
+fn assert_broken(property: &str, h: &History, t_ms: f64, nodes: &[usize]) {
+    let found = check(property, h);
+    let first = found.first().unwrap_or_else(|| panic!("{property} not detected"));
+    assert_eq!((first.t_ms, first.nodes.as_slice()), (t_ms, nodes), "{first:?}");
+    assert!(!first.message.is_empty());
+}
+
+#[test]
+fn election_safety() {
+    let good = history(&[
+        (1.0, Some(0), role(Role::Leader, 1)),
+        (5.0, Some(1), role(Role::Leader, 2)),
+        (6.0, Some(0), role(Role::Leader, 1)), // overlap of terms is allowed
+    ]);
+    assert!(check("election-safety", &good).is_empty());
+    let bad =
+        history(&[(1.0, Some(0), role(Role::Leader, 1)), (7.0, Some(2), role(Role::Leader, 1))]);
+    assert_broken("election-safety", &bad, 7.0, &[0, 2]);
+}
+
+#[test]
+fn vote_once() {
+    let vote = |term, candidate| K::Vote { term, candidate, granted: true };
+    let good = history(&[
+        (1.0, Some(0), vote(1, 1)),
+        (2.0, Some(0), vote(1, 1)),
+        (3.0, Some(0), K::Vote { term: 1, candidate: 2, granted: false }),
+        (4.0, Some(0), vote(2, 2)),
+    ]);
+    assert!(check("vote-once", &good).is_empty());
+    let across_restart = history(&[
+        (1.0, Some(0), vote(1, 1)),
+        (2.0, Some(0), K::Crash),
+        (3.0, Some(0), K::Start { term: 1, voted_for: None, log_len: 0 }),
+        (4.0, Some(0), vote(1, 2)),
+    ]);
+    assert_broken("vote-once", &across_restart, 4.0, &[0]);
+    let self_and_other =
+        history(&[(1.0, Some(1), role(Role::Candidate, 3)), (2.0, Some(1), vote(3, 2))]);
+    assert_broken("vote-once", &self_and_other, 2.0, &[1]);
+}
+
+#[test]
+fn term_monotonic() {
+    let good = history(&[
+        (1.0, Some(0), role(Role::Follower, 2)),
+        (2.0, Some(0), K::Crash),
+        (3.0, Some(0), K::Start { term: 2, voted_for: None, log_len: 0 }),
+        (4.0, Some(0), role(Role::Candidate, 3)),
+    ]);
+    assert!(check("term-monotonic", &good).is_empty());
+    let lost_on_restart = history(&[
+        (1.0, Some(2), role(Role::Candidate, 5)),
+        (2.0, Some(2), K::Crash),
+        (3.0, Some(2), K::Start { term: 4, voted_for: None, log_len: 0 }),
+    ]);
+    assert_broken("term-monotonic", &lost_on_restart, 3.0, &[2]);
+}
+
+#[test]
+fn log_matching() {
+    let good = history(&[
+        (1.0, Some(0), persist_log(1, &[1, 1, 2])),
+        (2.0, Some(1), persist_log(1, &[1, 1, 3])),
+        (3.0, Some(1), persist_log(3, &[2, 2])),
+    ]);
+    assert!(check("log-matching", &good).is_empty());
+    // Same entry 3 (term 2), different entry 2 before it.
+    let bad = history(&[
+        (1.0, Some(0), persist_log(1, &[1, 1, 2])),
+        (2.0, Some(1), persist_log(1, &[1, 2, 2])),
+    ]);
+    assert_broken("log-matching", &bad, 2.0, &[1, 0]);
+}
+
+#[test]
+fn leader_completeness() {
+    let good = history(&[
+        (1.0, Some(0), persist_log(1, &[1, 1])),
+        (2.0, Some(0), commit(2, 1, 1)),
+        (3.0, Some(1), persist_log(1, &[1, 1])),
+        (4.0, Some(1), role(Role::Leader, 2)),
+        // a stale leader of an earlier term need not hold later commits
+        (5.0, Some(2), role(Role::Leader, 1)),
+    ]);
+    assert!(check("leader-completeness", &good).is_empty());
+    let bad = history(&[
+        (1.0, Some(0), persist_log(1, &[1, 1])),
+        (2.0, Some(0), commit(2, 1, 1)),
+        (3.0, Some(2), persist_log(1, &[1])),
+        (4.0, Some(2), role(Role::Leader, 2)),
+    ]);
+    assert_broken("leader-completeness", &bad, 4.0, &[2]);
+}
+
+#[test]
+fn committed_durable() {
+    let good = history(&[
+        (1.0, Some(0), persist_log(1, &[1, 1])),
+        (2.0, Some(0), commit(1, 1, 1)),
+        (3.0, Some(0), persist_log(2, &[2])), // replacing an uncommitted entry is fine
+        (4.0, Some(0), K::Crash),
+        (5.0, Some(0), K::Start { term: 2, voted_for: None, log_len: 2 }),
+    ]);
+    assert!(check("committed-durable", &good).is_empty());
+    let overwritten = history(&[
+        (1.0, Some(0), persist_log(1, &[1, 1])),
+        (2.0, Some(0), commit(2, 1, 1)),
+        (3.0, Some(0), persist_log(2, &[2])),
+    ]);
+    assert_broken("committed-durable", &overwritten, 3.0, &[0]);
+    let lost_in_crash = history(&[
+        (1.0, Some(1), persist_log(1, &[1, 1])),
+        (2.0, Some(1), commit(2, 1, 1)),
+        (3.0, Some(1), K::Crash),
+        (4.0, Some(1), K::Start { term: 1, voted_for: None, log_len: 1 }),
+    ]);
+    assert_broken("committed-durable", &lost_in_crash, 4.0, &[1]);
+    let conflicting = history(&[(1.0, Some(0), commit(3, 1, 1)), (2.0, Some(2), commit(3, 2, 2))]);
+    assert_broken("committed-durable", &conflicting, 2.0, &[0, 2]);
+}
+
+#[test]
+fn lease_safety() {
+    let lease = |until| K::Lease { until_ms: Some(until) };
+    let good = history(&[
+        (1.0, Some(0), role(Role::Leader, 1)),
+        (10.0, Some(0), lease(150.0)),
+        (150.0, Some(1), role(Role::Leader, 2)),
+        (160.0, Some(1), lease(300.0)),
+    ]);
+    assert!(check("lease-safety", &good).is_empty());
+    let overlapping = history(&[(10.0, Some(0), lease(150.0)), (100.0, Some(1), lease(250.0))]);
+    assert_broken("lease-safety", &overlapping, 100.0, &[0, 1]);
+    let stepped_down = history(&[
+        (10.0, Some(0), lease(150.0)),
+        (50.0, Some(0), role(Role::Follower, 2)),
+        (100.0, Some(1), lease(250.0)),
+    ]);
+    assert!(check("lease-safety", &stepped_down).is_empty(), "a lease ends with leadership");
+    // Clocks drifting beyond the bound void the assumption: not reported.
+    let fast = Step { at_ms: 0, op: Op::Clock { node: NodeRef::Index(1), rate: 1.5 } };
+    let mut drifting = overlapping.clone();
+    drifting.record(0.0, None, K::Fault { step: fast, skipped: false });
+    assert!(check("lease-safety", &drifting).is_empty());
+}
+
+#[test]
+fn liveness() {
+    let window = K::LivenessWindow {
+        nodes: vec![0, 1],
+        from_ms: 100.0,
+        deadline_ms: 1100.0,
+        until_ms: 5000.0,
+    };
+    let good = history(&[(100.0, None, window.clone()), (400.0, Some(1), role(Role::Leader, 3))]);
+    assert!(check("liveness", &good).is_empty());
+    let none = history(&[(100.0, None, window.clone())]);
+    assert_broken("liveness", &none, 1100.0, &[0, 1]);
+    let lost = history(&[
+        (100.0, None, window.clone()),
+        (400.0, Some(1), role(Role::Leader, 3)),
+        (3000.0, Some(1), role(Role::Follower, 4)),
+    ]);
+    assert_broken("liveness", &lost, 1100.0, &[0, 1]);
+    let outside = history(&[(100.0, None, window), (400.0, Some(2), role(Role::Leader, 3))]);
+    assert_broken("liveness", &outside, 1100.0, &[0, 1]);
+}
+
+#[test]
+fn stability() {
+    let good = history(&[
+        (100.0, Some(0), role(Role::Candidate, 1)), // the first election
+        (2000.0, None, K::Health { healthy: false }),
+        (3000.0, None, K::Health { healthy: true }),
+        (3400.0, Some(1), role(Role::Candidate, 2)), // settling after the fault
+    ]);
+    assert!(check("stability", &good).is_empty());
+    let bad = history(&[
+        (100.0, Some(0), role(Role::Candidate, 1)),
+        (5000.0, Some(2), role(Role::Candidate, 2)),
+    ]);
+    assert_broken("stability", &bad, 5000.0, &[2]);
+}
+
+#[test]
+fn check_all_orders_by_time_and_classes_are_right() {
+    let h =
+        history(&[(7.0, Some(2), role(Role::Leader, 1)), (1.0, Some(0), role(Role::Leader, 1))]);
+    let found = check_all(&h, &CTX);
+    assert_eq!(found.len(), 1);
+    assert_eq!(class_of("election-safety"), Some(Class::Safety));
+    assert_eq!(class_of("stability"), Some(Class::Liveness));
+    assert_eq!(PROPERTIES.len(), 9);
+}

@@ -1,0 +1,507 @@
+//! The schedule file (SPEC.md): a cluster, a network, a duration and timed steps, read with
+//! serde and validated so that every mistake is reported as one line naming the field.
+
+use ballot_core::Config;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use thiserror::Error;
+
+/// The schedule format this build reads and writes.
+pub const FORMAT: u32 = 1;
+
+/// A whole run: who, on what network, for how long, and what happens when.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// Format version; must be 1.
+    pub format: u32,
+    /// Seeds turmoil, every node and the loss RNG.
+    pub seed: u64,
+    /// The cluster.
+    #[serde(default)]
+    pub cluster: ClusterSpec,
+    /// The baseline network.
+    #[serde(default)]
+    pub network: NetworkSpec,
+    /// Length of the run, simulated milliseconds.
+    pub duration_ms: u64,
+    /// After the last step, how long a healthy majority may take to elect a leader, ms.
+    #[serde(default = "default_liveness_ms")]
+    pub liveness_ms: u64,
+    /// Faults and client requests, in time order.
+    #[serde(default)]
+    pub steps: Vec<Step>,
+}
+
+fn default_liveness_ms() -> u64 {
+    3_000
+}
+
+/// The cluster's size and the election core's options.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterSpec {
+    /// Number of nodes, at least 2.
+    pub nodes: usize,
+    /// Election timeout range `[min, max]`, milliseconds.
+    pub election_timeout_ms: [u64; 2],
+    /// Heartbeat interval, milliseconds.
+    pub heartbeat_ms: u64,
+    /// Pre-vote on.
+    pub pre_vote: bool,
+    /// Check-quorum (and with it leader leases) on.
+    pub check_quorum: bool,
+    /// Adaptive election timeout on.
+    pub adaptive_timeout: bool,
+    /// Clock-drift bound the leader lease assumes, as a fraction.
+    pub clock_drift_bound: f64,
+}
+
+impl Default for ClusterSpec {
+    fn default() -> Self {
+        let c = Config::default();
+        ClusterSpec {
+            nodes: 3,
+            election_timeout_ms: [c.election_timeout_min_ms, c.election_timeout_max_ms],
+            heartbeat_ms: c.heartbeat_ms,
+            pre_vote: c.pre_vote,
+            check_quorum: c.check_quorum,
+            adaptive_timeout: c.adaptive_timeout,
+            clock_drift_bound: c.clock_drift_bound,
+        }
+    }
+}
+
+impl ClusterSpec {
+    /// The core configuration every node runs with.
+    pub fn core_config(&self) -> Config {
+        Config {
+            election_timeout_min_ms: self.election_timeout_ms[0],
+            election_timeout_max_ms: self.election_timeout_ms[1],
+            heartbeat_ms: self.heartbeat_ms,
+            pre_vote: self.pre_vote,
+            check_quorum: self.check_quorum,
+            adaptive_timeout: self.adaptive_timeout,
+            clock_drift_bound: self.clock_drift_bound,
+            ..Config::default()
+        }
+    }
+}
+
+/// The network every run starts with (and that `heal` restores).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// One-way latency range `[min, max]`, milliseconds.
+    pub latency_ms: [u64; 2],
+    /// Share of messages lost on every link, 0..1.
+    pub loss: f64,
+}
+
+impl Default for NetworkSpec {
+    fn default() -> Self {
+        NetworkSpec { latency_ms: [1, 10], loss: 0.0 }
+    }
+}
+
+/// A node, by index or by the role it plays when the step runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NodeRef {
+    /// Node `0..nodes`.
+    Index(usize),
+    /// The leader of the highest term at that instant.
+    Leader,
+    /// The lowest-index running node that is not that leader.
+    Follower,
+}
+
+impl Serialize for NodeRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            NodeRef::Index(i) => s.serialize_u64(*i as u64),
+            NodeRef::Leader => s.serialize_str("leader"),
+            NodeRef::Follower => s.serialize_str("follower"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NodeRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = NodeRef;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a node index, \"leader\" or \"follower\"")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<NodeRef, E> {
+                Ok(NodeRef::Index(v as usize))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<NodeRef, E> {
+                Err(E::custom(format!("node {v} is negative")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<NodeRef, E> {
+                match v {
+                    "leader" => Ok(NodeRef::Leader),
+                    "follower" => Ok(NodeRef::Follower),
+                    other => Err(E::custom(format!(
+                        "unknown node name {other:?}, expected an index, \"leader\" or \"follower\""
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+impl fmt::Display for NodeRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeRef::Index(i) => write!(f, "{i}"),
+            NodeRef::Leader => f.write_str("leader"),
+            NodeRef::Follower => f.write_str("follower"),
+        }
+    }
+}
+
+/// One timed step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// When it applies, simulated milliseconds from the start.
+    pub at_ms: u64,
+    /// What it does.
+    #[serde(flatten)]
+    pub op: Op,
+}
+
+/// What a step does (SPEC.md's table).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Op {
+    /// Kill the node; unsynced writes to its disk are lost.
+    Crash {
+        /// The node.
+        node: NodeRef,
+    },
+    /// Start a crashed node again from its disk.
+    Restart {
+        /// The node.
+        node: NodeRef,
+    },
+    /// Only nodes in the same group can talk; nodes in no group are isolated.
+    Partition {
+        /// Disjoint groups of nodes.
+        groups: Vec<Vec<NodeRef>>,
+    },
+    /// Drop every message from `from` to `to`.
+    PartitionOneway {
+        /// Sender side.
+        from: NodeRef,
+        /// Receiver side.
+        to: NodeRef,
+    },
+    /// Cut the node off from every other node.
+    Isolate {
+        /// The node.
+        node: NodeRef,
+    },
+    /// Drop messages both ways between `a` and `b` only.
+    Cut {
+        /// One end.
+        a: NodeRef,
+        /// The other end.
+        b: NodeRef,
+    },
+    /// Repair every link, end pauses, restore baseline loss and latency.
+    Heal,
+    /// Freeze the node: no timers, no message handling.
+    Pause {
+        /// The node.
+        node: NodeRef,
+    },
+    /// Let a paused node go on.
+    Resume {
+        /// The node.
+        node: NodeRef,
+    },
+    /// Drop this share of messages on every link.
+    Loss {
+        /// Probability per message, 0..1.
+        rate: f64,
+    },
+    /// Message latency from now on.
+    Latency {
+        /// One-way `[min, max]`, milliseconds.
+        ms: [u64; 2],
+    },
+    /// The node's clock runs at `rate` × real time.
+    Clock {
+        /// The node.
+        node: NodeRef,
+        /// Clock rate (1.0 is exact), above 0.
+        rate: f64,
+    },
+    /// A client write sent to the node.
+    Propose {
+        /// The node.
+        node: NodeRef,
+        /// What to write.
+        value: String,
+    },
+}
+
+impl Op {
+    /// Every node this step names.
+    pub fn node_refs(&self) -> Vec<NodeRef> {
+        match self {
+            Op::Crash { node }
+            | Op::Restart { node }
+            | Op::Isolate { node }
+            | Op::Pause { node }
+            | Op::Resume { node }
+            | Op::Clock { node, .. }
+            | Op::Propose { node, .. } => vec![*node],
+            Op::Partition { groups } => groups.iter().flatten().copied().collect(),
+            Op::PartitionOneway { from, to } => vec![*from, *to],
+            Op::Cut { a, b } => vec![*a, *b],
+            Op::Heal | Op::Loss { .. } | Op::Latency { .. } => vec![],
+        }
+    }
+
+    /// The same step with every node reference passed through `f`.
+    pub fn map_nodes(&self, mut f: impl FnMut(NodeRef) -> NodeRef) -> Op {
+        let mut op = self.clone();
+        match &mut op {
+            Op::Crash { node }
+            | Op::Restart { node }
+            | Op::Isolate { node }
+            | Op::Pause { node }
+            | Op::Resume { node }
+            | Op::Clock { node, .. }
+            | Op::Propose { node, .. } => *node = f(*node),
+            Op::Partition { groups } => {
+                groups.iter_mut().flatten().for_each(|n| *n = f(*n));
+            }
+            Op::PartitionOneway { from: a, to: b } | Op::Cut { a, b } => {
+                *a = f(*a);
+                *b = f(*b);
+            }
+            Op::Heal | Op::Loss { .. } | Op::Latency { .. } => {}
+        }
+        op
+    }
+}
+
+/// A schedule that cannot run, with the field at fault.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("{field}: {problem}")]
+pub struct ScheduleError {
+    /// Path of the field, like `steps[2].node`.
+    pub field: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+fn bad(field: impl Into<String>, problem: impl Into<String>) -> ScheduleError {
+    ScheduleError { field: field.into(), problem: problem.into() }
+}
+
+impl Schedule {
+    /// Parses and validates a schedule file's text.
+    pub fn from_json(text: &str) -> Result<Schedule, ScheduleError> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let schedule: Schedule = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." { "schedule".to_string() } else { path };
+            bad(field, e.into_inner().to_string())
+        })?;
+        schedule.validate()?;
+        Ok(schedule)
+    }
+
+    /// The schedule as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("schedules serialize")
+    }
+
+    /// Checks everything serde cannot: ranges, order, disjoint groups.
+    pub fn validate(&self) -> Result<(), ScheduleError> {
+        if self.format != FORMAT {
+            return Err(bad(
+                "format",
+                format!("{} is not supported (expected {FORMAT})", self.format),
+            ));
+        }
+        let n = self.cluster.nodes;
+        if !(2..=64).contains(&n) {
+            return Err(bad("cluster.nodes", format!("{n} nodes; a cluster needs 2 to 64")));
+        }
+        self.cluster.core_config().validate().map_err(|e| bad("cluster", e.to_string()))?;
+        check_rate("network.loss", self.network.loss)?;
+        check_latency("network.latency_ms", self.network.latency_ms)?;
+        if self.duration_ms == 0 {
+            return Err(bad("duration_ms", "must be greater than 0"));
+        }
+        if self.liveness_ms == 0 {
+            return Err(bad("liveness_ms", "must be greater than 0"));
+        }
+        let mut previous = 0;
+        for (i, step) in self.steps.iter().enumerate() {
+            let at = format!("steps[{i}]");
+            if step.at_ms < previous {
+                return Err(bad(
+                    format!("{at}.at_ms"),
+                    format!("{} comes before the previous step's {previous}", step.at_ms),
+                ));
+            }
+            if step.at_ms > self.duration_ms {
+                return Err(bad(
+                    format!("{at}.at_ms"),
+                    format!("{} is after duration_ms {}", step.at_ms, self.duration_ms),
+                ));
+            }
+            previous = step.at_ms;
+            for node in step.op.node_refs() {
+                if let NodeRef::Index(k) = node {
+                    if k >= n {
+                        return Err(bad(
+                            format!("{at}.node"),
+                            format!("node {k} is out of range 0..{}", n - 1),
+                        ));
+                    }
+                }
+            }
+            match &step.op {
+                Op::Partition { groups } => check_groups(&at, groups)?,
+                Op::Loss { rate } => check_rate(&format!("{at}.rate"), *rate)?,
+                Op::Latency { ms } => check_latency(&format!("{at}.ms"), *ms)?,
+                Op::Clock { rate, .. } if !(rate.is_finite() && *rate > 0.0 && *rate <= 100.0) => {
+                    return Err(bad(
+                        format!("{at}.rate"),
+                        format!("clock rate {rate} must be in (0, 100]"),
+                    ));
+                }
+                Op::PartitionOneway { from: a, to: b } | Op::Cut { a, b }
+                    if a == b && matches!(a, NodeRef::Index(_)) =>
+                {
+                    return Err(bad(
+                        at,
+                        format!("a link needs two different nodes, got {a} twice"),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_rate(field: &str, rate: f64) -> Result<(), ScheduleError> {
+    if (0.0..1.0).contains(&rate) {
+        Ok(())
+    } else {
+        Err(bad(field, format!("rate {rate} is outside 0..1")))
+    }
+}
+
+fn check_latency(field: &str, [min, max]: [u64; 2]) -> Result<(), ScheduleError> {
+    if min > max {
+        return Err(bad(field, format!("min {min} exceeds max {max}")));
+    }
+    if max > 10_000 {
+        return Err(bad(field, format!("max {max} ms is more than 10 s")));
+    }
+    Ok(())
+}
+
+fn check_groups(at: &str, groups: &[Vec<NodeRef>]) -> Result<(), ScheduleError> {
+    let mut seen = Vec::new();
+    for node in groups.iter().flatten() {
+        if seen.contains(node) {
+            return Err(bad(format!("{at}.groups"), format!("node {node} is in two groups")));
+        }
+        seen.push(*node);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"{
+      "format": 1,
+      "seed": 7,
+      "cluster": { "nodes": 3, "election_timeout_ms": [150, 300], "heartbeat_ms": 50,
+                   "pre_vote": true, "check_quorum": true },
+      "network": { "latency_ms": [1, 10], "loss": 0.0 },
+      "duration_ms": 20000,
+      "liveness_ms": 3000,
+      "steps": [
+        { "at_ms": 2000,  "op": "partition", "groups": [[0], [1, 2]] },
+        { "at_ms": 4000,  "op": "heal" },
+        { "at_ms": 5000,  "op": "crash", "node": "leader" },
+        { "at_ms": 6000,  "op": "restart", "node": 1 }
+      ]
+    }"#;
+
+    #[test]
+    fn the_spec_example_parses_and_round_trips() {
+        let s = Schedule::from_json(EXAMPLE).unwrap();
+        assert_eq!(s.steps.len(), 4);
+        assert_eq!(s.steps[2].op, Op::Crash { node: NodeRef::Leader });
+        assert_eq!(Schedule::from_json(&s.to_json()).unwrap(), s);
+    }
+
+    #[test]
+    fn defaults_fill_optional_sections() {
+        let s = Schedule::from_json(r#"{"format":1,"seed":1,"duration_ms":100}"#).unwrap();
+        assert_eq!((s.cluster.nodes, s.liveness_ms, s.network.latency_ms), (3, 3000, [1, 10]));
+    }
+
+    /// Every way a schedule can be wrong names the field and the problem.
+    #[test]
+    fn each_mistake_names_its_field() {
+        let with_step =
+            |step: &str| format!(r#"{{"format":1,"seed":1,"duration_ms":9000,"steps":[{step}]}}"#);
+        let cases = [
+            (with_step(r#"{"at_ms":1,"op":"explode"}"#), "steps[0]", "unknown variant `explode`"),
+            (with_step(r#"{"at_ms":1,"op":"crash","node":7}"#), "steps[0].node", "out of range"),
+            (with_step(r#"{"at_ms":-5,"op":"heal"}"#), "steps[0].at_ms", "invalid value"),
+            (
+                with_step(r#"{"at_ms":9,"op":"heal"},{"at_ms":3,"op":"heal"}"#),
+                "steps[1].at_ms",
+                "before the previous",
+            ),
+            (
+                with_step(r#"{"at_ms":1,"op":"partition","groups":[[0,1],[1,2]]}"#),
+                "steps[0].groups",
+                "in two groups",
+            ),
+            (with_step(r#"{"at_ms":1,"op":"loss","rate":1.5}"#), "steps[0].rate", "outside 0..1"),
+            (with_step(r#"{"at_ms":1,"op":"clock","node":0,"rate":0}"#), "steps[0].rate", "(0, 100]"),
+            (with_step(r#"{"at_ms":1,"op":"crash","node":"boss"}"#), "steps[0]", "unknown node name \"boss\""),
+            (with_step(r#"{"at_ms":1,"op":"crash"}"#), "steps[0]", "missing field `node`"),
+            (with_step(r#"{"at_ms":99999,"op":"heal"}"#), "steps[0].at_ms", "after duration_ms"),
+            (
+                r#"{"format":1,"seed":1,"duration_ms":9,"cluster":{"nodes":1}}"#.to_string(),
+                "cluster.nodes",
+                "2 to 64",
+            ),
+            (
+                r#"{"format":1,"seed":1,"duration_ms":9,"cluster":{"election_timeout_ms":[300,150]}}"#
+                    .to_string(),
+                "cluster",
+                "must not exceed",
+            ),
+            (r#"{"format":2,"seed":1,"duration_ms":9}"#.to_string(), "format", "not supported"),
+            (r#"{"format":1,"seed":1}"#.to_string(), "schedule", "missing field `duration_ms`"),
+            (r#"{"format":1,"seed":1,"duration_ms":9,"colour":1}"#.to_string(), "colour", "unknown field"),
+            ("not json".to_string(), "schedule", "expected"),
+        ];
+        for (text, field, problem) in cases {
+            let err = Schedule::from_json(&text).expect_err(&text);
+            assert_eq!(err.field, field, "{text} -> {err}");
+            assert!(err.problem.contains(problem), "{text} -> {err}");
+        }
+    }
+}
