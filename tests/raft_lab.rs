@@ -95,7 +95,7 @@ fn committed_since_start(h: &History, n: usize) -> BTreeMap<u64, u64> {
     for e in h.events().iter().filter(|e| e.node == Some(n)) {
         match e.kind {
             EventKind::Start { .. } => out.clear(),
-            EventKind::Commit { index, term } => {
+            EventKind::Commit { index, term, .. } => {
                 out.insert(index, term);
             }
             _ => {}
@@ -210,7 +210,7 @@ fn churn() {
         let h = c.history();
         let mut ever: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
         for e in h.events() {
-            if let EventKind::Commit { index, term } = e.kind {
+            if let EventKind::Commit { index, term, .. } = e.kind {
                 ever.entry(index).or_default().insert(term);
             }
         }
