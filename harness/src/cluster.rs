@@ -7,7 +7,7 @@ use ballot_core::{Config, NodeId};
 use ballot_node::{FileStorage, Node, NodeConfig, NodeHandle};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
@@ -108,6 +108,11 @@ impl ClusterBuilder {
             net,
             crashed: vec![false; self.nodes],
             baseline: (self.latency_ms, self.loss),
+            core: self.core,
+            blocked: BTreeSet::new(),
+            loss: self.loss,
+            latency_ms: self.latency_ms,
+            clock_rates: vec![1.0; self.nodes],
         }
     }
 }
@@ -180,6 +185,12 @@ pub struct Cluster {
     net: Arc<NetConditions>,
     crashed: Vec<bool>,
     baseline: ((u64, u64), f64),
+    core: Config,
+    /// Directed links that drop every message: (from, to).
+    blocked: BTreeSet<(usize, usize)>,
+    loss: f64,
+    latency_ms: (u64, u64),
+    clock_rates: Vec<f64>,
 }
 
 impl Cluster {
@@ -196,6 +207,14 @@ impl Cluster {
     /// Runs the simulation for `ms` milliseconds.
     pub fn run_for(&mut self, ms: u64) {
         let until = self.sim.elapsed() + Duration::from_millis(ms);
+        while self.sim.elapsed() < until {
+            self.sim.step().expect("hosts never fail");
+        }
+    }
+
+    /// Runs until simulated time reaches `ms` milliseconds since the start.
+    pub fn run_to(&mut self, ms: u64) {
+        let until = Duration::from_millis(ms);
         while self.sim.elapsed() < until {
             self.sim.step().expect("hosts never fail");
         }
@@ -230,7 +249,8 @@ impl Cluster {
         self.nodes[n].control.is_paused()
     }
 
-    fn record(&self, node: Option<usize>, kind: EventKind) {
+    /// Appends an event to the history at the current simulated time.
+    pub fn record_event(&self, node: Option<usize>, kind: EventKind) {
         let t = self.now_ms();
         self.history.lock().expect("history lock").record(t, node, kind);
     }
@@ -240,14 +260,14 @@ impl Cluster {
         self.sim.crash(self.names[n].as_str());
         self.crashed[n] = true;
         self.nodes[n].handle.lock().expect("handle lock").take();
-        self.record(Some(n), EventKind::Crash);
+        self.record_event(Some(n), EventKind::Crash);
     }
 
     /// Starts crashed node `n` again from its disk.
     pub fn restart(&mut self, n: usize) {
         self.sim.bounce(self.names[n].as_str());
         self.crashed[n] = false;
-        self.record(Some(n), EventKind::Restart);
+        self.record_event(Some(n), EventKind::Restart);
     }
 
     /// Only nodes in the same group can talk; nodes in no group are isolated.
@@ -257,7 +277,7 @@ impl Cluster {
         for a in 0..self.size() {
             for b in a + 1..self.size() {
                 if group_of(a).is_none() || group_of(a) != group_of(b) {
-                    self.sim.partition(self.names[a].as_str(), self.names[b].as_str());
+                    self.cut(a, b);
                 }
             }
         }
@@ -266,11 +286,14 @@ impl Cluster {
     /// Drops every message from `from` to `to`.
     pub fn partition_oneway(&mut self, from: usize, to: usize) {
         self.sim.partition_oneway(self.names[from].as_str(), self.names[to].as_str());
+        self.blocked.insert((from, to));
     }
 
     /// Drops messages both ways between `a` and `b` only.
     pub fn cut(&mut self, a: usize, b: usize) {
         self.sim.partition(self.names[a].as_str(), self.names[b].as_str());
+        self.blocked.insert((a, b));
+        self.blocked.insert((b, a));
     }
 
     /// Cuts node `n` off from every other node.
@@ -281,6 +304,7 @@ impl Cluster {
     }
 
     fn repair_links(&mut self) {
+        self.blocked.clear();
         for a in 0..self.size() {
             for b in 0..self.size() {
                 if a != b {
@@ -315,11 +339,13 @@ impl Cluster {
 
     /// Drops that share of messages on every link from now on.
     pub fn set_loss(&mut self, rate: f64) {
+        self.loss = rate;
         *self.net.loss.lock().expect("loss lock") = rate;
     }
 
     /// Message latency range (one way, milliseconds) from now on.
     pub fn set_latency(&mut self, min: u64, max: u64) {
+        self.latency_ms = (min, max);
         for a in 0..self.size() {
             for b in a + 1..self.size() {
                 let (x, y) = (self.names[a].as_str(), self.names[b].as_str());
@@ -333,6 +359,7 @@ impl Cluster {
     pub fn set_clock_rate(&mut self, n: usize, rate: f64) {
         let now = self.now_ms();
         self.nodes[n].control.set_clock_rate(now, rate);
+        self.clock_rates[n] = rate;
     }
 
     /// Sends a client write to node `n`; `false` if the node is down or paused. Its fate is in
@@ -346,6 +373,32 @@ impl Cluster {
             drop(h.submit(value.as_bytes().to_vec()));
             true
         })
+    }
+
+    /// The nodes that are up and unpaused, if they are a majority, can all reach each other
+    /// and lose no messages: the ones that must elect a leader (SPEC.md liveness).
+    pub fn live_majority(&self) -> Option<Vec<usize>> {
+        let live: Vec<usize> =
+            (0..self.size()).filter(|&n| !self.crashed[n] && !self.is_paused(n)).collect();
+        let connected =
+            live.iter().all(|&a| live.iter().all(|&b| a == b || !self.blocked.contains(&(a, b))));
+        (live.len() > self.size() / 2 && connected && self.loss == 0.0).then_some(live)
+    }
+
+    /// Healthy: every node up and unpaused, every link working, no loss, a round trip well
+    /// inside the minimum election timeout, and clocks within the drift bound.
+    pub fn is_healthy(&self) -> bool {
+        let round_trip = 2 * self.latency_ms.1 + self.core.heartbeat_ms;
+        self.live_majority().is_some_and(|live| live.len() == self.size())
+            && self.blocked.is_empty()
+            && round_trip < self.core.election_timeout_min_ms
+            && self.clocks_within_bound()
+    }
+
+    /// Whether every node's clock rate is within the configured drift bound of real time.
+    pub fn clocks_within_bound(&self) -> bool {
+        let bound = self.core.clock_drift_bound;
+        self.clock_rates.iter().all(|r| (1.0 - bound..=1.0 + bound).contains(r))
     }
 
     /// The leadership handle of running node `n`, as an application would hold it.

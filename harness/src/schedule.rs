@@ -365,7 +365,10 @@ impl Schedule {
                     if k >= n {
                         return Err(bad(
                             format!("{at}.node"),
-                            format!("node {k} is out of range 0..{}", n - 1),
+                            format!(
+                                "node {k} is out of range: the cluster has nodes 0 to {}",
+                                n - 1
+                            ),
                         ));
                     }
                 }

@@ -337,6 +337,11 @@ impl Raft {
 
     /// Becomes a follower of `term` (raising the term, and forgetting the vote, if it is
     /// higher) that knows `leader`.
+    ///
+    /// The election timer keeps running (§5.2: only a leader's AppendEntries or a granted vote
+    /// reset it), except for a leader, whose timer was not running. Resetting it on every
+    /// higher term would let a candidate that cannot win (its log is behind) keep every
+    /// up-to-date node from ever timing out.
     pub(crate) fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
         if term > self.term {
             self.term = term;
@@ -346,10 +351,13 @@ impl Raft {
         if leader != self.leader {
             self.adaptive.reset_heartbeats();
         }
+        let was_leader = self.role == Role::Leader;
         self.role = Role::Follower;
         self.leader = leader;
         self.leading = None;
         self.votes.clear();
-        self.reset_election_timer();
+        if was_leader {
+            self.reset_election_timer();
+        }
     }
 }

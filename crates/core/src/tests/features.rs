@@ -254,6 +254,11 @@ fn election_timer_is_randomized_and_reset_by_heartbeats_and_grants() {
     assert!((LATER + 150..=LATER + 300).contains(&r.election_deadline()));
     r.step(vote_request(3, 1, 0, 0), LATER + 400).unwrap();
     assert!(r.election_deadline() <= LATER + 300, "a refused vote does not reset the timer");
+    let mut behind = node(3, Config::default(), 2, None, &[1, 2]);
+    let deadline = behind.election_deadline();
+    behind.step(vote_request(3, 5, 0, 0), LATER).unwrap();
+    assert_eq!(behind.term(), Term(5));
+    assert_eq!(behind.election_deadline(), deadline, "nor does a higher term it refuses");
     r.step(vote_request(3, 3, 0, 0), LATER + 400).unwrap();
     assert_eq!(r.hard_state().voted_for, Some(NodeId(3)));
     assert!((LATER + 550..=LATER + 700).contains(&r.election_deadline()));

@@ -1,0 +1,57 @@
+//! Failure artifacts: a runnable schedule, its summary and the command that reproduces it,
+//! written atomically.
+
+use crate::runner::Summary;
+use crate::schedule::{Schedule, ScheduleError};
+use serde::{Deserialize, Serialize};
+use std::io;
+use std::path::Path;
+
+/// A saved failure (SPEC.md).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Artifact {
+    /// A schedule file, runnable on its own.
+    pub schedule: Schedule,
+    /// What the run found.
+    pub summary: Summary,
+    /// One line that reproduces it.
+    pub command: String,
+}
+
+impl Artifact {
+    /// An artifact for `schedule` saved at `path`.
+    pub fn new(schedule: Schedule, summary: Summary, path: &Path) -> Artifact {
+        let command = format!("ballot repro {}", path.display());
+        Artifact { schedule, summary, command }
+    }
+
+    /// Reads an artifact, validating its schedule; errors name the field at fault.
+    pub fn read(path: &Path) -> Result<Artifact, ScheduleError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ScheduleError {
+            field: path.display().to_string(),
+            problem: e.to_string(),
+        })?;
+        let de = &mut serde_json::Deserializer::from_str(&text);
+        let artifact: Artifact = serde_path_to_error::deserialize(de).map_err(|e| {
+            ScheduleError { field: e.path().to_string(), problem: e.into_inner().to_string() }
+        })?;
+        artifact.schedule.validate()?;
+        Ok(artifact)
+    }
+
+    /// Writes the artifact to `path` atomically: a temporary file, then a rename.
+    pub fn write(&self, path: &Path) -> io::Result<()> {
+        let json = serde_json::to_string_pretty(self).expect("artifacts serialize");
+        write_atomic(path, json.as_bytes())
+    }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it into place.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}

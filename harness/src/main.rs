@@ -1,0 +1,175 @@
+//! `ballot`: run, reproduce and shrink fault schedules against real nodes in simulation.
+
+use ballot_harness::{
+    run, shrink, size, write_atomic, Artifact, Run, Schedule, ScheduleError, Summary, Verdict,
+};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "ballot",
+    version,
+    about = "Fault-injection harness for the ballot Raft election core"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one schedule in the simulator, check every property, print a verdict.
+    Run {
+        /// The schedule file (JSON).
+        schedule: PathBuf,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Write the history as JSON lines.
+        #[arg(long, value_name = "OUT.jsonl")]
+        history: Option<PathBuf>,
+        /// Write a failure artifact here if a property is violated.
+        #[arg(long, value_name = "OUT.json")]
+        artifact: Option<PathBuf>,
+        /// Run twice and compare the histories byte for byte (exit 4 if they differ).
+        #[arg(long)]
+        check_determinism: bool,
+    },
+    /// Replay a saved failure; the exit status says whether the same violation came back.
+    Repro {
+        /// The failure artifact (JSON).
+        artifact: PathBuf,
+    },
+    /// Shrink a failing schedule to a minimal one that still fails the same property.
+    Shrink {
+        /// The failure artifact (JSON).
+        artifact: PathBuf,
+        /// Where to write the minimal artifact (default: beside the input, `.min.json`).
+        #[arg(long, value_name = "MIN.json")]
+        out: Option<PathBuf>,
+        /// Most simulations to run while shrinking.
+        #[arg(long, default_value_t = 400)]
+        budget: usize,
+    },
+}
+
+/// Bad input: one line on stderr, exit 2, nothing run.
+fn bad_input(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(2)
+}
+
+fn read_schedule(path: &Path) -> Result<Schedule, ScheduleError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ScheduleError { field: path.display().to_string(), problem: e.to_string() })?;
+    Schedule::from_json(&text).map_err(|e| ScheduleError {
+        field: format!("{}: {}", path.display(), e.field),
+        problem: e.problem,
+    })
+}
+
+fn print_summary(summary: &Summary, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(summary).expect("summaries serialize"));
+        return;
+    }
+    let s = &summary.stats;
+    println!(
+        "verdict: {:?} ({} elections, max term {}, {} messages, {} ms simulated)",
+        summary.verdict, s.elections, s.max_term, s.messages, s.sim_ms
+    );
+    for v in &summary.violations {
+        println!("  {} at {:.1} ms, nodes {:?}: {}", v.property, v.t_ms, v.nodes, v.message);
+    }
+}
+
+fn exit(verdict: Verdict) -> ExitCode {
+    ExitCode::from(verdict.exit_code() as u8)
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Run { schedule, json, history, artifact, check_determinism } => {
+            let parsed = match read_schedule(&schedule) {
+                Ok(s) => s,
+                Err(e) => return bad_input(e),
+            };
+            println!("seed: {}", parsed.seed);
+            let result = run(&parsed);
+            if check_determinism {
+                let again = run(&parsed);
+                if again.history_jsonl() != result.history_jsonl() {
+                    eprintln!(
+                        "nondeterminism: two runs of seed {} gave different histories",
+                        parsed.seed
+                    );
+                    return exit(Verdict::Nondeterminism);
+                }
+                println!("deterministic: two runs gave the same history");
+            }
+            if let Some(path) = history {
+                if let Err(e) = write_atomic(&path, &result.history_jsonl()) {
+                    return bad_input(format!("{}: {e}", path.display()));
+                }
+            }
+            print_summary(&result.summary, json);
+            if let (Some(path), false) = (artifact, result.summary.violations.is_empty()) {
+                save(&path, parsed, &result);
+            }
+            exit(result.summary.verdict)
+        }
+        Command::Repro { artifact } => {
+            let saved = match Artifact::read(&artifact) {
+                Ok(a) => a,
+                Err(e) => return bad_input(format!("{}: {e}", artifact.display())),
+            };
+            println!("seed: {}", saved.schedule.seed);
+            let result = run(&saved.schedule);
+            print_summary(&result.summary, false);
+            let wanted: Vec<&str> =
+                saved.summary.violations.iter().map(|v| v.property.as_str()).collect();
+            let back: Vec<&str> =
+                wanted.iter().copied().filter(|p| result.summary.violates(p)).collect();
+            if back.is_empty() {
+                println!("not reproduced: {wanted:?} did not come back");
+            } else {
+                println!("reproduced: {back:?}");
+            }
+            exit(result.summary.verdict)
+        }
+        Command::Shrink { artifact, out, budget } => {
+            let saved = match Artifact::read(&artifact) {
+                Ok(a) => a,
+                Err(e) => return bad_input(format!("{}: {e}", artifact.display())),
+            };
+            println!("seed: {}", saved.schedule.seed);
+            let Some(property) = saved.summary.violations.first().map(|v| v.property.clone())
+            else {
+                return bad_input(format!(
+                    "{}: the artifact records no violation",
+                    artifact.display()
+                ));
+            };
+            let shrunk = shrink(&saved.schedule, &property, budget);
+            let (before, after) = (size(&saved.schedule), size(&shrunk.schedule));
+            println!(
+                "shrunk {property} in {} runs: {} steps, {} nodes, {} ms -> {} steps, {} nodes, {} ms",
+                shrunk.runs, before.0, before.1, before.2, after.0, after.1, after.2
+            );
+            let result = run(&shrunk.schedule);
+            let out = out.unwrap_or_else(|| artifact.with_extension("min.json"));
+            save(&out, shrunk.schedule, &result);
+            exit(result.summary.verdict)
+        }
+    }
+}
+
+fn save(path: &Path, schedule: Schedule, result: &Run) {
+    let artifact = Artifact::new(schedule, result.summary.clone(), path);
+    match artifact.write(path) {
+        Ok(()) => println!("artifact: {}\nreproduce: {}", path.display(), artifact.command),
+        Err(e) => eprintln!("could not write {}: {e}", path.display()),
+    }
+}
