@@ -113,7 +113,7 @@ fn leader_spans(h: &History, end: f64) -> Vec<LeaderSpan> {
     for e in h.events() {
         let Some(n) = e.node else { continue };
         let leads = match e.kind {
-            EventKind::Role { role, term, .. } if role == Role::Leader => Some(term),
+            EventKind::Role { role: Role::Leader, term, .. } => Some(term),
             EventKind::Role { .. } | EventKind::Crash | EventKind::Stopped { .. } => None,
             _ => continue,
         };
