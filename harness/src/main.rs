@@ -42,6 +42,12 @@ enum Command {
         /// The failure artifact (JSON).
         artifact: PathBuf,
     },
+    /// Print the schedule that a seed generates (the same one `chaos` runs for that seed).
+    Generate {
+        /// The seed.
+        #[arg(long)]
+        seed: u64,
+    },
     /// Shrink a failing schedule to a minimal one that still fails the same property.
     Shrink {
         /// The failure artifact (JSON).
@@ -138,6 +144,10 @@ fn main() -> ExitCode {
                 println!("reproduced: {back:?}");
             }
             exit(result.summary.verdict)
+        }
+        Command::Generate { seed } => {
+            println!("{}", ballot_harness::generate::generate(seed).to_json());
+            ExitCode::SUCCESS
         }
         Command::Shrink { artifact, out, budget } => {
             let saved = match Artifact::read(&artifact) {

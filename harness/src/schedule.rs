@@ -311,7 +311,7 @@ impl Schedule {
         let de = &mut serde_json::Deserializer::from_str(text);
         let schedule: Schedule = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
-            let field = if path == "." { "schedule".to_string() } else { path };
+            let field = if path == "." || path == "?" { "schedule".to_string() } else { path };
             bad(field, e.into_inner().to_string())
         })?;
         schedule.validate()?;

@@ -1,0 +1,29 @@
+//! The regression corpus: every artifact under `tests/regressions/` once showed a bug; each
+//! must now pass. Add one by copying a (shrunk) artifact here; see the README.
+
+use ballot_harness::{run, Artifact, Verdict};
+use std::path::Path;
+
+#[test]
+fn every_saved_failure_stays_fixed() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regressions");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/regressions exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty(), "the corpus is empty");
+    for path in paths {
+        let artifact = Artifact::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(!artifact.summary.violations.is_empty(), "{}: records no failure", path.display());
+        let result = run(&artifact.schedule);
+        assert_eq!(
+            result.summary.verdict,
+            Verdict::Pass,
+            "{} fails again: {:?}",
+            path.display(),
+            result.summary.violations
+        );
+    }
+}
