@@ -73,7 +73,7 @@ impl ClusterBuilder {
             .max_message_latency(Duration::from_millis(self.latency_ms.1));
         let mut sim = builder.build();
         let history = Arc::new(Mutex::new(History::new(self.nodes)));
-        let net = Arc::new(NetConditions { loss: Mutex::new(self.loss) });
+        let net = Arc::new(NetConditions { loss: Mutex::new(self.loss), ..Default::default() });
         let names: Vec<String> = (0..self.nodes).map(|i| format!("n{i}")).collect();
         let members: BTreeMap<NodeId, SocketAddr> = names
             .iter()
@@ -324,6 +324,7 @@ impl Cluster {
         }
         let ((min, max), loss) = self.baseline;
         self.set_loss(loss);
+        self.set_duplicate(0.0);
         self.set_latency(min, max);
     }
 
@@ -341,6 +342,11 @@ impl Cluster {
     pub fn set_loss(&mut self, rate: f64) {
         self.loss = rate;
         *self.net.loss.lock().expect("loss lock") = rate;
+    }
+
+    /// Delivers that share of messages twice from now on.
+    pub fn set_duplicate(&mut self, rate: f64) {
+        *self.net.duplicate.lock().expect("duplicate lock") = rate;
     }
 
     /// Message latency range (one way, milliseconds) from now on.

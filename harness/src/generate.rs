@@ -22,6 +22,7 @@ enum Shape {
     Pause(NodeRef),
     Clock(usize, f64),
     Loss(f64),
+    Duplicate(f64),
     Latency(u64, u64),
     Proposals(u8),
 }
@@ -45,6 +46,7 @@ fn shape(n: usize) -> impl Strategy<Value = Shape> {
         (0..n, prop_oneof![Just(0.5), Just(0.98), Just(1.02), Just(1.5), Just(3.0)])
             .prop_map(|(a, r)| Shape::Clock(a, r)),
         prop_oneof![Just(0.05), Just(0.2), Just(0.5)].prop_map(Shape::Loss),
+        prop_oneof![Just(0.1), Just(0.5)].prop_map(Shape::Duplicate),
         (0u64..50, 0u64..150).prop_map(|(a, b)| Shape::Latency(a, a + b)),
         (1u8..4).prop_map(Shape::Proposals),
     ]
@@ -126,6 +128,10 @@ fn expand(shape: &Shape, n: usize, at: u64, len: u64, counter: &mut u32) -> Vec<
         Shape::Clock(a, rate) => out.push(step(at, Op::Clock { node: idx(a), rate })),
         Shape::Loss(rate) => {
             out.push(step(at, Op::Loss { rate }));
+            out.push(step(end, Op::Heal));
+        }
+        Shape::Duplicate(rate) => {
+            out.push(step(at, Op::Duplicate { rate }));
             out.push(step(end, Op::Heal));
         }
         Shape::Latency(min, max) => {

@@ -23,4 +23,5 @@ mod artifact;
 mod shrink;
 pub use artifact::{write_atomic, Artifact};
 pub use shrink::{shrink, shrink_with, size, still_fails, Shrunk};
+pub mod chaos;
 pub mod generate;

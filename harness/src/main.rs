@@ -42,6 +42,33 @@ enum Command {
         /// The failure artifact (JSON).
         artifact: PathBuf,
     },
+    /// Long randomized runs of generated schedules; failures are shrunk and saved.
+    Chaos {
+        /// Stop starting runs after this long: 90s, 10m, 2h.
+        #[arg(long, value_parser = parse_duration)]
+        duration: Option<std::time::Duration>,
+        /// Stop after this many runs.
+        #[arg(long)]
+        runs: Option<u64>,
+        /// Worker threads (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Base seed (default: from the clock, printed first).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// This machine's share of the seed space, K/N with K in 1..=N.
+        #[arg(long, value_parser = parse_shard, default_value = "1/1")]
+        shard: (u64, u64),
+        /// Where artifacts and summary.json go.
+        #[arg(long, default_value = "target/chaos")]
+        out: PathBuf,
+        /// Stop at the first violation.
+        #[arg(long)]
+        stop_on_violation: bool,
+        /// Most simulations to spend shrinking one failure.
+        #[arg(long, default_value_t = 300)]
+        shrink_budget: usize,
+    },
     /// Print the schedule that a seed generates (the same one `chaos` runs for that seed).
     Generate {
         /// The seed.
@@ -145,6 +172,47 @@ fn main() -> ExitCode {
             }
             exit(result.summary.verdict)
         }
+        Command::Chaos {
+            duration,
+            runs,
+            jobs,
+            seed,
+            shard,
+            out,
+            stop_on_violation,
+            shrink_budget,
+        } => {
+            let base_seed = seed.unwrap_or_else(|| {
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+                now.map_or(1, |d| d.as_nanos() as u64)
+            });
+            println!("seed: {base_seed}");
+            let duration = duration.or(runs.is_none().then(|| std::time::Duration::from_secs(600)));
+            let jobs =
+                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let config = ballot_harness::chaos::ChaosConfig {
+                base_seed,
+                runs,
+                duration,
+                jobs,
+                shard,
+                out: out.clone(),
+                stop_on_violation,
+                shrink_budget,
+            };
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let summary = ballot_harness::chaos::chaos(config, stop, &|line| println!("{line}"));
+            println!("{}", serde_json::to_string_pretty(&summary).expect("summaries serialize"));
+            let safety = summary
+                .violations
+                .keys()
+                .any(|p| ballot_harness::class_of(p) == Some(ballot_harness::Class::Safety));
+            match (safety, summary.violations.is_empty()) {
+                (true, _) => exit(Verdict::Safety),
+                (false, false) => exit(Verdict::Liveness),
+                _ => ExitCode::SUCCESS,
+            }
+        }
         Command::Generate { seed } => {
             println!("{}", ballot_harness::generate::generate(seed).to_json());
             ExitCode::SUCCESS
@@ -182,4 +250,31 @@ fn save(path: &Path, schedule: Schedule, result: &Run) {
         Ok(()) => println!("artifact: {}\nreproduce: {}", path.display(), artifact.command),
         Err(e) => eprintln!("could not write {}: {e}", path.display()),
     }
+}
+
+/// Parses a duration like `500ms`, `90s`, `10m` or `2h` (a bare number is seconds).
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 =
+        number.parse().map_err(|_| format!("{text:?} is not a duration like 90s or 10m"))?;
+    let ms = match unit {
+        "ms" => n,
+        "" | "s" => n * 1_000,
+        "m" => n * 60_000,
+        "h" => n * 3_600_000,
+        other => return Err(format!("unknown unit {other:?} in {text:?} (use ms, s, m or h)")),
+    };
+    Ok(std::time::Duration::from_millis(ms))
+}
+
+/// Parses `K/N` (1-based K) into a 0-based shard.
+fn parse_shard(text: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("{text:?} is not a shard like 2/4");
+    let (k, n) = text.split_once('/').ok_or_else(bad)?;
+    let (k, n): (u64, u64) = (k.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+    if n == 0 || k == 0 || k > n {
+        return Err(format!("shard {text}: need 1 <= K <= N"));
+    }
+    Ok((k - 1, n))
 }

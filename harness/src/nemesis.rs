@@ -63,6 +63,7 @@ fn apply_op(c: &mut Cluster, op: &Op) -> bool {
         }
         Op::Resume { node } if c.is_paused(index(*node)) => c.resume(index(*node)),
         Op::Loss { rate } => c.set_loss(*rate),
+        Op::Duplicate { rate } => c.set_duplicate(*rate),
         Op::Latency { ms: [min, max] } => c.set_latency(*min, *max),
         Op::Clock { node, rate } => c.set_clock_rate(index(*node), *rate),
         Op::Propose { node, value } => return c.propose(index(*node), value),

@@ -228,6 +228,11 @@ pub enum Op {
         /// Probability per message, 0..1.
         rate: f64,
     },
+    /// Deliver this share of messages twice (an extension of SPEC.md's table).
+    Duplicate {
+        /// Probability per message, 0..1.
+        rate: f64,
+    },
     /// Message latency from now on.
     Latency {
         /// One-way `[min, max]`, milliseconds.
@@ -263,7 +268,7 @@ impl Op {
             Op::Partition { groups } => groups.iter().flatten().copied().collect(),
             Op::PartitionOneway { from, to } => vec![*from, *to],
             Op::Cut { a, b } => vec![*a, *b],
-            Op::Heal | Op::Loss { .. } | Op::Latency { .. } => vec![],
+            Op::Heal | Op::Loss { .. } | Op::Duplicate { .. } | Op::Latency { .. } => vec![],
         }
     }
 
@@ -285,7 +290,7 @@ impl Op {
                 *a = f(*a);
                 *b = f(*b);
             }
-            Op::Heal | Op::Loss { .. } | Op::Latency { .. } => {}
+            Op::Heal | Op::Loss { .. } | Op::Duplicate { .. } | Op::Latency { .. } => {}
         }
         op
     }
@@ -375,7 +380,9 @@ impl Schedule {
             }
             match &step.op {
                 Op::Partition { groups } => check_groups(&at, groups)?,
-                Op::Loss { rate } => check_rate(&format!("{at}.rate"), *rate)?,
+                Op::Loss { rate } | Op::Duplicate { rate } => {
+                    check_rate(&format!("{at}.rate"), *rate)?
+                }
                 Op::Latency { ms } => check_latency(&format!("{at}.ms"), *ms)?,
                 Op::Clock { rate, .. } if !(rate.is_finite() && *rate > 0.0 && *rate <= 100.0) => {
                     return Err(bad(

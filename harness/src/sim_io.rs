@@ -118,14 +118,15 @@ impl Clock for SimClock {
     }
 }
 
-/// Message loss shared by every link, as a probability per datagram.
+/// Message loss and duplication shared by every link, as probabilities per datagram.
 #[derive(Debug, Default)]
 pub(crate) struct NetConditions {
     pub(crate) loss: Mutex<f64>,
+    pub(crate) duplicate: Mutex<f64>,
 }
 
-/// turmoil's UDP socket, losing datagrams at the configured rate and holding incoming ones
-/// while the node is paused.
+/// turmoil's UDP socket, losing and duplicating datagrams at the configured rates and holding
+/// incoming ones while the node is paused.
 pub(crate) struct SimSocket {
     pub(crate) socket: turmoil::net::UdpSocket,
     pub(crate) control: Arc<NodeControl>,
@@ -135,8 +136,16 @@ pub(crate) struct SimSocket {
 impl Transport for SimSocket {
     async fn send_to(&self, datagram: &[u8], to: SocketAddr) -> io::Result<()> {
         let loss = *self.net.loss.lock().expect("loss lock");
-        if loss > 0.0 && self.control.loss_rng.lock().expect("rng lock").random_bool(loss) {
+        let duplicate = *self.net.duplicate.lock().expect("duplicate lock");
+        let (lost, twice) = {
+            let mut rng = self.control.loss_rng.lock().expect("rng lock");
+            (loss > 0.0 && rng.random_bool(loss), duplicate > 0.0 && rng.random_bool(duplicate))
+        };
+        if lost {
             return Ok(());
+        }
+        if twice {
+            self.socket.send_to(datagram, to).await?;
         }
         self.socket.send_to(datagram, to).await.map(|_| ())
     }

@@ -28,7 +28,8 @@ fn leadership_spans(h: &History, node: usize, end: f64) -> Vec<(f64, f64)> {
 }
 
 /// SPEC.md liveness: when the run ends with a healthy majority (a `liveness_window` event),
-/// one of its nodes leads by the deadline and keeps leading to the end.
+/// one of its nodes leads by the deadline and keeps leading to the end, and from the deadline
+/// on no other node of the majority still believes it leads (a stale leader has stepped down).
 pub(crate) fn liveness(h: &History, _: &CheckContext) -> Vec<Violation> {
     let Some((nodes, from, deadline, until)) =
         h.events().iter().rev().find_map(|e| match &e.kind {
@@ -40,11 +41,22 @@ pub(crate) fn liveness(h: &History, _: &CheckContext) -> Vec<Violation> {
     else {
         return Vec::new();
     };
-    let held = nodes.iter().any(|&n| {
+    let leads_throughout = |n: usize| {
         leadership_spans(h, n, until).iter().any(|&(start, end)| start <= deadline && end >= until)
-    });
-    if held {
-        return Vec::new();
+    };
+    if let Some(leader) = nodes.iter().copied().find(|&n| leads_throughout(n)) {
+        let rival = nodes.iter().copied().find(|&n| {
+            n != leader && leadership_spans(h, n, until).iter().any(|&(_, end)| end > deadline)
+        });
+        return match rival {
+            None => Vec::new(),
+            Some(r) => vec![violation(
+                "liveness",
+                deadline,
+                vec![leader, r],
+                format!("node {r} still believes it leads after {deadline:.0} ms, beside leader {leader}"),
+            )],
+        };
     }
     let message = format!(
         "no node of {nodes:?} led from {deadline:.0} ms ({:.0} ms after the last step) to the end at {until:.0} ms",

@@ -206,8 +206,15 @@ fn liveness() {
         (3000.0, Some(1), role(Role::Follower, 4)),
     ]);
     assert_broken("liveness", &lost, 1100.0, &[0, 1]);
-    let outside = history(&[(100.0, None, window), (400.0, Some(2), role(Role::Leader, 3))]);
+    let outside =
+        history(&[(100.0, None, window.clone()), (400.0, Some(2), role(Role::Leader, 3))]);
     assert_broken("liveness", &outside, 1100.0, &[0, 1]);
+    let stale = history(&[
+        (100.0, None, window),
+        (50.0, Some(0), role(Role::Leader, 2)),
+        (400.0, Some(1), role(Role::Leader, 3)),
+    ]);
+    assert_broken("liveness", &stale, 1100.0, &[0, 1]);
 }
 
 #[test]

@@ -1,0 +1,233 @@
+//! Long randomized runs: generated schedules on worker threads, each failure shrunk and saved
+//! once, a summary at the end.
+
+use crate::artifact::{write_atomic, Artifact};
+use crate::generate::generate;
+use crate::history::{EventKind, History};
+use crate::runner::run;
+use crate::shrink::{shrink, size};
+use ballot_core::Role;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What a chaos campaign runs, and for how long.
+#[derive(Clone, Debug)]
+pub struct ChaosConfig {
+    /// Every run's seed derives from this.
+    pub base_seed: u64,
+    /// Stop after this many runs (in this shard).
+    pub runs: Option<u64>,
+    /// Stop starting runs after this long (wall clock).
+    pub duration: Option<Duration>,
+    /// Worker threads; each simulation is single-threaded.
+    pub jobs: usize,
+    /// This machine's share of the seed space: shard `k` of `n` (0-based).
+    pub shard: (u64, u64),
+    /// Where artifacts and `summary.json` go.
+    pub out: PathBuf,
+    /// Stop at the first violation.
+    pub stop_on_violation: bool,
+    /// Most simulations to spend shrinking one failure.
+    pub shrink_budget: usize,
+}
+
+/// Failover latency percentiles seen: crash of a leader to the next leader, milliseconds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+/// The campaign summary of SPEC.md.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ChaosSummary {
+    /// The base seed.
+    pub base_seed: u64,
+    /// Runs completed.
+    pub runs: u64,
+    /// Simulated time, milliseconds.
+    pub sim_ms: f64,
+    /// Worker threads.
+    pub jobs: usize,
+    /// Wall-clock time, seconds.
+    pub wall_s: f64,
+    /// Distinct violations found, by property.
+    pub violations: BTreeMap<String, u64>,
+    /// Artifacts written.
+    pub artifacts: Vec<String>,
+    /// Failover latency percentiles.
+    pub failover_ms: Percentiles,
+    /// Runs it took to find the first violation (1-based), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_violation_run: Option<u64>,
+}
+
+/// The seed of run `index` of shard `k` of `n`: a SplitMix64 step over the run's global
+/// number, so shards never overlap and neighbouring runs look unrelated.
+pub fn run_seed(base: u64, index: u64, (k, n): (u64, u64)) -> u64 {
+    let mut z = base.wrapping_add((index * n + k).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Times from a leader's crash to the next leader, milliseconds.
+pub fn failover_latencies(h: &History) -> Vec<f64> {
+    let mut leader: Option<usize> = None;
+    let mut crashed_at: Option<f64> = None;
+    let mut out = Vec::new();
+    for e in h.events() {
+        match (&e.kind, e.node) {
+            (EventKind::Role { role: Role::Leader, .. }, Some(n)) => {
+                if let Some(t) = crashed_at.take() {
+                    out.push(e.t_ms - t);
+                }
+                leader = Some(n);
+            }
+            (EventKind::Crash, Some(n)) if leader == Some(n) => {
+                crashed_at = Some(e.t_ms);
+                leader = None;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Shared state of a campaign's workers.
+struct Campaign {
+    config: ChaosConfig,
+    next: AtomicU64,
+    stop: Arc<AtomicBool>,
+    started: Instant,
+    summary: Mutex<ChaosSummary>,
+    failovers: Mutex<Vec<f64>>,
+    seen: Mutex<BTreeSet<(String, String)>>,
+}
+
+impl Campaign {
+    fn next_run(&self) -> Option<u64> {
+        if self.stop.load(Ordering::SeqCst) {
+            return None;
+        }
+        if self.config.duration.is_some_and(|d| self.started.elapsed() >= d) {
+            return None;
+        }
+        let index = self.next.fetch_add(1, Ordering::SeqCst);
+        self.config.runs.is_none_or(|r| index < r).then_some(index)
+    }
+
+    fn work(&self, report: &(dyn Fn(&str) + Sync)) {
+        while let Some(index) = self.next_run() {
+            let seed = run_seed(self.config.base_seed, index, self.config.shard);
+            let schedule = generate(seed);
+            let result = run(&schedule);
+            self.failovers.lock().expect("lock").extend(failover_latencies(&result.history));
+            {
+                let mut s = self.summary.lock().expect("lock");
+                s.runs += 1;
+                s.sim_ms += schedule.duration_ms as f64;
+            }
+            let Some(first) = result.summary.violations.first() else { continue };
+            let property = first.property.clone();
+            let shrunk = shrink(&schedule, &property, self.config.shrink_budget);
+            let key = (property.clone(), shrunk.schedule.to_json());
+            if !self.seen.lock().expect("lock").insert(key) {
+                continue;
+            }
+            let min_run = run(&shrunk.schedule);
+            let path = self.config.out.join(format!("{property}-{seed:016x}.json"));
+            let artifact = Artifact::new(shrunk.schedule.clone(), min_run.summary.clone(), &path);
+            if let Err(e) = artifact.write(&path) {
+                report(&format!("could not write {}: {e}", path.display()));
+            }
+            let (before, after) = (size(&schedule), size(&shrunk.schedule));
+            report(&format!(
+                "{property} in run {} (seed {seed}), shrunk {} -> {} steps, {} -> {} nodes: {}",
+                index + 1,
+                before.0,
+                after.0,
+                before.1,
+                after.1,
+                artifact.command
+            ));
+            let mut s = self.summary.lock().expect("lock");
+            *s.violations.entry(property).or_default() += 1;
+            s.artifacts.push(path.display().to_string());
+            s.first_violation_run =
+                Some(s.first_violation_run.map_or(index + 1, |r| r.min(index + 1)));
+            if self.config.stop_on_violation {
+                self.stop.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+/// Runs a campaign until its run count or duration is reached, or `stop` is set; writes
+/// `summary.json` under `out` and returns the summary.
+pub fn chaos(
+    config: ChaosConfig,
+    stop: Arc<AtomicBool>,
+    report: &(dyn Fn(&str) + Sync),
+) -> ChaosSummary {
+    let jobs = config.jobs.max(1);
+    let campaign = Campaign {
+        summary: Mutex::new(ChaosSummary {
+            base_seed: config.base_seed,
+            jobs,
+            ..Default::default()
+        }),
+        config,
+        next: AtomicU64::new(0),
+        stop,
+        started: Instant::now(),
+        failovers: Mutex::new(Vec::new()),
+        seen: Mutex::new(BTreeSet::new()),
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| campaign.work(report));
+        }
+    });
+    let mut summary = campaign.summary.into_inner().expect("workers done");
+    summary.wall_s = campaign.started.elapsed().as_secs_f64();
+    let mut failovers = campaign.failovers.into_inner().expect("workers done");
+    failovers.sort_by(f64::total_cmp);
+    summary.failover_ms =
+        Percentiles { p50: percentile(&failovers, 0.5), p99: percentile(&failovers, 0.99) };
+    summary.artifacts.sort();
+    let json = serde_json::to_string_pretty(&summary).expect("summaries serialize");
+    if let Err(e) = write_atomic(&campaign.config.out.join("summary.json"), json.as_bytes()) {
+        report(&format!("could not write summary.json: {e}"));
+    }
+    summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_never_share_a_seed() {
+        let mut seen = BTreeSet::new();
+        for k in 0..4 {
+            for i in 0..1_000 {
+                assert!(seen.insert(run_seed(9, i, (k, 4))), "shard {k} run {i} repeats a seed");
+            }
+        }
+        assert_eq!(run_seed(9, 5, (0, 1)), run_seed(9, 5, (0, 1)));
+    }
+}
