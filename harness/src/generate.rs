@@ -24,7 +24,7 @@ enum Shape {
     Loss(f64),
     Duplicate(f64),
     Latency(u64, u64),
-    Proposals(u8),
+    Proposals(NodeRef, u8, u64),
 }
 
 fn node_ref(n: usize) -> impl Strategy<Value = NodeRef> {
@@ -48,7 +48,8 @@ fn shape(n: usize) -> impl Strategy<Value = Shape> {
         prop_oneof![Just(0.05), Just(0.2), Just(0.5)].prop_map(Shape::Loss),
         prop_oneof![Just(0.1), Just(0.5)].prop_map(Shape::Duplicate),
         (0u64..50, 0u64..150).prop_map(|(a, b)| Shape::Latency(a, a + b)),
-        (1u8..4).prop_map(Shape::Proposals),
+        (node_ref(n), 1u8..8, 10u64..120)
+            .prop_map(|(to, count, gap)| Shape::Proposals(to, count, gap)),
     ]
 }
 
@@ -138,11 +139,11 @@ fn expand(shape: &Shape, n: usize, at: u64, len: u64, counter: &mut u32) -> Vec<
             out.push(step(at, Op::Latency { ms: [min, max] }));
             out.push(step(end, Op::Heal));
         }
-        Shape::Proposals(count) => {
+        Shape::Proposals(node, count, gap) => {
             for i in 0..u64::from(count) {
                 *counter += 1;
                 let value = format!("v{counter}");
-                out.push(step(at + i * 20, Op::Propose { node: NodeRef::Leader, value }));
+                out.push(step(at + i * gap, Op::Propose { node, value }));
             }
         }
     }

@@ -86,3 +86,37 @@ pub(crate) fn term_monotonic(h: &History, _: &CheckContext) -> Vec<Violation> {
     }
     out
 }
+
+/// Persist before send: a vote granted in term T was durable when announced: the disk held
+/// (T, that candidate), or already a later term (in which case T can never be voted in again).
+pub(crate) fn vote_durable(h: &History, _: &CheckContext) -> Vec<Violation> {
+    let mut disk: BTreeMap<usize, (u64, Option<usize>)> = BTreeMap::new();
+    let mut out = Vec::new();
+    for e in h.events() {
+        let Some(n) = e.node else { continue };
+        match e.kind {
+            EventKind::Start { term, voted_for, .. } => {
+                disk.insert(n, (term, voted_for));
+            }
+            EventKind::Persist { term: Some(term), voted_for, .. } => {
+                disk.insert(n, (term, voted_for));
+            }
+            EventKind::Vote { term, candidate, granted: true } => {
+                let (on_disk, vote) = disk.get(&n).copied().unwrap_or((0, None));
+                if on_disk < term || (on_disk == term && vote != Some(candidate)) {
+                    out.push(violation(
+                        "vote-durable",
+                        e.t_ms,
+                        vec![n, candidate],
+                        format!(
+                            "node {n} granted its term-{term} vote to {candidate} while its disk \
+                             held term {on_disk}, vote {vote:?}"
+                        ),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}

@@ -76,6 +76,7 @@ pub struct Property {
 pub const PROPERTIES: &[Property] = &[
     Property { name: "election-safety", class: Class::Safety, check: elections::election_safety },
     Property { name: "vote-once", class: Class::Safety, check: elections::vote_once },
+    Property { name: "vote-durable", class: Class::Safety, check: elections::vote_durable },
     Property { name: "term-monotonic", class: Class::Safety, check: elections::term_monotonic },
     Property { name: "log-matching", class: Class::Safety, check: logs::log_matching },
     Property {

@@ -241,5 +241,32 @@ fn check_all_orders_by_time_and_classes_are_right() {
     assert_eq!(found.len(), 1);
     assert_eq!(class_of("election-safety"), Some(Class::Safety));
     assert_eq!(class_of("stability"), Some(Class::Liveness));
-    assert_eq!(PROPERTIES.len(), 9);
+    assert_eq!(PROPERTIES.len(), 10);
+}
+
+#[test]
+fn vote_durable() {
+    let persist = |term, voted_for| K::Persist {
+        term: Some(term),
+        voted_for,
+        first_index: None,
+        terms: None,
+    };
+    let vote = |term, candidate| K::Vote { term, candidate, granted: true };
+    let good = history(&[
+        (1.0, Some(0), persist(2, Some(1))),
+        (1.0, Some(0), vote(2, 1)),
+        (2.0, Some(0), persist(4, Some(0))),
+        (2.0, Some(0), vote(3, 2)), // answered in the same batch that moved on to term 4
+        (3.0, Some(0), K::Vote { term: 4, candidate: 2, granted: false }),
+    ]);
+    assert!(check("vote-durable", &good).is_empty());
+    let unpersisted = history(&[(1.0, Some(0), persist(2, None)), (2.0, Some(0), vote(2, 1))]);
+    assert_broken("vote-durable", &unpersisted, 2.0, &[0, 1]);
+    let forgotten = history(&[
+        (1.0, Some(1), persist(2, Some(0))),
+        (2.0, Some(1), K::Start { term: 2, voted_for: None, log_len: 0 }),
+        (3.0, Some(1), vote(2, 0)),
+    ]);
+    assert_broken("vote-durable", &forgotten, 3.0, &[1, 0]);
 }
