@@ -19,8 +19,9 @@ for bug in $(python3 "$root/scripts/bugs.py" --list); do
   (cd "$root" && git ls-files -z | xargs -0 cp --parents -t "$copy")
   python3 "$root/scripts/bugs.py" "$bug" "$copy"
   (cd "$copy" && cargo build -q --release -p ballot-harness)
+  cp "$CARGO_TARGET_DIR/release/ballot" "$work/$bug-ballot"
   echo "== $bug"
-  "$CARGO_TARGET_DIR/release/ballot" chaos --runs "$runs" --seed 1 --stop-on-violation \
+  "$work/$bug-ballot" chaos --runs "$runs" --seed 1 --stop-on-violation \
     --out "$work/$bug-artifacts" > "$work/$bug.log" || true
   found=$(grep -m1 ' in run ' "$work/$bug.log" || true)
   if [ -z "$found" ]; then

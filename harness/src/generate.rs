@@ -25,6 +25,10 @@ enum Shape {
     Duplicate(f64),
     Latency(u64, u64),
     Proposals(NodeRef, u8, u64),
+    /// The classic divergence (Raft paper, Figures 7 and 8): a minority keeps its leader and
+    /// takes writes it cannot commit, the majority elects another and commits writes, then
+    /// the partition heals as the new leader dies, and the logs must be reconciled.
+    DivergentLogs(usize),
 }
 
 fn node_ref(n: usize) -> impl Strategy<Value = NodeRef> {
@@ -50,6 +54,7 @@ fn shape(n: usize) -> impl Strategy<Value = Shape> {
         (0u64..50, 0u64..150).prop_map(|(a, b)| Shape::Latency(a, a + b)),
         (node_ref(n), 1u8..8, 10u64..120)
             .prop_map(|(to, count, gap)| Shape::Proposals(to, count, gap)),
+        (0..n).prop_map(Shape::DivergentLogs),
     ]
 }
 
@@ -138,6 +143,19 @@ fn expand(shape: &Shape, n: usize, at: u64, len: u64, counter: &mut u32) -> Vec<
         Shape::Latency(min, max) => {
             out.push(step(at, Op::Latency { ms: [min, max] }));
             out.push(step(end, Op::Heal));
+        }
+        Shape::DivergentLogs(offset) => {
+            let minority: Vec<NodeRef> = (0..(n - 1) / 2).map(|i| idx((i + offset) % n)).collect();
+            let majority = (0..n).map(idx).filter(|r| !minority.contains(r)).collect();
+            out.push(step(at, Op::Partition { groups: vec![majority, minority] }));
+            for (i, t) in [10, 30, 50, len / 2 + 400].into_iter().enumerate() {
+                *counter += 1;
+                let value = format!("d{counter}-{i}");
+                out.push(step(at + t, Op::Propose { node: NodeRef::Leader, value }));
+            }
+            let heal_at = at + len + 500;
+            out.push(step(heal_at, Op::Crash { node: NodeRef::Leader }));
+            out.push(step(heal_at, Op::Heal));
         }
         Shape::Proposals(node, count, gap) => {
             for i in 0..u64::from(count) {
