@@ -1,16 +1,18 @@
 # ballot: the commands people and CI run.
 
 CARGO ?= cargo
+DURATION ?= 10m
+JOBS ?=
+BALLOT := target/release/ballot
 
-.PHONY: test lint fmt
+.PHONY: test lint fmt chaos build prove-bugs
 
-## Run every test: unit, rule tables, in-memory cluster simulations and doc tests.
+## Run every test: unit, rule tables, simulated clusters, generated schedules, doc tests.
 test:
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
 
-## rustfmt check and clippy with warnings denied.
-## The core must stay free of async runtimes and simulators.
+## rustfmt check, clippy with warnings denied, and no async runtime or simulator in the core.
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
@@ -20,3 +22,15 @@ lint:
 ## Format the code in place.
 fmt:
 	$(CARGO) fmt --all
+
+## Build the ballot command, optimized.
+build:
+	$(CARGO) build --release -p ballot-harness
+
+## Hunt for election bugs with generated fault schedules: make chaos DURATION=60s [JOBS=2].
+chaos: build
+	$(BALLOT) chaos --duration $(DURATION) $(if $(JOBS),--jobs $(JOBS)) --out target/chaos
+
+## Show that generated schedules find four known bugs put into scratch copies of the core.
+prove-bugs:
+	scripts/prove-bugs.sh
