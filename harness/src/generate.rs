@@ -80,13 +80,12 @@ fn expand(shape: &Shape, n: usize, at: u64, len: u64, counter: &mut u32) -> Vec<
             out.push(step(end, Op::Heal));
         }
         Shape::MajoritiesRing => {
-            // Each node talks only to its ring neighbours within n/2: every node sees a
-            // majority, no two the same.
-            let reach = n / 2;
+            // Each node talks only to the k nearest on each side of a ring, k just large
+            // enough that it sees a majority; no two nodes see the same one.
+            let k = (n / 2).div_ceil(2);
             for a in 0..n {
                 for b in a + 1..n {
-                    let distance = (b - a).min(n - (b - a));
-                    if distance > reach / 2 + usize::from(reach == 1) {
+                    if (b - a).min(n - (b - a)) > k {
                         out.push(step(at, Op::Cut { a: idx(a), b: idx(b) }));
                     }
                 }
