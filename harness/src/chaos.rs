@@ -130,7 +130,7 @@ impl Campaign {
         self.config.runs.is_none_or(|r| index < r).then_some(index)
     }
 
-    fn work(&self, report: &(dyn Fn(&str) + Sync)) {
+    fn work(&self, report: &Reporter) {
         while let Some(index) = self.next_run() {
             let seed = run_seed(self.config.base_seed, index, self.config.shard);
             let schedule = generate(seed);
@@ -140,6 +140,8 @@ impl Campaign {
                 let mut s = self.summary.lock().expect("lock");
                 s.runs += 1;
                 s.sim_ms += schedule.duration_ms as f64;
+                s.wall_s = self.started.elapsed().as_secs_f64();
+                (report.progress)(&s);
             }
             let Some(first) = result.summary.violations.first() else { continue };
             let property = first.property.clone();
@@ -152,10 +154,10 @@ impl Campaign {
             let path = self.config.out.join(format!("{property}-{seed:016x}.json"));
             let artifact = Artifact::new(shrunk.schedule.clone(), min_run.summary.clone(), &path);
             if let Err(e) = artifact.write(&path) {
-                report(&format!("could not write {}: {e}", path.display()));
+                (report.line)(&format!("could not write {}: {e}", path.display()));
             }
             let (before, after) = (size(&schedule), size(&shrunk.schedule));
-            report(&format!(
+            (report.line)(&format!(
                 "{property} in run {} (seed {seed}), shrunk {} -> {} steps, {} -> {} nodes: {}",
                 index + 1,
                 before.0,
@@ -176,13 +178,17 @@ impl Campaign {
     }
 }
 
-/// Runs a campaign until its run count or duration is reached, or `stop` is set; writes
-/// `summary.json` under `out` and returns the summary.
-pub fn chaos(
-    config: ChaosConfig,
-    stop: Arc<AtomicBool>,
-    report: &(dyn Fn(&str) + Sync),
-) -> ChaosSummary {
+/// Where a campaign reports as it goes.
+pub struct Reporter<'a> {
+    /// A finding, or a problem, worth a line of its own.
+    pub line: &'a (dyn Fn(&str) + Sync),
+    /// The summary so far, after every run.
+    pub progress: &'a (dyn Fn(&ChaosSummary) + Sync),
+}
+
+/// Runs a campaign until its run count or duration is reached, or `stop` is set (runs in
+/// flight finish); writes `summary.json` under `out` and returns the summary.
+pub fn chaos(config: ChaosConfig, stop: Arc<AtomicBool>, report: &Reporter) -> ChaosSummary {
     let jobs = config.jobs.max(1);
     let campaign = Campaign {
         summary: Mutex::new(ChaosSummary {
@@ -211,7 +217,7 @@ pub fn chaos(
     summary.artifacts.sort();
     let json = serde_json::to_string_pretty(&summary).expect("summaries serialize");
     if let Err(e) = write_atomic(&campaign.config.out.join("summary.json"), json.as_bytes()) {
-        report(&format!("could not write summary.json: {e}"));
+        (report.line)(&format!("could not write summary.json: {e}"));
     }
     summary
 }

@@ -35,27 +35,44 @@ fn node_ref(n: usize) -> impl Strategy<Value = NodeRef> {
     prop_oneof![(0..n).prop_map(NodeRef::Index), Just(NodeRef::Leader), Just(NodeRef::Follower),]
 }
 
-fn shape(n: usize) -> impl Strategy<Value = Shape> {
-    prop_oneof![
-        (0..n).prop_map(Shape::IsolateOne),
-        Just(Shape::IsolateLeader),
-        (0..n).prop_map(Shape::MajorityMinority),
-        Just(Shape::MajoritiesRing),
-        Just(Shape::Bridge),
-        (0..n, 0..n).prop_map(|(a, b)| Shape::Asymmetric(a, b)),
-        (0..n, 0..n).prop_map(|(a, b)| Shape::Flapping(a, b)),
-        node_ref(n).prop_map(Shape::Crash),
-        node_ref(n).prop_map(Shape::CrashRestart),
-        node_ref(n).prop_map(Shape::Pause),
+/// Every kind of fault shape, one strategy each.
+fn shape_kinds(n: usize) -> Vec<BoxedStrategy<Shape>> {
+    vec![
+        (0..n).prop_map(Shape::IsolateOne).boxed(),
+        Just(Shape::IsolateLeader).boxed(),
+        (0..n).prop_map(Shape::MajorityMinority).boxed(),
+        Just(Shape::MajoritiesRing).boxed(),
+        Just(Shape::Bridge).boxed(),
+        (0..n, 0..n).prop_map(|(a, b)| Shape::Asymmetric(a, b)).boxed(),
+        (0..n, 0..n).prop_map(|(a, b)| Shape::Flapping(a, b)).boxed(),
+        node_ref(n).prop_map(Shape::Crash).boxed(),
+        node_ref(n).prop_map(Shape::CrashRestart).boxed(),
+        node_ref(n).prop_map(Shape::Pause).boxed(),
         (0..n, prop_oneof![Just(0.5), Just(0.98), Just(1.02), Just(1.5), Just(3.0)])
-            .prop_map(|(a, r)| Shape::Clock(a, r)),
-        prop_oneof![Just(0.05), Just(0.2), Just(0.5)].prop_map(Shape::Loss),
-        prop_oneof![Just(0.1), Just(0.5)].prop_map(Shape::Duplicate),
-        (0u64..50, 0u64..150).prop_map(|(a, b)| Shape::Latency(a, a + b)),
+            .prop_map(|(a, r)| Shape::Clock(a, r))
+            .boxed(),
+        prop_oneof![Just(0.05), Just(0.2), Just(0.5)].prop_map(Shape::Loss).boxed(),
+        prop_oneof![Just(0.1), Just(0.5)].prop_map(Shape::Duplicate).boxed(),
+        (0u64..50, 0u64..150).prop_map(|(a, b)| Shape::Latency(a, a + b)).boxed(),
         (node_ref(n), 1u8..8, 10u64..120)
-            .prop_map(|(to, count, gap)| Shape::Proposals(to, count, gap)),
-        (0..n).prop_map(Shape::DivergentLogs),
+            .prop_map(|(to, count, gap)| Shape::Proposals(to, count, gap))
+            .boxed(),
+        (0..n).prop_map(Shape::DivergentLogs).boxed(),
     ]
+}
+
+/// Swarm testing (as TigerBeetle's simulator does): each schedule enables only the shapes
+/// whose bit is set in `mix`, so that rare combinations get runs of their own instead of
+/// being drowned by every other fault.
+fn swarm_shape(n: usize, mix: u32) -> impl Strategy<Value = Shape> {
+    let kinds = shape_kinds(n);
+    let enabled: Vec<_> = kinds
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| mix & (1 << i) != 0)
+        .map(|(_, k)| k.clone())
+        .collect();
+    proptest::strategy::Union::new(if enabled.is_empty() { kinds } else { enabled })
 }
 
 /// Expands a shape starting at `at` and lasting `len` ms into steps.
@@ -168,11 +185,13 @@ fn expand(shape: &Shape, n: usize, at: u64, len: u64, counter: &mut u32) -> Vec<
 }
 
 /// Whole schedules: 3–7 nodes, core options on and off, latency and loss, and 0–8 fault
-/// shapes with proposals, ending (usually) in a heal and restarts so that liveness is checked.
+/// shapes drawn from this schedule's own swarm mix, ending (usually) in a heal and restarts
+/// so that liveness is checked.
 pub fn schedule() -> impl Strategy<Value = Schedule> {
-    (3usize..=7, any::<u64>(), any::<(bool, bool, bool)>(), 0u64..5, 1u64..30, 0u8..4)
-        .prop_flat_map(|(n, seed, options, lat_min, lat_span, lossy)| {
-            let faults = proptest::collection::vec((shape(n), 100u64..1_500, 50u64..1_500), 0..8);
+    (3usize..=7, any::<u64>(), any::<(bool, bool, bool)>(), 0u64..5, 1u64..30, 0u8..4, any::<u32>())
+        .prop_flat_map(|(n, seed, options, lat_min, lat_span, lossy, mix)| {
+            let faults =
+                proptest::collection::vec((swarm_shape(n, mix), 100u64..1_500, 50u64..1_500), 0..8);
             (Just((n, seed, options, lat_min, lat_span, lossy)), faults, any::<bool>())
         })
         .prop_map(

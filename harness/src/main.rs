@@ -201,7 +201,29 @@ fn main() -> ExitCode {
                 shrink_budget,
             };
             let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-            let summary = ballot_harness::chaos::chaos(config, stop, &|line| println!("{line}"));
+            let on_interrupt = stop.clone();
+            let _ = ctrlc::set_handler(move || {
+                on_interrupt.store(true, std::sync::atomic::Ordering::SeqCst);
+            });
+            let bar = progress_bar(runs);
+            let report = ballot_harness::chaos::Reporter {
+                line: &|line| bar.println(line),
+                progress: &|s| {
+                    bar.set_position(s.runs);
+                    bar.set_message(format!(
+                        "{:.2} sim-h, {:.1} runs/s, violations {:?}",
+                        s.sim_ms / 3.6e6,
+                        s.runs as f64 / s.wall_s.max(1e-9),
+                        s.violations
+                    ));
+                },
+            };
+            let summary = ballot_harness::chaos::chaos(config, stop.clone(), &report);
+            bar.finish_and_clear();
+            if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                println!("interrupted: runs in flight finished, every artifact is on disk");
+            }
+            println!("summary: {}", out.join("summary.json").display());
             println!("{}", serde_json::to_string_pretty(&summary).expect("summaries serialize"));
             let safety = summary
                 .violations
@@ -277,4 +299,20 @@ fn parse_shard(text: &str) -> Result<(u64, u64), String> {
         return Err(format!("shard {text}: need 1 <= K <= N"));
     }
     Ok((k - 1, n))
+}
+
+/// A progress bar over `runs` runs, or an open-ended counter.
+fn progress_bar(runs: Option<u64>) -> indicatif::ProgressBar {
+    let (bar, template) = match runs {
+        Some(n) => {
+            (indicatif::ProgressBar::new(n), "{elapsed_precise} [{bar:30}] {pos}/{len} runs, {msg}")
+        }
+        None => {
+            (indicatif::ProgressBar::new_spinner(), "{elapsed_precise} {spinner} {pos} runs, {msg}")
+        }
+    };
+    let style = indicatif::ProgressStyle::with_template(template).expect("valid template");
+    bar.set_style(style.progress_chars("=> "));
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
 }
