@@ -5,7 +5,7 @@ DURATION ?= 10m
 JOBS ?=
 BALLOT := target/release/ballot
 
-.PHONY: test lint fmt chaos build prove-bugs
+.PHONY: test lint fmt chaos build prove-bugs timeline
 
 ## Run every test: unit, rule tables, simulated clusters, generated schedules, doc tests.
 test:
@@ -34,3 +34,8 @@ chaos: build
 ## Show that generated schedules find four known bugs put into scratch copies of the core.
 prove-bugs:
 	scripts/prove-bugs.sh
+
+## Run examples/faults.json, draw its timeline and screenshot it in headless Chromium.
+timeline: build
+	$(BALLOT) run examples/faults.json --timeline target/timeline.html
+	scripts/screenshot.sh target/timeline.html docs/timeline.png

@@ -6,6 +6,7 @@ use crate::generate::generate;
 use crate::history::{EventKind, History};
 use crate::runner::run;
 use crate::shrink::{shrink, size};
+use crate::timeline::render;
 use ballot_core::Role;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -152,6 +153,17 @@ impl Campaign {
             }
             let min_run = run(&shrunk.schedule);
             let path = self.config.out.join(format!("{property}-{seed:016x}.json"));
+            let s = &shrunk.schedule;
+            let title = format!("{property}: seed {}, shrunk", s.seed);
+            let violations = &min_run.summary.violations;
+            let html =
+                render(&min_run.history, s.cluster.nodes, s.duration_ms as f64, violations, &title);
+            if let Err(e) = write_atomic(&path.with_extension("html"), html.as_bytes()) {
+                (report.line)(&format!(
+                    "could not write a timeline beside {}: {e}",
+                    path.display()
+                ));
+            }
             let artifact = Artifact::new(shrunk.schedule.clone(), min_run.summary.clone(), &path);
             if let Err(e) = artifact.write(&path) {
                 (report.line)(&format!("could not write {}: {e}", path.display()));

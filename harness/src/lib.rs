@@ -25,3 +25,4 @@ pub use artifact::{write_atomic, Artifact};
 pub use shrink::{shrink, shrink_with, size, still_fails, Shrunk};
 pub mod chaos;
 pub mod generate;
+pub mod timeline;

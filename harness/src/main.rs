@@ -30,7 +30,10 @@ enum Command {
         /// Write the history as JSON lines.
         #[arg(long, value_name = "OUT.jsonl")]
         history: Option<PathBuf>,
-        /// Write a failure artifact here if a property is violated.
+        /// Write the run's timeline as a self-contained HTML page.
+        #[arg(long, value_name = "OUT.html")]
+        timeline: Option<PathBuf>,
+        /// Write a failure artifact (and its timeline) here if a property is violated.
         #[arg(long, value_name = "OUT.json")]
         artifact: Option<PathBuf>,
         /// Run twice and compare the histories byte for byte (exit 4 if they differ).
@@ -41,6 +44,9 @@ enum Command {
     Repro {
         /// The failure artifact (JSON).
         artifact: PathBuf,
+        /// Write the replay's timeline as a self-contained HTML page.
+        #[arg(long, value_name = "OUT.html")]
+        timeline: Option<PathBuf>,
     },
     /// Long randomized runs of generated schedules; failures are shrunk and saved.
     Chaos {
@@ -124,7 +130,7 @@ fn exit(verdict: Verdict) -> ExitCode {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Run { schedule, json, history, artifact, check_determinism } => {
+        Command::Run { schedule, json, history, timeline, artifact, check_determinism } => {
             let parsed = match read_schedule(&schedule) {
                 Ok(s) => s,
                 Err(e) => return bad_input(e),
@@ -147,19 +153,25 @@ fn main() -> ExitCode {
                     return bad_input(format!("{}: {e}", path.display()));
                 }
             }
+            if let Some(path) = timeline {
+                write_timeline(&path, &parsed, &result);
+            }
             print_summary(&result.summary, json);
             if let (Some(path), false) = (artifact, result.summary.violations.is_empty()) {
                 save(&path, parsed, &result);
             }
             exit(result.summary.verdict)
         }
-        Command::Repro { artifact } => {
+        Command::Repro { artifact, timeline } => {
             let saved = match Artifact::read(&artifact) {
                 Ok(a) => a,
                 Err(e) => return bad_input(format!("{}: {e}", artifact.display())),
             };
             println!("seed: {}", saved.schedule.seed);
             let result = run(&saved.schedule);
+            if let Some(path) = timeline {
+                write_timeline(&path, &saved.schedule, &result);
+            }
             print_summary(&result.summary, false);
             let wanted: Vec<&str> =
                 saved.summary.violations.iter().map(|v| v.property.as_str()).collect();
@@ -267,9 +279,25 @@ fn main() -> ExitCode {
 }
 
 fn save(path: &Path, schedule: Schedule, result: &Run) {
+    write_timeline(&path.with_extension("html"), &schedule, result);
     let artifact = Artifact::new(schedule, result.summary.clone(), path);
     match artifact.write(path) {
         Ok(()) => println!("artifact: {}\nreproduce: {}", path.display(), artifact.command),
+        Err(e) => eprintln!("could not write {}: {e}", path.display()),
+    }
+}
+
+fn write_timeline(path: &Path, schedule: &Schedule, result: &Run) {
+    let title = format!("ballot run, seed {}: {:?}", schedule.seed, result.summary.verdict);
+    let html = ballot_harness::timeline::render(
+        &result.history,
+        schedule.cluster.nodes,
+        schedule.duration_ms as f64,
+        &result.summary.violations,
+        &title,
+    );
+    match write_atomic(path, html.as_bytes()) {
+        Ok(()) => println!("timeline: {}", path.display()),
         Err(e) => eprintln!("could not write {}: {e}", path.display()),
     }
 }

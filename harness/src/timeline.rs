@@ -1,0 +1,396 @@
+//! A run as a picture: one lane per node colored by role (with term labels), crashes, pauses,
+//! clock drift and network faults drawn as bands, leader leases as bars, violations marked.
+//! A self-contained HTML page with inline SVG, readable without a server.
+
+use crate::check::Violation;
+use crate::history::{EventKind, History};
+use crate::schedule::Op;
+use ballot_core::Role;
+use std::fmt::Write;
+
+const LEFT: f64 = 90.0;
+const WIDTH: f64 = 1100.0;
+const LANE: f64 = 30.0;
+const GAP: f64 = 12.0;
+const TOP: f64 = 40.0;
+
+/// A span of something on a lane: [from, to) in ms, a CSS class and a tooltip.
+struct Span {
+    from: f64,
+    to: f64,
+    class: &'static str,
+    label: String,
+    title: String,
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn role_class(role: Role) -> &'static str {
+    match role {
+        Role::Follower => "follower",
+        Role::PreCandidate => "precandidate",
+        Role::Candidate => "candidate",
+        Role::Leader => "leader",
+    }
+}
+
+/// Role spans (and down time) of node `n`.
+fn role_spans(h: &History, n: usize, end: f64) -> Vec<Span> {
+    let mut spans = Vec::new();
+    let mut current: Option<(f64, &'static str, String)> = Some((0.0, "follower", String::new()));
+    let close = |spans: &mut Vec<Span>, cur: Option<(f64, &'static str, String)>, t: f64| {
+        if let Some((from, class, label)) = cur {
+            spans.push(Span { from, to: t, class, title: format!("{class} {label}"), label });
+        }
+    };
+    for e in h.events().iter().filter(|e| e.node == Some(n)) {
+        let next = match &e.kind {
+            EventKind::Role { role, term, .. } => {
+                let label = if *role == Role::Leader { format!("t{term}") } else { String::new() };
+                (role_class(*role), label)
+            }
+            EventKind::Start { term, .. } => ("follower", format!("restart t{term}")),
+            EventKind::Crash => ("down", "down".to_string()),
+            EventKind::Stopped { .. } => ("down", "stopped".to_string()),
+            _ => continue,
+        };
+        close(&mut spans, current.take(), e.t_ms);
+        current = Some((e.t_ms, next.0, if next.0 == "follower" { String::new() } else { next.1 }));
+    }
+    close(&mut spans, current, end);
+    spans
+}
+
+/// Lease spans of node `n`.
+fn lease_spans(h: &History, n: usize, end: f64) -> Vec<Span> {
+    let mut spans = Vec::new();
+    let mut open: Option<(f64, f64)> = None;
+    for e in h.events().iter().filter(|e| e.node == Some(n)) {
+        let ends = matches!(
+            e.kind,
+            EventKind::Lease { .. } | EventKind::Crash | EventKind::Stopped { .. }
+        ) || matches!(e.kind, EventKind::Role { role, .. } if role != Role::Leader);
+        if !ends {
+            continue;
+        }
+        if let Some((from, until)) = open.take() {
+            spans.push(Span {
+                from,
+                to: until.min(e.t_ms),
+                class: "lease",
+                label: String::new(),
+                title: "lease".into(),
+            });
+        }
+        if let EventKind::Lease { until_ms: Some(until) } = e.kind {
+            open = Some((e.t_ms, until));
+        }
+    }
+    if let Some((from, until)) = open {
+        spans.push(Span {
+            from,
+            to: until.min(end),
+            class: "lease",
+            label: String::new(),
+            title: "lease".into(),
+        });
+    }
+    spans
+}
+
+/// Fault bands: per node (pauses, clock drift) and for the network (partitions, loss, ...).
+fn fault_spans(h: &History, nodes: usize, end: f64) -> (Vec<Vec<Span>>, Vec<Span>) {
+    let mut per_node: Vec<Vec<Span>> = (0..nodes).map(|_| Vec::new()).collect();
+    let mut network = Vec::new();
+    let mut paused: Vec<Option<f64>> = vec![None; nodes];
+    let mut drift: Vec<Option<(f64, f64)>> = vec![None; nodes];
+    let mut net_open: Vec<(f64, String)> = Vec::new();
+    let close_net = |net_open: &mut Vec<(f64, String)>, network: &mut Vec<Span>, t: f64| {
+        for (from, what) in net_open.drain(..) {
+            network.push(Span { from, to: t, class: "netfault", title: what.clone(), label: what });
+        }
+    };
+    for e in h.events() {
+        let EventKind::Fault { step, skipped: false } = &e.kind else { continue };
+        let t = e.t_ms;
+        let node = |r: &crate::schedule::NodeRef| match r {
+            crate::schedule::NodeRef::Index(i) => *i,
+            _ => 0,
+        };
+        match &step.op {
+            Op::Pause { node: r } => paused[node(r)] = Some(t),
+            Op::Resume { node: r } => {
+                if let Some(from) = paused[node(r)].take() {
+                    per_node[node(r)].push(Span {
+                        from,
+                        to: t,
+                        class: "paused",
+                        label: "paused".into(),
+                        title: "paused".into(),
+                    });
+                }
+            }
+            Op::Clock { node: r, rate } => {
+                let n = node(r);
+                if let Some((from, old)) = drift[n].take() {
+                    per_node[n].push(Span {
+                        from,
+                        to: t,
+                        class: "drift",
+                        label: format!("clock ×{old}"),
+                        title: format!("clock ×{old}"),
+                    });
+                }
+                if (*rate - 1.0).abs() > 1e-9 {
+                    drift[n] = Some((t, *rate));
+                }
+            }
+            Op::Heal => {
+                close_net(&mut net_open, &mut network, t);
+                for n in 0..nodes {
+                    if let Some(from) = paused[n].take() {
+                        per_node[n].push(Span {
+                            from,
+                            to: t,
+                            class: "paused",
+                            label: "paused".into(),
+                            title: "paused".into(),
+                        });
+                    }
+                }
+            }
+            Op::Crash { .. } | Op::Restart { .. } | Op::Propose { .. } => {}
+            op => {
+                let text = serde_json::to_value(op).map(|v| describe(&v)).unwrap_or_default();
+                if matches!(op, Op::Partition { .. }) {
+                    close_net(&mut net_open, &mut network, t);
+                }
+                net_open.push((t, text));
+            }
+        }
+    }
+    close_net(&mut net_open, &mut network, end);
+    for n in 0..nodes {
+        if let Some(from) = paused[n] {
+            per_node[n].push(Span {
+                from,
+                to: end,
+                class: "paused",
+                label: "paused".into(),
+                title: "paused".into(),
+            });
+        }
+        if let Some((from, rate)) = drift[n] {
+            per_node[n].push(Span {
+                from,
+                to: end,
+                class: "drift",
+                label: format!("clock ×{rate}"),
+                title: format!("clock ×{rate}"),
+            });
+        }
+    }
+    (per_node, network)
+}
+
+/// A short text for a step: `isolate 2`, `partition [[0],[1,2]]`, `loss 0.2`.
+fn describe(step: &serde_json::Value) -> String {
+    let op = step["op"].as_str().unwrap_or("?");
+    let rest: Vec<String> = step
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| *k != "op")
+        .map(|(_, v)| v.to_string().replace('"', ""))
+        .collect();
+    format!("{op} {}", rest.join(" "))
+}
+
+/// Renders the run as a self-contained HTML page.
+pub fn render(
+    h: &History,
+    nodes: usize,
+    end_ms: f64,
+    violations: &[Violation],
+    title: &str,
+) -> String {
+    let end = end_ms.max(1.0);
+    let x = |t: f64| LEFT + (t.clamp(0.0, end) / end) * WIDTH;
+    let lane_y = |i: usize| TOP + i as f64 * (LANE + GAP);
+    let network_y = lane_y(nodes);
+    let height = network_y + LANE + 50.0;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{height}" viewBox="0 0 {w} {height}">"#,
+        w = LEFT + WIDTH + 20.0
+    );
+    let rect = |svg: &mut String, y: f64, span: &Span, h: f64| {
+        let (x0, x1) = (x(span.from), x(span.to));
+        let width = (x1 - x0).max(0.5);
+        let _ = write!(
+            svg,
+            r#"<rect class="{c}" x="{x0:.1}" y="{y:.1}" width="{width:.1}" height="{h:.1}"><title>{t} {from:.0}–{to:.0} ms</title></rect>"#,
+            c = span.class,
+            t = escape(&span.title),
+            from = span.from,
+            to = span.to
+        );
+        if !span.label.is_empty() && width > 7.0 * span.label.len() as f64 {
+            let _ = write!(
+                svg,
+                r#"<text class="label" x="{:.1}" y="{:.1}">{}</text>"#,
+                x0 + 3.0,
+                y + h / 2.0 + 4.0,
+                escape(&span.label)
+            );
+        }
+    };
+    let (per_node, network) = fault_spans(h, nodes, end);
+    for n in 0..nodes {
+        let y = lane_y(n);
+        let _ = write!(
+            svg,
+            r#"<text class="lane" x="8" y="{:.1}">node {n}</text>"#,
+            y + LANE / 2.0 + 4.0
+        );
+        for span in role_spans(h, n, end) {
+            rect(&mut svg, y, &span, LANE);
+        }
+        for span in &per_node[n] {
+            rect(&mut svg, y, span, LANE);
+        }
+        for span in lease_spans(h, n, end) {
+            rect(&mut svg, y + LANE - 5.0, &span, 5.0);
+        }
+    }
+    let _ = write!(
+        svg,
+        r#"<text class="lane" x="8" y="{:.1}">network</text>"#,
+        network_y + LANE / 2.0 + 4.0
+    );
+    for (i, span) in network.iter().enumerate() {
+        let row = (i % 3) as f64 * (LANE / 3.0);
+        rect(&mut svg, network_y + row, span, LANE / 3.0 - 1.0);
+    }
+    let axis_y = network_y + LANE + 14.0;
+    let step = nice_step(end);
+    let mut t = 0.0;
+    while t <= end {
+        let _ = write!(
+            svg,
+            r#"<line class="tick" x1="{p:.1}" y1="{a:.1}" x2="{p:.1}" y2="{b:.1}"/><text class="axis" x="{p:.1}" y="{c:.1}">{s}</text>"#,
+            p = x(t),
+            a = TOP - 6.0,
+            b = axis_y - 8.0,
+            c = axis_y + 4.0,
+            s = if t >= 1000.0 { format!("{:.1} s", t / 1000.0) } else { format!("{t:.0} ms") }
+        );
+        t += step;
+    }
+    for v in violations {
+        let p = x(v.t_ms);
+        let _ = write!(
+            svg,
+            r#"<line class="violation" x1="{p:.1}" y1="{a:.1}" x2="{p:.1}" y2="{b:.1}"><title>{m}</title></line><text class="violation" x="{tx:.1}" y="{ty:.1}">{name}</text>"#,
+            a = TOP - 14.0,
+            b = network_y + LANE,
+            m = escape(&v.message),
+            tx = p + 3.0,
+            ty = TOP - 18.0,
+            name = escape(&v.property)
+        );
+    }
+    svg.push_str("</svg>");
+    let list: String = violations
+        .iter()
+        .map(|v| {
+            format!(
+                "<li><b>{}</b> at {:.1} ms, nodes {:?}: {}</li>",
+                escape(&v.property),
+                v.t_ms,
+                v.nodes,
+                escape(&v.message)
+            )
+        })
+        .collect();
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 16px; color: #222; }}
+.follower {{ fill: #dde5ee; }} .precandidate {{ fill: #f7e08a; }} .candidate {{ fill: #f29a4a; }}
+.leader {{ fill: #3a9a5b; }} .down {{ fill: #3b3b3b; }} .paused {{ fill: #2f6fd6; fill-opacity: .45; }}
+.drift {{ fill: #b26bd6; fill-opacity: .35; }} .lease {{ fill: #6a2fb3; }} .netfault {{ fill: #d64f4f; fill-opacity: .55; }}
+.label {{ font-size: 11px; fill: #111; }} .leader + .label, .down + .label {{ fill: #fff; }} .lane {{ font-size: 13px; }}
+.axis {{ font-size: 11px; fill: #555; text-anchor: middle; }} .tick {{ stroke: #ccc; stroke-width: .5; }}
+line.violation {{ stroke: #d00; stroke-width: 2; }} text.violation {{ fill: #d00; font-size: 12px; font-weight: bold; }}
+.legend span {{ display: inline-block; padding: 2px 8px; margin-right: 6px; border-radius: 3px; font-size: 12px; }}
+</style></head><body>
+<h2>{title}</h2>
+<div class="legend"><span style="background:#dde5ee">follower</span><span style="background:#f7e08a">pre-candidate</span><span style="background:#f29a4a">candidate</span><span style="background:#3a9a5b;color:#fff">leader (term)</span><span style="background:#6a2fb3;color:#fff">lease</span><span style="background:#3b3b3b;color:#fff">crashed</span><span style="background:#97b7eb">paused</span><span style="background:#e4c8f2">clock drift</span><span style="background:#eba7a7">network fault</span><span style="color:#d00">| violation</span></div>
+{svg}
+<ul>{list}</ul>
+</body></html>
+"#,
+        title = escape(title)
+    )
+}
+
+/// A tick spacing giving about ten ticks over `end` ms.
+fn nice_step(end: f64) -> f64 {
+    let raw = end / 10.0;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * magnitude).find(|s| *s >= raw).unwrap_or(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::{NodeRef, Step};
+
+    #[test]
+    fn draws_lanes_roles_faults_leases_and_violations() {
+        let mut h = History::new(3);
+        h.record(150.0, Some(1), EventKind::Role { role: Role::Leader, term: 1, leader: Some(1) });
+        h.record(160.0, Some(1), EventKind::Lease { until_ms: Some(400.0) });
+        let pause = Step { at_ms: 500, op: Op::Pause { node: NodeRef::Index(2) } };
+        h.record(500.0, None, EventKind::Fault { step: pause, skipped: false });
+        let cut = Step { at_ms: 600, op: Op::Isolate { node: NodeRef::Index(0) } };
+        h.record(600.0, None, EventKind::Fault { step: cut, skipped: false });
+        h.record(700.0, Some(0), EventKind::Crash);
+        let v = Violation {
+            property: "election-safety".into(),
+            t_ms: 800.0,
+            nodes: vec![0, 1],
+            message: "a <b> c".into(),
+        };
+        let html = render(&h, 3, 1000.0, &[v], "run <7>");
+        for needle in [
+            "node 0",
+            "node 2",
+            "network",
+            r#"class="leader""#,
+            ">t1<",
+            r#"class="lease""#,
+            r#"class="paused""#,
+            r#"class="netfault""#,
+            r#"class="down""#,
+            "line class=\"violation\"",
+            "a &lt;b&gt; c",
+            "run &lt;7&gt;",
+        ] {
+            assert!(html.contains(needle), "missing {needle}");
+        }
+        assert_eq!(html.matches("<svg").count(), 1);
+        assert_eq!(html.matches("<rect").count(), html.matches("</rect>").count());
+    }
+
+    #[test]
+    fn ticks_are_round() {
+        assert_eq!(nice_step(20_000.0), 2_000.0);
+        assert_eq!(nice_step(7_000.0), 1_000.0);
+    }
+}
