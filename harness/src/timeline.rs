@@ -249,7 +249,7 @@ pub fn render(
         }
     };
     let (per_node, network) = fault_spans(h, nodes, end);
-    for n in 0..nodes {
+    for (n, faults) in per_node.iter().enumerate() {
         let y = lane_y(n);
         let _ = write!(
             svg,
@@ -259,7 +259,7 @@ pub fn render(
         for span in role_spans(h, n, end) {
             rect(&mut svg, y, &span, LANE);
         }
-        for span in &per_node[n] {
+        for span in faults {
             rect(&mut svg, y, span, LANE);
         }
         for span in lease_spans(h, n, end) {
