@@ -213,13 +213,15 @@ fn main() -> ExitCode {
                 shrink_budget,
             };
             let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-            let on_interrupt = stop.clone();
+            let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let (on_stop, on_interrupt) = (stop.clone(), interrupted.clone());
             let _ = ctrlc::set_handler(move || {
                 on_interrupt.store(true, std::sync::atomic::Ordering::SeqCst);
+                on_stop.store(true, std::sync::atomic::Ordering::SeqCst);
             });
             let bar = progress_bar(runs);
             let report = ballot_harness::chaos::Reporter {
-                line: &|line| bar.println(line),
+                line: &|line| bar.suspend(|| println!("{line}")),
                 progress: &|s| {
                     bar.set_position(s.runs);
                     bar.set_message(format!(
@@ -232,7 +234,7 @@ fn main() -> ExitCode {
             };
             let summary = ballot_harness::chaos::chaos(config, stop.clone(), &report);
             bar.finish_and_clear();
-            if stop.load(std::sync::atomic::Ordering::SeqCst) {
+            if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
                 println!("interrupted: runs in flight finished, every artifact is on disk");
             }
             println!("summary: {}", out.join("summary.json").display());
