@@ -294,11 +294,12 @@ pub fn render(
         let p = x(v.t_ms);
         let _ = write!(
             svg,
-            r#"<line class="violation" x1="{p:.1}" y1="{a:.1}" x2="{p:.1}" y2="{b:.1}"><title>{m}</title></line><text class="violation" x="{tx:.1}" y="{ty:.1}">{name}</text>"#,
+            r#"<line class="violation" x1="{p:.1}" y1="{a:.1}" x2="{p:.1}" y2="{b:.1}"><title>{m}</title></line><text class="violation" x="{tx:.1}" y="{ty:.1}" text-anchor="{anchor}">{name}</text>"#,
             a = TOP - 14.0,
             b = network_y + LANE,
             m = escape(&v.message),
-            tx = p + 3.0,
+            tx = if p > LEFT + WIDTH - 160.0 { p - 3.0 } else { p + 3.0 },
+            anchor = if p > LEFT + WIDTH - 160.0 { "end" } else { "start" },
             ty = TOP - 18.0,
             name = escape(&v.property)
         );
