@@ -5,7 +5,7 @@ DURATION ?= 10m
 JOBS ?=
 BALLOT := target/release/ballot
 
-.PHONY: test lint fmt chaos build prove-bugs timeline
+.PHONY: test lint fmt chaos build prove-bugs timeline bench
 
 ## Run every test: unit, rule tables, simulated clusters, generated schedules, doc tests.
 test:
@@ -39,3 +39,9 @@ prove-bugs:
 timeline: build
 	$(BALLOT) run examples/faults.json --timeline target/timeline.html
 	scripts/screenshot.sh target/timeline.html docs/timeline.png
+
+## Benchmarks (release): failover latency per election-timeout row (Raft paper, Figure 16),
+## then simulator speed next to turmoil's floor and chaos scaling.
+bench: build
+	$(BALLOT) bench failover --svg docs/failover.svg
+	$(BALLOT) bench sim

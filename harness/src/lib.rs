@@ -23,6 +23,7 @@ mod artifact;
 mod shrink;
 pub use artifact::{write_atomic, Artifact};
 pub use shrink::{shrink, shrink_with, size, still_fails, Shrunk};
+pub mod bench;
 pub mod chaos;
 pub mod generate;
 pub mod timeline;

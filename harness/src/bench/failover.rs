@@ -1,0 +1,318 @@
+//! `ballot bench failover`: the experiment of the Raft paper's Figure 16 (extended paper,
+//! §9.3). Five nodes, a broadcast time of about 15 ms, the leader crashed at a random point of
+//! its heartbeat interval right after a client write (so the followers' logs differ in
+//! length); measured: time from the crash until a new leader is elected.
+
+use super::quantile;
+use crate::cluster::ClusterBuilder;
+use crate::history::EventKind;
+use ballot_core::{Config, Role};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// One configuration of the experiment.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Row {
+    /// Election timeout range, milliseconds.
+    pub election_timeout_ms: [u64; 2],
+    /// Heartbeat interval, milliseconds.
+    pub heartbeat_ms: u64,
+    /// Pre-vote on.
+    pub pre_vote: bool,
+    /// Check-quorum on.
+    pub check_quorum: bool,
+}
+
+/// The rows of Figure 16 (heartbeat half the minimum timeout, no pre-vote, as in the paper),
+/// then ballot's defaults with pre-vote on and off.
+pub fn rows() -> Vec<Row> {
+    let paper = |min, max| Row {
+        election_timeout_ms: [min, max],
+        heartbeat_ms: min / 2,
+        pre_vote: false,
+        check_quorum: false,
+    };
+    let mut rows: Vec<Row> =
+        [(150, 150), (150, 151), (150, 155), (150, 175), (150, 200), (150, 300)]
+            .into_iter()
+            .chain([(12, 24), (25, 50), (50, 100), (100, 200)])
+            .map(|(a, b)| paper(a, b))
+            .collect();
+    for pre_vote in [true, false] {
+        rows.push(Row {
+            election_timeout_ms: [150, 300],
+            heartbeat_ms: 50,
+            pre_vote,
+            check_quorum: true,
+        });
+    }
+    rows
+}
+
+/// One-way latency range of the simulated network, milliseconds: a round trip (broadcast
+/// time) of about 15 ms.
+pub const LATENCY_MS: (u64, u64) = (5, 12);
+
+/// Longest wait for a new leader before a trial is counted at the cap, milliseconds.
+pub const CAP_MS: u64 = 20_000;
+
+/// The outcome of one trial.
+#[derive(Clone, Copy, Debug)]
+pub struct Trial {
+    /// Crash to new leader, milliseconds.
+    pub failover_ms: f64,
+    /// Candidacies between the crash and the new leader.
+    pub elections: usize,
+    /// No leader within the cap: counted at the cap.
+    pub capped: bool,
+}
+
+/// Runs one trial with `seed`; `None` if the cluster never elected its first leader. A
+/// failover that takes longer than `cap_ms` is counted at the cap and marked.
+pub fn trial(row: &Row, seed: u64, cap_ms: u64) -> Option<Trial> {
+    let core = Config {
+        election_timeout_min_ms: row.election_timeout_ms[0],
+        election_timeout_max_ms: row.election_timeout_ms[1],
+        heartbeat_ms: row.heartbeat_ms,
+        pre_vote: row.pre_vote,
+        check_quorum: row.check_quorum,
+        ..Config::default()
+    };
+    let mut rng = StdRng::seed_from_u64(seed ^ 0xfa11);
+    let mut c =
+        ClusterBuilder::new(5).core(core).latency_ms(LATENCY_MS.0, LATENCY_MS.1).seed(seed).build();
+    // Servers boot at different moments, as real ones do; without that, fixed timeouts
+    // (the 150–150 row) would keep every node in lockstep from the very first election.
+    for n in 1..5 {
+        c.crash(n);
+    }
+    for n in 1..5 {
+        c.run_for(rng.random_range(1..40));
+        c.restart(n);
+    }
+    c.run_until(cap_ms, |h| {
+        h.leader_now().is_some() && h.views().iter().all(|v| v.leader.is_some())
+    })?;
+    c.run_for(rng.random_range(200..400));
+    let leader = c.history().leader_now()?;
+    c.propose(leader, "x");
+    c.run_for(rng.random_range(0..row.heartbeat_ms.max(1)));
+    let crashed_at = c.now_ms();
+    c.crash(leader);
+    let elected = |h: &crate::history::History| {
+        h.events().iter().any(|e| {
+            e.t_ms >= crashed_at && matches!(e.kind, EventKind::Role { role: Role::Leader, .. })
+        })
+    };
+    let capped = c.run_until(cap_ms, elected).is_none();
+    let h = c.history();
+    let after = h.events().iter().filter(|e| e.t_ms >= crashed_at);
+    let mut elections = 0;
+    let mut leader_at = None;
+    for e in after {
+        match e.kind {
+            EventKind::Role { role: Role::Candidate, .. } => elections += 1,
+            EventKind::Role { role: Role::Leader, .. } => {
+                leader_at = Some(e.t_ms);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let failover_ms = if capped { cap_ms as f64 } else { leader_at? - crashed_at };
+    Some(Trial { failover_ms, elections, capped })
+}
+
+/// A row's results, in the shape SPEC.md gives.
+#[derive(Clone, Debug, Serialize)]
+pub struct RowResult {
+    /// Election timeout range, milliseconds.
+    pub election_timeout_ms: [u64; 2],
+    /// Heartbeat interval, milliseconds.
+    pub heartbeat_ms: u64,
+    /// Pre-vote on.
+    pub pre_vote: bool,
+    /// Check-quorum on.
+    pub check_quorum: bool,
+    /// Trials that elected a leader (out of those run).
+    pub trials: usize,
+    /// Fastest failover, ms.
+    pub min_ms: f64,
+    /// Mean failover, ms.
+    pub mean_ms: f64,
+    /// Median, ms.
+    pub p50_ms: f64,
+    /// 90th percentile, ms.
+    pub p90_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+    /// Slowest, ms.
+    pub max_ms: f64,
+    /// Trials that needed more than one election.
+    pub multi_election_trials: usize,
+    /// Trials with no new leader within the cap (counted at the cap), 20 s.
+    pub capped_trials: usize,
+    /// Lower bound: time for a follower to notice (minimum timeout minus half a heartbeat,
+    /// the mean time since the last one) plus one round trip for the votes, ms.
+    pub bound_ms: f64,
+    /// Median over that bound.
+    pub p50_over_bound: f64,
+    /// Every trial's failover, sorted (for the CDF), ms.
+    #[serde(skip)]
+    pub samples: Vec<f64>,
+}
+
+/// Runs `trials` trials of `row` on `jobs` threads.
+pub fn run_row(row: &Row, trials: usize, jobs: usize, base_seed: u64) -> RowResult {
+    let next = AtomicUsize::new(0);
+    let results = Mutex::new(Vec::with_capacity(trials));
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= trials {
+                    break;
+                }
+                if let Some(t) = trial(row, base_seed.wrapping_add(i as u64 * 7919), CAP_MS) {
+                    results.lock().expect("lock").push(t);
+                }
+            });
+        }
+    });
+    let results = results.into_inner().expect("threads done");
+    let mut samples: Vec<f64> = results.iter().map(|t| t.failover_ms).collect();
+    samples.sort_by(f64::total_cmp);
+    let round_trip = (LATENCY_MS.0 + LATENCY_MS.1) as f64;
+    let bound = row.election_timeout_ms[0] as f64 - row.heartbeat_ms as f64 / 2.0 + round_trip;
+    let p50 = quantile(&samples, 0.5);
+    RowResult {
+        election_timeout_ms: row.election_timeout_ms,
+        heartbeat_ms: row.heartbeat_ms,
+        pre_vote: row.pre_vote,
+        check_quorum: row.check_quorum,
+        trials: samples.len(),
+        min_ms: samples.first().copied().unwrap_or(0.0),
+        mean_ms: samples.iter().sum::<f64>() / samples.len().max(1) as f64,
+        p50_ms: p50,
+        p90_ms: quantile(&samples, 0.9),
+        p99_ms: quantile(&samples, 0.99),
+        max_ms: samples.last().copied().unwrap_or(0.0),
+        multi_election_trials: results.iter().filter(|t| t.elections > 1).count(),
+        capped_trials: results.iter().filter(|t| t.capped).count(),
+        bound_ms: bound,
+        p50_over_bound: p50 / bound,
+        samples,
+    }
+}
+
+/// The rows' CDFs as an SVG like the paper's figure (log-scale time axis).
+pub fn cdf_svg(rows: &[RowResult]) -> String {
+    let (w, h, left, bottom) = (900.0, 420.0, 60.0, 40.0);
+    let (lo, hi) = (10f64.log10(), 30_000f64.log10());
+    let x = |ms: f64| left + (ms.max(10.0).log10() - lo) / (hi - lo) * (w - left - 220.0);
+    let y = |p: f64| 10.0 + (1.0 - p) * (h - bottom - 10.0);
+    let colors = [
+        "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
+        "#1f78b4", "#b2df8a", "#fb9a99", "#cab2d6",
+    ];
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">"#
+    );
+    for ms in [10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0, 30000.0] {
+        let _ = write!(
+            svg,
+            r#"<line x1="{0:.1}" y1="10" x2="{0:.1}" y2="{1:.1}" stroke="gainsboro"/><text x="{0:.1}" y="{2:.1}" text-anchor="middle">{3}</text>"#,
+            x(ms),
+            h - bottom,
+            h - bottom + 14.0,
+            if ms >= 1000.0 { format!("{}s", ms / 1000.0) } else { format!("{ms}ms") }
+        );
+    }
+    for p in [0.0, 0.25, 0.5, 0.75, 1.0] {
+        let _ = write!(
+            svg,
+            r#"<line x1="{left}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" stroke="whitesmoke"/><text x="{2:.1}" y="{3:.1}" text-anchor="end">{4:.0}%</text>"#,
+            y(p),
+            w - 220.0,
+            left - 4.0,
+            y(p) + 4.0,
+            p * 100.0
+        );
+    }
+    let _ = write!(
+        svg,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">time without leader (log scale)</text>"#,
+        (left + w - 220.0) / 2.0,
+        h - 6.0
+    );
+    for (i, r) in rows.iter().enumerate() {
+        let color = colors[i % colors.len()];
+        let n = r.samples.len().max(1) as f64;
+        let points: String = r
+            .samples
+            .iter()
+            .enumerate()
+            .map(|(k, &ms)| format!("{:.1},{:.1} ", x(ms), y((k + 1) as f64 / n)))
+            .collect();
+        let label = format!(
+            "{}–{} ms{}",
+            r.election_timeout_ms[0],
+            r.election_timeout_ms[1],
+            if r.heartbeat_ms == 50 {
+                if r.pre_vote {
+                    ", hb 50, pre-vote"
+                } else {
+                    ", hb 50"
+                }
+            } else {
+                ""
+            }
+        );
+        let _ = write!(
+            svg,
+            r#"<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{points}"/><rect x="{:.1}" y="{:.1}" width="12" height="3" fill="{color}"/><text x="{:.1}" y="{:.1}">{label}</text>"#,
+            w - 210.0,
+            14.0 + i as f64 * 16.0,
+            w - 194.0,
+            18.0 + i as f64 * 16.0
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trial_measures_a_failover_above_the_minimum_timeout() {
+        let row = Row {
+            election_timeout_ms: [150, 300],
+            heartbeat_ms: 50,
+            pre_vote: true,
+            check_quorum: true,
+        };
+        let t = trial(&row, 3, CAP_MS).expect("a first leader");
+        assert!(!t.capped && t.elections >= 1);
+        // A follower heard a heartbeat at most one interval and a trip before the crash.
+        assert!(t.failover_ms >= 150.0 - 50.0 - 12.0, "{t:?}");
+        assert!(t.failover_ms < 2_000.0, "{t:?}");
+    }
+
+    #[test]
+    fn rows_cover_the_paper_and_the_defaults() {
+        let rows = rows();
+        assert_eq!(rows.len(), 12);
+        assert!(rows.iter().take(10).all(|r| r.heartbeat_ms == r.election_timeout_ms[0] / 2));
+        let r = run_row(&rows[5], 3, 1, 9);
+        assert_eq!(r.trials, 3);
+        assert!(r.min_ms <= r.p50_ms && r.p50_ms <= r.max_ms && r.bound_ms > 0.0);
+        let svg = cdf_svg(&[r]);
+        assert!(svg.starts_with("<svg") && svg.contains("<polyline") && svg.ends_with("</svg>"));
+    }
+}
