@@ -257,19 +257,12 @@ pub enum Op {
 impl Op {
     /// Every node this step names.
     pub fn node_refs(&self) -> Vec<NodeRef> {
-        match self {
-            Op::Crash { node }
-            | Op::Restart { node }
-            | Op::Isolate { node }
-            | Op::Pause { node }
-            | Op::Resume { node }
-            | Op::Clock { node, .. }
-            | Op::Propose { node, .. } => vec![*node],
-            Op::Partition { groups } => groups.iter().flatten().copied().collect(),
-            Op::PartitionOneway { from, to } => vec![*from, *to],
-            Op::Cut { a, b } => vec![*a, *b],
-            Op::Heal | Op::Loss { .. } | Op::Duplicate { .. } | Op::Latency { .. } => vec![],
-        }
+        let mut refs = Vec::new();
+        self.map_nodes(|r| {
+            refs.push(r);
+            r
+        });
+        refs
     }
 
     /// The same step with every node reference passed through `f`.

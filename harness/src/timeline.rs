@@ -23,6 +23,13 @@ struct Span {
     title: String,
 }
 
+impl Span {
+    /// A band whose tooltip is its label.
+    fn band(from: f64, to: f64, class: &'static str, label: String) -> Span {
+        Span { from, to, class, title: label.clone(), label }
+    }
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
@@ -123,25 +130,13 @@ fn fault_spans(h: &History, nodes: usize, end: f64) -> (Vec<Vec<Span>>, Vec<Span
             Op::Pause { node: r } => paused[node(r)] = Some(t),
             Op::Resume { node: r } => {
                 if let Some(from) = paused[node(r)].take() {
-                    per_node[node(r)].push(Span {
-                        from,
-                        to: t,
-                        class: "paused",
-                        label: "paused".into(),
-                        title: "paused".into(),
-                    });
+                    per_node[node(r)].push(Span::band(from, t, "paused", "paused".into()));
                 }
             }
             Op::Clock { node: r, rate } => {
                 let n = node(r);
                 if let Some((from, old)) = drift[n].take() {
-                    per_node[n].push(Span {
-                        from,
-                        to: t,
-                        class: "drift",
-                        label: format!("clock ×{old}"),
-                        title: format!("clock ×{old}"),
-                    });
+                    per_node[n].push(Span::band(from, t, "drift", format!("clock ×{old}")));
                 }
                 if (*rate - 1.0).abs() > 1e-9 {
                     drift[n] = Some((t, *rate));
@@ -151,13 +146,7 @@ fn fault_spans(h: &History, nodes: usize, end: f64) -> (Vec<Vec<Span>>, Vec<Span
                 close_net(&mut net_open, &mut network, t);
                 for n in 0..nodes {
                     if let Some(from) = paused[n].take() {
-                        per_node[n].push(Span {
-                            from,
-                            to: t,
-                            class: "paused",
-                            label: "paused".into(),
-                            title: "paused".into(),
-                        });
+                        per_node[n].push(Span::band(from, t, "paused", "paused".into()));
                     }
                 }
             }
@@ -174,22 +163,10 @@ fn fault_spans(h: &History, nodes: usize, end: f64) -> (Vec<Vec<Span>>, Vec<Span
     close_net(&mut net_open, &mut network, end);
     for n in 0..nodes {
         if let Some(from) = paused[n] {
-            per_node[n].push(Span {
-                from,
-                to: end,
-                class: "paused",
-                label: "paused".into(),
-                title: "paused".into(),
-            });
+            per_node[n].push(Span::band(from, end, "paused", "paused".into()));
         }
         if let Some((from, rate)) = drift[n] {
-            per_node[n].push(Span {
-                from,
-                to: end,
-                class: "drift",
-                label: format!("clock ×{rate}"),
-                title: format!("clock ×{rate}"),
-            });
+            per_node[n].push(Span::band(from, end, "drift", format!("clock ×{rate}")));
         }
     }
     (per_node, network)

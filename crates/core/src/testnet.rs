@@ -101,6 +101,13 @@ impl TestNet {
         done(self).then(|| self.now - start)
     }
 
+    /// Runs until one leader is followed by every connected node (at most `max_ms`); returns it.
+    pub(crate) fn wait_for_leader(&mut self, max_ms: u64) -> u64 {
+        self.run_until(max_ms, |net| net.stable_leader().is_some())
+            .unwrap_or_else(|| panic!("seed {}: no stable leader within {max_ms} ms", self.seed));
+        self.stable_leader().expect("just found")
+    }
+
     /// Live nodes that are leader right now.
     pub(crate) fn leaders(&self) -> Vec<u64> {
         self.live().filter(|r| r.role() == Role::Leader).map(|r| r.id().0).collect()

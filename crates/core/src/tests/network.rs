@@ -61,8 +61,7 @@ fn never_two_leaders_in_a_term_over_1000_seeds() {
 fn a_rejoining_node_does_not_disrupt_with_pre_vote() {
     for seed in 0..5 {
         let mut net = TestNet::new(3, Config::default(), seed);
-        net.run_until(3_000, |net| net.stable_leader().is_some()).expect("leader");
-        let leader = net.stable_leader().unwrap();
+        let leader = net.wait_for_leader(3_000);
         let term = net.node(leader).term();
         let outsider = (leader + 1) % 3;
         net.isolate(outsider);
@@ -81,8 +80,7 @@ fn a_rejoining_node_does_not_disrupt_with_pre_vote() {
 fn a_rejoining_node_raises_the_term_without_pre_vote() {
     for seed in 0..5 {
         let mut net = TestNet::new(3, without_pre_vote(), seed);
-        net.run_until(3_000, |net| net.stable_leader().is_some()).expect("leader");
-        let leader = net.stable_leader().unwrap();
+        let leader = net.wait_for_leader(3_000);
         let term = net.node(leader).term();
         let outsider = (leader + 1) % 3;
         net.isolate(outsider);
@@ -103,8 +101,7 @@ fn an_isolated_leader_steps_down_with_check_quorum_only() {
         for check_quorum in [true, false] {
             let config = Config { check_quorum, ..Config::default() };
             let mut net = TestNet::new(5, config, seed);
-            net.run_until(3_000, |net| net.stable_leader().is_some()).expect("leader");
-            let old = net.stable_leader().unwrap();
+            let old = net.wait_for_leader(3_000);
             net.isolate(old);
             net.run_for(300);
             let still = net.node(old).role() == Role::Leader;
@@ -122,8 +119,7 @@ fn an_isolated_leader_steps_down_with_check_quorum_only() {
 fn leadership_transfer_moves_the_leader() {
     for seed in 0..5 {
         let mut net = TestNet::new(5, Config::default(), seed);
-        net.run_until(3_000, |net| net.stable_leader().is_some()).expect("leader");
-        let old = net.stable_leader().unwrap();
+        let old = net.wait_for_leader(3_000);
         let term = net.node(old).term();
         net.propose(old, b"before");
         net.run_for(100);
@@ -144,8 +140,7 @@ fn leadership_transfer_moves_the_leader() {
 fn the_log_up_to_date_rule_decides_who_wins() {
     for seed in 0..10 {
         let mut net = TestNet::new(3, without_pre_vote(), seed);
-        net.run_until(3_000, |net| net.stable_leader().is_some()).expect("leader");
-        let leader = net.stable_leader().unwrap();
+        let leader = net.wait_for_leader(3_000);
         let (behind, ahead) = ((leader + 1) % 3, (leader + 2) % 3);
         net.isolate(behind);
         net.run_for(50);
@@ -169,8 +164,7 @@ fn the_log_up_to_date_rule_decides_who_wins() {
 fn committed_entries_survive_a_leader_crash() {
     for seed in 0..10 {
         let mut net = TestNet::new(5, Config::default(), seed);
-        net.run_until(3_000, |net| net.stable_leader().is_some()).expect("leader");
-        let leader = net.stable_leader().unwrap();
+        let leader = net.wait_for_leader(3_000);
         for i in 0..5u8 {
             net.propose(leader, &[i]);
         }
@@ -194,7 +188,7 @@ fn committed_entries_survive_a_leader_crash() {
 #[test]
 fn restart_from_disk_keeps_term_and_vote() {
     let mut net = TestNet::new(3, Config::default(), 3);
-    net.run_until(3_000, |net| net.stable_leader().is_some()).expect("leader");
+    net.wait_for_leader(3_000);
     for id in 0..3 {
         let before = net.node(id).hard_state();
         net.crash(id);
@@ -211,7 +205,7 @@ fn restart_from_disk_keeps_term_and_vote() {
 #[test]
 fn an_idle_cluster_sends_only_heartbeats() {
     let mut net = TestNet::new(3, Config::default(), 11);
-    net.run_until(3_000, |net| net.stable_leader().is_some()).expect("leader");
+    net.wait_for_leader(3_000);
     net.run_for(100);
     let before = net.sent;
     net.run_for(1_000);
