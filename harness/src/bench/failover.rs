@@ -258,20 +258,13 @@ pub fn cdf_svg(rows: &[RowResult]) -> String {
             .enumerate()
             .map(|(k, &ms)| format!("{:.1},{:.1} ", x(ms), y((k + 1) as f64 / n)))
             .collect();
-        let label = format!(
-            "{}–{} ms{}",
-            r.election_timeout_ms[0],
-            r.election_timeout_ms[1],
-            if r.heartbeat_ms == 50 {
-                if r.pre_vote {
-                    ", hb 50, pre-vote"
-                } else {
-                    ", hb 50"
-                }
-            } else {
-                ""
-            }
-        );
+        let defaults = match (r.check_quorum, r.pre_vote) {
+            (true, true) => ", defaults",
+            (true, false) => ", defaults, no pre-vote",
+            _ => "",
+        };
+        let label =
+            format!("{}–{} ms{defaults}", r.election_timeout_ms[0], r.election_timeout_ms[1]);
         let _ = write!(
             svg,
             r#"<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{points}"/><rect x="{:.1}" y="{:.1}" width="12" height="3" fill="{color}"/><text x="{:.1}" y="{:.1}">{label}</text>"#,
