@@ -37,14 +37,7 @@ fn election_timeout_fires_150_to_300_ms_after_the_last_heartbeat() {
         let crashed_at = c.now_ms();
         c.crash(leader);
         let started = |h: &ballot_harness::History| {
-            h.events().iter().find_map(|e| match (e.node, &e.kind) {
-                (Some(n), EventKind::Role { role: Role::PreCandidate, .. })
-                    if e.t_ms > crashed_at =>
-                {
-                    Some((n, e.t_ms))
-                }
-                _ => None,
-            })
+            first_role_change(h, crashed_at, |_, role| role == Role::PreCandidate)
         };
         c.run_until(1_000, |h| started(h).is_some()).expect("someone campaigns");
         let h = c.history();
@@ -118,14 +111,7 @@ fn a_stale_leader_steps_down_within_one_election_timeout() {
         let cut_at = c.now_ms();
         c.isolate(old);
         let stepped_down = |h: &ballot_harness::History| {
-            h.events().iter().find_map(|e| match (e.node, &e.kind) {
-                (Some(n), EventKind::Role { role, .. })
-                    if n == old && e.t_ms > cut_at && *role != Role::Leader =>
-                {
-                    Some(e.t_ms)
-                }
-                _ => None,
-            })
+            first_role_change(h, cut_at, |n, role| n == old && role != Role::Leader).map(|(_, t)| t)
         };
         c.run_until(1_000, |h| stepped_down(h).is_some()).expect("the old leader steps down");
         let after = stepped_down(&c.history()).unwrap() - cut_at;

@@ -3,14 +3,11 @@
 mod common;
 
 use ballot_core::Role;
-use ballot_harness::{ClusterBuilder, EventKind, History};
+use ballot_harness::{ClusterBuilder, History};
 use common::*;
 
 fn first_pre_candidate_after(h: &History, t: f64) -> Option<usize> {
-    h.events().iter().find_map(|e| match e.kind {
-        EventKind::Role { role: Role::PreCandidate, .. } if e.t_ms > t => e.node,
-        _ => None,
-    })
+    first_role_change(h, t, |_, role| role == Role::PreCandidate).map(|(n, _)| n)
 }
 
 /// Pause: a paused leader is replaced; when it resumes, it finds a higher term and follows.

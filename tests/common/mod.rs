@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use ballot_core::Role;
-use ballot_harness::{Cluster, ClusterBuilder, History};
+use ballot_harness::{Cluster, ClusterBuilder, EventKind, History};
 
 /// The seeds every scenario runs with.
 pub const SEEDS: [u64; 5] = [1, 2, 3, 4, 5];
@@ -43,4 +43,18 @@ pub fn assert_election_safety(c: &Cluster) {
     for (term, leaders) in c.history().leaders_per_term() {
         assert!(leaders.len() <= 1, "term {term} had leaders {leaders:?}");
     }
+}
+
+/// The first role change after `after_ms` that `wanted` accepts: (node, time).
+pub fn first_role_change(
+    h: &History,
+    after_ms: f64,
+    wanted: impl Fn(usize, Role) -> bool,
+) -> Option<(usize, f64)> {
+    h.events().iter().find_map(|e| match (e.node, &e.kind) {
+        (Some(n), EventKind::Role { role, .. }) if e.t_ms > after_ms && wanted(n, *role) => {
+            Some((n, e.t_ms))
+        }
+        _ => None,
+    })
 }
