@@ -2,7 +2,7 @@
 //! written atomically.
 
 use crate::runner::Summary;
-use crate::schedule::{Schedule, ScheduleError};
+use crate::schedule::{parse_json, Schedule, ScheduleError};
 use serde::{Deserialize, Serialize};
 use std::io;
 use std::path::Path;
@@ -31,10 +31,7 @@ impl Artifact {
             field: path.display().to_string(),
             problem: e.to_string(),
         })?;
-        let de = &mut serde_json::Deserializer::from_str(&text);
-        let artifact: Artifact = serde_path_to_error::deserialize(de).map_err(|e| {
-            ScheduleError { field: e.path().to_string(), problem: e.into_inner().to_string() }
-        })?;
+        let artifact: Artifact = parse_json(&text, "artifact")?;
         artifact.schedule.validate()?;
         Ok(artifact)
     }

@@ -2,6 +2,7 @@
 //! once, a summary at the end.
 
 use crate::artifact::{write_atomic, Artifact};
+use crate::bench::quantile;
 use crate::generate::generate;
 use crate::history::{EventKind, History};
 use crate::runner::run;
@@ -99,13 +100,6 @@ pub fn failover_latencies(h: &History) -> Vec<f64> {
         }
     }
     out
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 /// Shared state of a campaign's workers.
@@ -225,7 +219,7 @@ pub fn chaos(config: ChaosConfig, stop: Arc<AtomicBool>, report: &Reporter) -> C
     let mut failovers = campaign.failovers.into_inner().expect("workers done");
     failovers.sort_by(f64::total_cmp);
     summary.failover_ms =
-        Percentiles { p50: percentile(&failovers, 0.5), p99: percentile(&failovers, 0.99) };
+        Percentiles { p50: quantile(&failovers, 0.5), p99: quantile(&failovers, 0.99) };
     summary.artifacts.sort();
     let json = serde_json::to_string_pretty(&summary).expect("summaries serialize");
     if let Err(e) = write_atomic(&campaign.config.out.join("summary.json"), json.as_bytes()) {

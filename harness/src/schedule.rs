@@ -306,12 +306,7 @@ fn bad(field: impl Into<String>, problem: impl Into<String>) -> ScheduleError {
 impl Schedule {
     /// Parses and validates a schedule file's text.
     pub fn from_json(text: &str) -> Result<Schedule, ScheduleError> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let schedule: Schedule = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." || path == "?" { "schedule".to_string() } else { path };
-            bad(field, e.into_inner().to_string())
-        })?;
+        let schedule: Schedule = parse_json(text, "schedule")?;
         schedule.validate()?;
         Ok(schedule)
     }
@@ -396,6 +391,19 @@ impl Schedule {
         }
         Ok(())
     }
+}
+
+/// Deserializes `text`, naming the field at fault (`whole` when the fault is the text itself).
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    whole: &str,
+) -> Result<T, ScheduleError> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." || path == "?" { whole.to_string() } else { path };
+        bad(field, e.into_inner().to_string())
+    })
 }
 
 fn check_rate(field: &str, rate: f64) -> Result<(), ScheduleError> {

@@ -70,41 +70,19 @@ fn role_spans(h: &History, n: usize, end: f64) -> Vec<Span> {
     spans
 }
 
-/// Lease spans of node `n`.
+/// Lease spans of node `n`, as the lease-safety checker sees them.
 fn lease_spans(h: &History, n: usize, end: f64) -> Vec<Span> {
-    let mut spans = Vec::new();
-    let mut open: Option<(f64, f64)> = None;
-    for e in h.events().iter().filter(|e| e.node == Some(n)) {
-        let ends = matches!(
-            e.kind,
-            EventKind::Lease { .. } | EventKind::Crash | EventKind::Stopped { .. }
-        ) || matches!(e.kind, EventKind::Role { role, .. } if role != Role::Leader);
-        if !ends {
-            continue;
-        }
-        if let Some((from, until)) = open.take() {
-            spans.push(Span {
-                from,
-                to: until.min(e.t_ms),
-                class: "lease",
-                label: String::new(),
-                title: "lease".into(),
-            });
-        }
-        if let EventKind::Lease { until_ms: Some(until) } = e.kind {
-            open = Some((e.t_ms, until));
-        }
-    }
-    if let Some((from, until)) = open {
-        spans.push(Span {
-            from,
-            to: until.min(end),
+    crate::check::lease::lease_spans(h)
+        .into_iter()
+        .filter(|s| s.node == n)
+        .map(|s| Span {
+            from: s.from,
+            to: s.to.min(end),
             class: "lease",
             label: String::new(),
             title: "lease".into(),
-        });
-    }
-    spans
+        })
+        .collect()
 }
 
 /// Fault bands: per node (pauses, clock drift) and for the network (partitions, loss, ...).

@@ -3,7 +3,7 @@
 
 mod durability;
 mod elections;
-mod lease;
+pub(crate) mod lease;
 mod liveness;
 mod logs;
 
