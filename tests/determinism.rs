@@ -43,7 +43,7 @@ fn same_seed_same_history() {
 #[test]
 fn generated_schedules_are_deterministic() {
     for seed in 0..20 {
-        let schedule = ballot_harness::generate::generate(seed);
+        let schedule = ballot_harness::explore::generate::generate(seed);
         let (a, b) = (ballot_harness::run(&schedule), ballot_harness::run(&schedule));
         assert!(a.history_jsonl() == b.history_jsonl(), "seed {seed}: two runs differ");
     }

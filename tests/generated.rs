@@ -1,25 +1,29 @@
 //! Generated fault schedules against real nodes: every property must hold. `cargo test` runs
-//! a modest number of cases; set PROPTEST_CASES for more. A failure is shrunk by proptest and
-//! reported as a schedule file you can run with `ballot run`.
+//! a modest number of schedules; set GENERATED_CASES for more (`make chaos` runs thousands).
+//! A failure is shrunk by the same shrinker `ballot chaos` uses and reported as a schedule
+//! file you can run with `ballot run`.
 
-use ballot_harness::{generate, run};
-use proptest::prelude::*;
+use ballot_harness::explore::{generate::generate, shrink::shrink};
+use ballot_harness::{derive_seed, run};
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(32)
+fn cases() -> u64 {
+    std::env::var("GENERATED_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(32)
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), max_shrink_iters: 200, ..ProptestConfig::default() })]
-
-    #[test]
-    fn every_property_holds_on_generated_schedules(schedule in generate::schedule()) {
+#[test]
+fn every_property_holds_on_generated_schedules() {
+    for i in 0..cases() {
+        let schedule = generate(derive_seed(0x6e6e, &format!("generated test {i}")));
         let result = run(&schedule);
-        prop_assert!(
-            result.summary.violations.is_empty(),
-            "violations {:?}\nschedule:\n{}",
+        let Some(first) = result.summary.violations.first() else {
+            assert!(result.summary.not_checked().is_empty(), "{:?}", result.summary.checked);
+            continue;
+        };
+        let shrunk = shrink(&schedule, &first.property, 200);
+        panic!(
+            "case {i}: violations {:?}\nshrunk schedule:\n{}",
             result.summary.violations,
-            schedule.to_json()
+            shrunk.schedule.to_json()
         );
     }
 }

@@ -51,7 +51,7 @@ fn re_election() {
         wait_for_leader(&mut c, &rest, 3_000);
         c.heal();
         wait_for_leader(&mut c, &all(3), 3_000);
-        assert_election_safety(&c);
+        assert_every_property(&mut c);
     }
 }
 
@@ -74,7 +74,7 @@ fn many_elections() {
             c.heal();
         }
         wait_for_leader(&mut c, &all(7), 3_000);
-        assert_election_safety(&c);
+        assert_every_property(&mut c);
     }
 }
 
@@ -189,10 +189,10 @@ fn churn() {
         for round in 0..30 {
             let victim = (0..5).choose(&mut rng).expect("five nodes");
             match round % 5 {
-                0 | 3 => c.crash(victim),
-                1 => c.isolate(victim),
+                0 | 3 => drop(c.crash(victim)),
+                1 => drop(c.isolate(victim)),
                 2 => restart_crashed(&mut c),
-                _ => c.heal(),
+                _ => drop(c.heal()),
             }
             for step in 0..4 {
                 if let Some(leader) = c.history().leader_now() {
@@ -225,7 +225,7 @@ fn churn() {
                 assert_eq!(now.get(index), Some(term), "seed {seed}: node {n} lacks {index}");
             }
         }
-        assert_election_safety(&c);
+        assert_every_property(&mut c);
         assert!(h.views().iter().all(|v| v.up && v.role != Role::Candidate));
     }
 }

@@ -1,29 +1,46 @@
-//! # ballot-harness: real ballot nodes on a simulated network
+//! # ballot-harness: real ballot nodes on a simulated network, judged
 //!
-//! [`ClusterBuilder`] starts a [`Cluster`] of production `ballot-node` drivers on turmoil's
-//! simulated UDP and disk (unsynced writes are lost on a crash), all in simulated time and
-//! seeded. The cluster's fault verbs crash, restart, partition, cut, isolate, pause, drift
-//! clocks and change loss and latency; every node's driver reports into a [`History`].
+//! The harness runs production `ballot-node` drivers on turmoil's simulated UDP and disk
+//! (unsynced writes are lost on a crash), injects faults, records a history of facts, derives
+//! views from it once, judges named properties on those views, and shrinks and saves every
+//! failure. The pipeline, and the folder of each step:
+//!
+//! ```text
+//! schedule/ ──▶ world/ (cluster, nemesis) ──▶ history/ ──▶ history::Views ──▶ check/ ──▶ report/
+//!   file          turmoil + real nodes          facts        derived once      properties   summary,
+//!   format        faults/ change Conditions                                                 artifact,
+//!                                                                                           timeline
+//! explore/: generate schedules (shapes from faults/), shrink failures, chaos campaigns
+//! bench/: failover latency and simulator speed          the `ballot` command: src/cli/
+//! ```
+//!
+//! - [`schedule`]: the schedule file (SPEC.md) and its validation.
+//! - [`faults`]: one file per fault: fields, validation, how it changes [`faults::Conditions`],
+//!   the generator's shapes, the shrinker's simplifications.
+//! - [`world`]: [`Cluster`] of real nodes, its fault verbs, and the nemesis.
+//! - [`run()`]: the runner: the fault phase (the schedule's steps), then the liveness phase.
+//! - [`history`]: events (facts only) and [`Views`] (everything derived from them).
+//! - [`check`]: one property per file, each saying over how long it was judged.
+//! - [`report`]: [`Summary`] and the verdict rule, [`Artifact`], the timeline, atomic writes.
+//! - [`explore`]: generator, shrinker, chaos. [`bench`]: the benchmarks.
 
-mod cluster;
-mod history;
-mod recorder;
-mod sim_io;
+#![warn(missing_docs)]
 
-pub use cluster::{Cluster, ClusterBuilder};
-pub use history::{Event, EventKind, History, NodeView};
-mod schedule;
-pub use schedule::*;
-mod check;
-pub use check::*;
-mod nemesis;
-mod runner;
-pub use runner::{check_context, run, LeaderSpan, Run, Stats, Summary, Verdict};
-mod artifact;
-mod shrink;
-pub use artifact::{write_atomic, Artifact};
-pub use shrink::{shrink, shrink_with, size, still_fails, Shrunk};
 pub mod bench;
-pub mod chaos;
-pub mod generate;
-pub mod timeline;
+pub mod check;
+pub mod explore;
+pub mod faults;
+pub mod history;
+pub mod report;
+mod run;
+pub mod schedule;
+mod seed;
+pub mod world;
+
+pub use check::{Class, Violation, PROPERTIES};
+pub use history::{Event, EventKind, History, Views};
+pub use report::{Artifact, Summary, Verdict};
+pub use run::{liveness_steps, phase_bounds, run, Run};
+pub use schedule::{Schedule, ScheduleError};
+pub use seed::derive_seed;
+pub use world::{Cluster, ClusterBuilder};

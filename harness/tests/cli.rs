@@ -44,8 +44,15 @@ fn json_summary_and_history_have_the_spec_shape() {
     ]);
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
-    let json: serde_json::Value = serde_json::from_str(text.split_once('\n').unwrap().1).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).expect("stdout is one JSON document");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("seed: 7\n"),
+        "the seed goes to stderr"
+    );
     assert_eq!(json["verdict"], "pass");
+    for property in ["election-safety", "lease-safety", "liveness", "stability"] {
+        assert!(json["checked"][property].as_f64().unwrap() > 0.0, "{property} judged");
+    }
     assert_eq!(json["seed"], 7);
     for field in ["elections", "max_term", "messages", "sim_ms"] {
         assert!(json["stats"][field].is_u64(), "stats.{field}");

@@ -13,17 +13,9 @@ pub fn cluster(n: usize, seed: u64) -> Cluster {
     ClusterBuilder::new(n).seed(seed).build()
 }
 
-/// The one leader that every node of `group` follows in one term, if there is one.
+/// The one leader that every node of `group` runs and follows in one term, if there is one.
 pub fn agreed_leader(h: &History, group: &[usize]) -> Option<usize> {
-    let views = h.views();
-    let leaders: Vec<usize> =
-        group.iter().copied().filter(|&n| views[n].up && views[n].role == Role::Leader).collect();
-    let [leader] = leaders[..] else { return None };
-    let term = views[leader].term;
-    group
-        .iter()
-        .all(|&n| views[n].up && views[n].leader == Some(leader) && views[n].term == term)
-        .then_some(leader)
+    h.agreed_leader(group)
 }
 
 /// All nodes `0..n`.
@@ -38,10 +30,13 @@ pub fn wait_for_leader(c: &mut Cluster, group: &[usize], max_ms: u64) -> usize {
     agreed_leader(&c.history(), group).expect("just agreed")
 }
 
-/// Panics if any term had two leaders.
-pub fn assert_election_safety(c: &Cluster) {
-    for (term, leaders) in c.history().leaders_per_term() {
-        assert!(leaders.len() <= 1, "term {term} had leaders {leaders:?}");
+/// Ends the scenario as every run ends (the liveness phase: faults healed, crashed nodes
+/// left down while a majority runs) and asserts that every property holds and was judged.
+pub fn assert_every_property(c: &mut Cluster) {
+    let judged = c.finish(3_000);
+    assert!(judged.violations.is_empty(), "violations: {:#?}", judged.violations);
+    for (property, ms) in &judged.checked {
+        assert!(*ms > 0.0, "{property} was not checked");
     }
 }
 

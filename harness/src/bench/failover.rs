@@ -4,9 +4,10 @@
 //! length); measured: time from the crash until a new leader is elected.
 
 use super::quantile;
-use crate::cluster::ClusterBuilder;
-use crate::history::EventKind;
-use ballot_core::{Config, Role};
+use crate::history::{Setup, Views};
+use crate::schedule::{ClusterSpec, NetworkSpec};
+use crate::seed::derive_seed;
+use crate::world::ClusterBuilder;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -25,6 +26,21 @@ pub struct Row {
     pub pre_vote: bool,
     /// Check-quorum on.
     pub check_quorum: bool,
+}
+
+impl Row {
+    /// The cluster of this row: five nodes, its timeouts and options.
+    pub fn cluster(&self) -> ClusterSpec {
+        ClusterSpec {
+            nodes: 5,
+            election_timeout_ms: self.election_timeout_ms,
+            heartbeat_ms: self.heartbeat_ms,
+            pre_vote: self.pre_vote,
+            check_quorum: self.check_quorum,
+            adaptive_timeout: false,
+            ..ClusterSpec::default()
+        }
+    }
 }
 
 /// The rows of Figure 16 (heartbeat half the minimum timeout, no pre-vote, as in the paper),
@@ -74,17 +90,11 @@ pub struct Trial {
 /// Runs one trial with `seed`; `None` if the cluster never elected its first leader. A
 /// failover that takes longer than `cap_ms` is counted at the cap and marked.
 pub fn trial(row: &Row, seed: u64, cap_ms: u64) -> Option<Trial> {
-    let core = Config {
-        election_timeout_min_ms: row.election_timeout_ms[0],
-        election_timeout_max_ms: row.election_timeout_ms[1],
-        heartbeat_ms: row.heartbeat_ms,
-        pre_vote: row.pre_vote,
-        check_quorum: row.check_quorum,
-        ..Config::default()
-    };
-    let mut rng = StdRng::seed_from_u64(seed ^ 0xfa11);
+    let spec = row.cluster();
+    let network = NetworkSpec { latency_ms: [LATENCY_MS.0, LATENCY_MS.1], loss: 0.0 };
+    let mut rng = StdRng::seed_from_u64(derive_seed(seed, "failover timing"));
     let mut c =
-        ClusterBuilder::new(5).core(core).latency_ms(LATENCY_MS.0, LATENCY_MS.1).seed(seed).build();
+        ClusterBuilder::new(5).core(spec.core_config()).network(network.clone()).seed(seed).build();
     // Servers boot at different moments, as real ones do; without that, fixed timeouts
     // (the 150–150 row) would keep every node in lockstep from the very first election.
     for n in 1..5 {
@@ -94,37 +104,27 @@ pub fn trial(row: &Row, seed: u64, cap_ms: u64) -> Option<Trial> {
         c.run_for(rng.random_range(1..40));
         c.restart(n);
     }
-    c.run_until(cap_ms, |h| {
-        h.leader_now().is_some() && h.views().iter().all(|v| v.leader.is_some())
-    })?;
+    let all: Vec<usize> = (0..5).collect();
+    c.run_until(cap_ms, |h| h.agreed_leader(&all).is_some())?;
     c.run_for(rng.random_range(200..400));
     let leader = c.history().leader_now()?;
     c.propose(leader, "x");
     c.run_for(rng.random_range(0..row.heartbeat_ms.max(1)));
     let crashed_at = c.now_ms();
     c.crash(leader);
-    let elected = |h: &crate::history::History| {
-        h.events().iter().any(|e| {
-            e.t_ms >= crashed_at && matches!(e.kind, EventKind::Role { role: Role::Leader, .. })
-        })
-    };
-    let capped = c.run_until(cap_ms, elected).is_none();
+    // The crashed leader was the only one: any leader now is the new one.
+    let capped = c.run_until(cap_ms, |h| h.leader_now().is_some()).is_none();
     let h = c.history();
-    let after = h.events().iter().filter(|e| e.t_ms >= crashed_at);
-    let mut elections = 0;
-    let mut leader_at = None;
-    for e in after {
-        match e.kind {
-            EventKind::Role { role: Role::Candidate, .. } => elections += 1,
-            EventKind::Role { role: Role::Leader, .. } => {
-                leader_at = Some(e.t_ms);
-                break;
-            }
-            _ => {}
-        }
-    }
-    let failover_ms = if capped { cap_ms as f64 } else { leader_at? - crashed_at };
+    let views = Views::new(&h, setup(&spec, &network, c.now_ms()));
+    let failover = views.failovers().first().copied();
+    let elections = views.elections_between(crashed_at, crashed_at + failover.unwrap_or(f64::MAX));
+    let failover_ms = if capped { cap_ms as f64 } else { failover? };
     Some(Trial { failover_ms, elections, capped })
+}
+
+/// The views' setup for a trial.
+fn setup(spec: &ClusterSpec, network: &NetworkSpec, end_ms: f64) -> Setup {
+    Setup { timing: spec.timing(), network: network.clone(), liveness_ms: 0, end_ms }
 }
 
 /// A row's results, in the shape SPEC.md gives.
@@ -177,7 +177,7 @@ pub fn run_row(row: &Row, trials: usize, jobs: usize, base_seed: u64) -> RowResu
                 if i >= trials {
                     break;
                 }
-                if let Some(t) = trial(row, base_seed.wrapping_add(i as u64 * 7919), CAP_MS) {
+                if let Some(t) = trial(row, derive_seed(base_seed, &format!("trial {i}")), CAP_MS) {
                     results.lock().expect("lock").push(t);
                 }
             });

@@ -1,7 +1,7 @@
 //! `ballot bench sim`: simulated seconds per wall-clock second for stable clusters, next to a
 //! bare turmoil program of the same shape (the floor turmoil itself sets).
 
-use crate::cluster::ClusterBuilder;
+use crate::world::ClusterBuilder;
 use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant, UNIX_EPOCH};

@@ -1,17 +1,24 @@
-//! Named properties, each a pure function of a history: what counts as correct, kept apart
-//! from how a run is produced.
+//! Named properties, one per file, each a pure function of a history's [`Views`]: what counts
+//! as correct, kept apart from how a run is produced. Each property also says over how many
+//! simulated milliseconds it was judged, so that a vacuous pass shows.
 
-mod durability;
-mod elections;
-pub(crate) mod lease;
+mod committed_durable;
+mod election_safety;
+mod leader_completeness;
+mod lease_safety;
 mod liveness;
-mod logs;
+mod log_matching;
+mod stability;
+mod term_monotonic;
+mod vote_durable;
+mod vote_once;
 
 #[cfg(test)]
 mod tests;
 
-use crate::history::History;
+use crate::history::Views;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// A property that did not hold, where and when.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -36,23 +43,6 @@ pub(crate) fn violation(
     Violation { property: property.to_string(), t_ms, nodes, message }
 }
 
-/// What the checkers need to know beyond the history.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CheckContext {
-    /// Upper bound of the election timeout, milliseconds.
-    pub election_timeout_max_ms: u64,
-    /// The clock-drift bound the leader lease assumes, as a fraction.
-    pub clock_drift_bound: f64,
-}
-
-impl CheckContext {
-    /// How long a healthy cluster may take to settle (finish elections caused by earlier
-    /// faults) before a new term counts against stability: three maximum election timeouts.
-    pub fn settle_ms(&self) -> f64 {
-        3.0 * self.election_timeout_max_ms as f64
-    }
-}
-
 /// Whether a violated property is about safety (exit 1) or liveness (exit 3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Class {
@@ -62,46 +52,87 @@ pub enum Class {
     Liveness,
 }
 
-/// A named property and its checker.
+/// A named property, its checker, and how long a run judged it.
 pub struct Property {
     /// Its name.
     pub name: &'static str,
     /// Safety or liveness.
     pub class: Class,
     /// The checker.
-    pub check: fn(&History, &CheckContext) -> Vec<Violation>,
+    pub check: fn(&Views) -> Vec<Violation>,
+    /// Simulated milliseconds over which the run judged it.
+    pub judged_ms: fn(&Views) -> f64,
+}
+
+/// Safety properties that hold at every instant are judged over the whole run.
+fn whole_run(v: &Views) -> f64 {
+    v.end_ms()
+}
+
+macro_rules! safety {
+    ($name:literal, $module:ident) => {
+        Property {
+            name: $name,
+            class: Class::Safety,
+            check: $module::$module,
+            judged_ms: whole_run,
+        }
+    };
 }
 
 /// Every property ballot checks, in a fixed order.
 pub const PROPERTIES: &[Property] = &[
-    Property { name: "election-safety", class: Class::Safety, check: elections::election_safety },
-    Property { name: "vote-once", class: Class::Safety, check: elections::vote_once },
-    Property { name: "vote-durable", class: Class::Safety, check: elections::vote_durable },
-    Property { name: "term-monotonic", class: Class::Safety, check: elections::term_monotonic },
-    Property { name: "log-matching", class: Class::Safety, check: logs::log_matching },
+    safety!("election-safety", election_safety),
+    safety!("vote-once", vote_once),
+    safety!("vote-durable", vote_durable),
+    safety!("term-monotonic", term_monotonic),
+    safety!("log-matching", log_matching),
+    safety!("leader-completeness", leader_completeness),
+    safety!("committed-durable", committed_durable),
     Property {
-        name: "leader-completeness",
+        name: "lease-safety",
         class: Class::Safety,
-        check: logs::leader_completeness,
+        check: lease_safety::lease_safety,
+        judged_ms: lease_safety::judged_ms,
     },
     Property {
-        name: "committed-durable",
-        class: Class::Safety,
-        check: durability::committed_durable,
+        name: "liveness",
+        class: Class::Liveness,
+        check: liveness::liveness,
+        judged_ms: liveness::judged_ms,
     },
-    Property { name: "lease-safety", class: Class::Safety, check: lease::lease_safety },
-    Property { name: "liveness", class: Class::Liveness, check: liveness::liveness },
-    Property { name: "stability", class: Class::Liveness, check: liveness::stability },
+    Property {
+        name: "stability",
+        class: Class::Liveness,
+        check: stability::stability,
+        judged_ms: stability::judged_ms,
+    },
 ];
+
+/// The property called `name`.
+pub fn property(name: &str) -> Option<&'static Property> {
+    PROPERTIES.iter().find(|p| p.name == name)
+}
 
 /// The class of the property called `name`.
 pub fn class_of(name: &str) -> Option<Class> {
-    PROPERTIES.iter().find(|p| p.name == name).map(|p| p.class)
+    property(name).map(|p| p.class)
 }
 
-/// Runs every checker; violations in time order.
-pub fn check_all(history: &History, ctx: &CheckContext) -> Vec<Violation> {
-    let mut out: Vec<Violation> = PROPERTIES.iter().flat_map(|p| (p.check)(history, ctx)).collect();
-    out.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms).then_with(|| a.property.cmp(&b.property)));
-    out
+/// What every checker found: violations in time order, and the simulated milliseconds each
+/// property was judged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Judgement {
+    /// Every violation, in time order.
+    pub violations: Vec<Violation>,
+    /// Per property, simulated milliseconds judged (0: the run said nothing about it).
+    pub checked: BTreeMap<String, f64>,
+}
+
+/// Runs every checker.
+pub fn check_all(views: &Views) -> Judgement {
+    let mut violations: Vec<Violation> = PROPERTIES.iter().flat_map(|p| (p.check)(views)).collect();
+    violations.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms).then_with(|| a.property.cmp(&b.property)));
+    let checked = PROPERTIES.iter().map(|p| (p.name.to_string(), (p.judged_ms)(views))).collect();
+    Judgement { violations, checked }
 }

@@ -2,11 +2,18 @@
 //! where it breaks, which must be reported with the property's name, the time and the nodes.
 
 use super::*;
+use crate::faults::{Clock, Heal, Isolate};
 use crate::history::EventKind as K;
+use crate::history::{test_setup, History};
 use crate::schedule::{NodeRef, Op, Step};
 use ballot_core::Role;
 
-const CTX: CheckContext = CheckContext { election_timeout_max_ms: 300, clock_drift_bound: 0.05 };
+/// When every hand-written history ends, simulated milliseconds.
+const END: f64 = 10_000.0;
+
+fn fault(at_ms: u64, op: impl Into<Op>) -> K {
+    K::Fault { step: Step { at_ms, op: op.into() }, skipped: false }
+}
 
 fn history(events: &[(f64, Option<usize>, K)]) -> History {
     let mut h = History::new(3);
@@ -36,7 +43,7 @@ fn commit(index: u64, term: u64, in_term: u64) -> K {
 /// Runs the checker of `property`; asserts the single kind of result expected.
 fn check(property: &str, h: &History) -> Vec<Violation> {
     let p = PROPERTIES.iter().find(|p| p.name == property).expect("known property");
-    let found = (p.check)(h, &CTX);
+    let found = (p.check)(&Views::new(h, test_setup(END)));
     assert!(found.iter().all(|v| v.property == property));
     found
 }
@@ -181,64 +188,100 @@ fn lease_safety() {
         (100.0, Some(1), lease(250.0)),
     ]);
     assert!(check("lease-safety", &stepped_down).is_empty(), "a lease ends with leadership");
-    // Clocks drifting beyond the bound void the assumption: not reported.
-    let fast = Step { at_ms: 0, op: Op::Clock { node: NodeRef::Index(1), rate: 1.5 } };
+    // Clocks drifting beyond the bound void the assumption: not reported there...
     let mut drifting = overlapping.clone();
-    drifting.record(0.0, None, K::Fault { step: fast, skipped: false });
+    drifting.record(0.0, None, fault(0, Clock { node: NodeRef::Index(1), rate: 1.5 }));
     assert!(check("lease-safety", &drifting).is_empty());
+    // ...but judged again once the clocks are back in bound and the grace (two maximum
+    // election timeouts) has passed.
+    let mut back = drifting.clone();
+    back.record(1_000.0, None, fault(1_000, Clock { node: NodeRef::Index(1), rate: 1.0 }));
+    back.record(1_100.0, Some(0), lease(1_300.0));
+    back.record(1_200.0, Some(2), lease(1_400.0)); // overlaps inside the grace: not judged
+    back.record(1_620.0, Some(2), lease(1_800.0));
+    back.record(1_650.0, Some(1), lease(1_900.0)); // judged: reported
+    let found = check("lease-safety", &back);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].t_ms, found[0].nodes.as_slice()), (1_650.0, &[2, 1][..]));
+    let judged = (property("lease-safety").unwrap().judged_ms)(&Views::new(&back, test_setup(END)));
+    assert_eq!(judged, END - 1_000.0 - 600.0, "judged from the clock's return plus the grace");
+}
+
+/// A liveness phase at 100 ms in which every node runs: one of them must lead from the
+/// deadline (3,100 ms) to the end.
+fn phase(extra: &[(f64, Option<usize>, K)]) -> History {
+    let mut events = vec![(100.0, None, K::LivenessPhase)];
+    events.extend(extra.iter().cloned());
+    history(&events)
 }
 
 #[test]
 fn liveness() {
-    let window = K::LivenessWindow {
-        nodes: vec![0, 1],
-        from_ms: 100.0,
-        deadline_ms: 1100.0,
-        until_ms: 5000.0,
-    };
-    let good = history(&[(100.0, None, window.clone()), (400.0, Some(1), role(Role::Leader, 3))]);
+    let good = phase(&[(400.0, Some(1), role(Role::Leader, 3))]);
     assert!(check("liveness", &good).is_empty());
-    let none = history(&[(100.0, None, window.clone())]);
-    assert_broken("liveness", &none, 1100.0, &[0, 1]);
-    let lost = history(&[
-        (100.0, None, window.clone()),
+    assert_broken("liveness", &phase(&[]), 3_100.0, &[0, 1, 2]);
+    let lost = phase(&[
         (400.0, Some(1), role(Role::Leader, 3)),
-        (3000.0, Some(1), role(Role::Follower, 4)),
+        (5_000.0, Some(1), role(Role::Follower, 4)),
     ]);
-    assert_broken("liveness", &lost, 1100.0, &[0, 1]);
-    let outside =
-        history(&[(100.0, None, window.clone()), (400.0, Some(2), role(Role::Leader, 3))]);
-    assert_broken("liveness", &outside, 1100.0, &[0, 1]);
-    let stale = history(&[
-        (100.0, None, window),
-        (50.0, Some(0), role(Role::Leader, 2)),
-        (400.0, Some(1), role(Role::Leader, 3)),
+    assert_broken("liveness", &lost, 3_100.0, &[0, 1, 2]);
+    // Only nodes running in the phase count: node 2 crashed before it.
+    let crashed = history(&[
+        (50.0, Some(2), K::Crash),
+        (60.0, Some(2), role(Role::Leader, 3)),
+        (100.0, None, K::LivenessPhase),
     ]);
-    assert_broken("liveness", &stale, 1100.0, &[0, 1]);
+    assert_broken("liveness", &crashed, 3_100.0, &[0, 1]);
+    let stale =
+        phase(&[(50.0, Some(0), role(Role::Leader, 2)), (400.0, Some(1), role(Role::Leader, 3))]);
+    assert_broken("liveness", &stale, 3_100.0, &[1, 0]);
+    // Without a liveness phase nothing is judged, and the summary says so.
+    let none = history(&[]);
+    assert!(check("liveness", &none).is_empty());
+    assert_eq!((property("liveness").unwrap().judged_ms)(&Views::new(&none, test_setup(END))), 0.0);
 }
 
 #[test]
 fn stability() {
-    let good = history(&[
-        (100.0, Some(0), role(Role::Candidate, 1)), // the first election
-        (2000.0, None, K::Health { healthy: false }),
-        (3000.0, None, K::Health { healthy: true }),
-        (3400.0, Some(1), role(Role::Candidate, 2)), // settling after the fault
+    let good = phase(&[
+        (100.0, Some(0), role(Role::Candidate, 1)), // the first election, while settling
+        (120.0, Some(0), role(Role::Leader, 1)),
+        (2_000.0, None, fault(2_000, Isolate { node: NodeRef::Index(2) })),
+        (3_000.0, None, fault(3_000, Heal {})),
+        (3_400.0, Some(1), role(Role::Candidate, 2)), // settling after the fault
     ]);
     assert!(check("stability", &good).is_empty());
-    let bad = history(&[
+    let judged = (property("stability").unwrap().judged_ms)(&Views::new(&good, test_setup(END)));
+    assert_eq!(judged, (2_000.0 - 900.0) + (END - 3_000.0 - 900.0));
+    let bad = phase(&[
         (100.0, Some(0), role(Role::Candidate, 1)),
-        (5000.0, Some(2), role(Role::Candidate, 2)),
+        (120.0, Some(0), role(Role::Leader, 1)),
+        (5_000.0, Some(2), role(Role::Candidate, 2)),
     ]);
-    assert_broken("stability", &bad, 5000.0, &[2]);
+    assert_broken("stability", &bad, 5_000.0, &[2]);
+    // Crashing a node is a change: the cluster settles again before it is judged.
+    let crash = phase(&[
+        (120.0, Some(0), role(Role::Leader, 1)),
+        (5_000.0, Some(1), K::Crash),
+        (5_300.0, Some(2), role(Role::Candidate, 2)),
+    ]);
+    assert!(check("stability", &crash).is_empty());
+    // Still electing the first leader after the settling time: liveness's business.
+    let electing = phase(&[
+        (1_500.0, Some(1), role(Role::Candidate, 4)),
+        (1_600.0, Some(1), role(Role::Leader, 4)),
+    ]);
+    assert!(check("stability", &electing).is_empty());
 }
 
 #[test]
 fn check_all_orders_by_time_and_classes_are_right() {
     let h =
         history(&[(7.0, Some(2), role(Role::Leader, 1)), (1.0, Some(0), role(Role::Leader, 1))]);
-    let found = check_all(&h, &CTX);
-    assert_eq!(found.len(), 1);
+    let found = check_all(&Views::new(&h, test_setup(END)));
+    assert_eq!(found.violations.len(), 1);
+    assert_eq!(found.checked.len(), PROPERTIES.len());
+    assert_eq!(found.checked["election-safety"], END);
     assert_eq!(class_of("election-safety"), Some(Class::Safety));
     assert_eq!(class_of("stability"), Some(Class::Liveness));
     assert_eq!(PROPERTIES.len(), 10);

@@ -1,19 +1,18 @@
 //! Committed entries stay committed: no conflicting commits, and no node loses an entry it
 //! reported committed, not even across a crash.
 
-use super::logs::DurableLogs;
-use super::{violation, CheckContext, Violation};
-use crate::history::{EventKind, History};
+use super::{violation, Violation};
+use crate::history::{DurableLogs, EventKind, Views};
 use std::collections::BTreeMap;
 
 /// An entry reported committed never disappears: no index is committed with two terms, and a
 /// node that reported (index, term) committed keeps it in its durable log from then on.
-pub(crate) fn committed_durable(h: &History, _: &CheckContext) -> Vec<Violation> {
+pub(crate) fn committed_durable(v: &Views) -> Vec<Violation> {
     let mut committed: BTreeMap<u64, (u64, usize)> = BTreeMap::new();
     let mut reported: BTreeMap<usize, BTreeMap<u64, u64>> = BTreeMap::new();
     let mut logs = DurableLogs::default();
     let mut out = Vec::new();
-    for e in h.events() {
+    for e in v.history().events() {
         let Some(n) = e.node else { continue };
         match &e.kind {
             EventKind::Commit { index, term, .. } => {

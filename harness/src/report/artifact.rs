@@ -1,7 +1,7 @@
 //! Failure artifacts: a runnable schedule, its summary and the command that reproduces it,
 //! written atomically.
 
-use crate::runner::Summary;
+use super::{write_atomic, Summary};
 use crate::schedule::{parse_json, Schedule, ScheduleError};
 use serde::{Deserialize, Serialize};
 use std::io;
@@ -41,14 +41,4 @@ impl Artifact {
         let json = serde_json::to_string_pretty(self).expect("artifacts serialize");
         write_atomic(path, json.as_bytes())
     }
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it into place.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
 }

@@ -1,7 +1,7 @@
 //! Turns the events of every node's driver into the run's history.
 
+use super::sim_io::{sim_now_ms, NodeControl};
 use crate::history::{EventKind, History};
-use crate::sim_io::{sim_now_ms, NodeControl};
 use ballot_core::NodeId;
 use ballot_node::{NodeEvent, Observer};
 use std::sync::{Arc, Mutex};
@@ -57,7 +57,7 @@ impl Observer for Recorder {
             }
             NodeEvent::Received { from, append_entries: true } => {
                 if history.views()[n].leader == Some(index(*from)) {
-                    history.last_heartbeat_ms[n] = Some(t);
+                    history.heard_leader(n, t);
                 }
                 return;
             }

@@ -1,14 +1,13 @@
 //! Long randomized runs: generated schedules on worker threads, each failure shrunk and saved
 //! once, a summary at the end.
 
-use crate::artifact::{write_atomic, Artifact};
+use super::generate::generate;
+use super::shrink::{shrink, size};
 use crate::bench::quantile;
-use crate::generate::generate;
-use crate::history::{EventKind, History};
-use crate::runner::run;
-use crate::shrink::{shrink, size};
-use crate::timeline::render;
-use ballot_core::Role;
+use crate::report::timeline::render;
+use crate::report::{write_atomic, Artifact, Verdict};
+use crate::run::run;
+use crate::seed::derive_seed;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -65,41 +64,24 @@ pub struct ChaosSummary {
     pub artifacts: Vec<String>,
     /// Failover latency percentiles.
     pub failover_ms: Percentiles,
+    /// Per property, the runs that judged it for some time (SPEC.md `checked_runs`).
+    pub checked_runs: BTreeMap<String, u64>,
     /// Runs it took to find the first violation (1-based), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_violation_run: Option<u64>,
 }
 
-/// The seed of run `index` of shard `k` of `n`: a SplitMix64 step over the run's global
-/// number, so shards never overlap and neighbouring runs look unrelated.
+/// The seed of run `index` of shard `k` of `n`: derived from the run's global number, so
+/// shards never overlap and neighbouring runs look unrelated.
 pub fn run_seed(base: u64, index: u64, (k, n): (u64, u64)) -> u64 {
-    let mut z = base.wrapping_add((index * n + k).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    derive_seed(base, &format!("run {}", index * n + k))
 }
 
-/// Times from a leader's crash to the next leader, milliseconds.
-pub fn failover_latencies(h: &History) -> Vec<f64> {
-    let mut leader: Option<usize> = None;
-    let mut crashed_at: Option<f64> = None;
-    let mut out = Vec::new();
-    for e in h.events() {
-        match (&e.kind, e.node) {
-            (EventKind::Role { role: Role::Leader, .. }, Some(n)) => {
-                if let Some(t) = crashed_at.take() {
-                    out.push(e.t_ms - t);
-                }
-                leader = Some(n);
-            }
-            (EventKind::Crash, Some(n)) if leader == Some(n) => {
-                crashed_at = Some(e.t_ms);
-                leader = None;
-            }
-            _ => {}
-        }
+impl ChaosSummary {
+    /// The campaign's verdict: the worst over the properties it found violated.
+    pub fn verdict(&self) -> Verdict {
+        Verdict::of(self.violations.keys().map(String::as_str))
     }
-    out
 }
 
 /// Shared state of a campaign's workers.
@@ -130,11 +112,15 @@ impl Campaign {
             let seed = run_seed(self.config.base_seed, index, self.config.shard);
             let schedule = generate(seed);
             let result = run(&schedule);
-            self.failovers.lock().expect("lock").extend(failover_latencies(&result.history));
+            self.failovers.lock().expect("lock").extend(result.views().failovers());
             {
                 let mut s = self.summary.lock().expect("lock");
                 s.runs += 1;
-                s.sim_ms += schedule.duration_ms as f64;
+                s.sim_ms += result.summary.stats.sim_ms as f64;
+                for (property, ms) in &result.summary.checked {
+                    let runs = s.checked_runs.entry(property.clone()).or_default();
+                    *runs += u64::from(*ms > 0.0);
+                }
                 s.wall_s = self.started.elapsed().as_secs_f64();
                 (report.progress)(&s);
             }
@@ -147,11 +133,8 @@ impl Campaign {
             }
             let min_run = run(&shrunk.schedule);
             let path = self.config.out.join(format!("{property}-{seed:016x}.json"));
-            let s = &shrunk.schedule;
-            let title = format!("{property}: seed {}, shrunk", s.seed);
-            let violations = &min_run.summary.violations;
-            let html =
-                render(&min_run.history, s.cluster.nodes, s.duration_ms as f64, violations, &title);
+            let title = format!("{property}: seed {}, shrunk", shrunk.schedule.seed);
+            let html = render(&min_run.views(), &min_run.summary.violations, &title);
             if let Err(e) = write_atomic(&path.with_extension("html"), html.as_bytes()) {
                 (report.line)(&format!(
                     "could not write a timeline beside {}: {e}",

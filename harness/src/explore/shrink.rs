@@ -1,8 +1,8 @@
 //! Shrinking a failing schedule: fewer steps, fewer nodes, earlier times, a shorter run, for
 //! as long as the same property still fails.
 
-use crate::runner::run;
-use crate::schedule::{NodeRef, Op, Schedule, Step};
+use crate::run::run;
+use crate::schedule::{NodeRef, Schedule, Step};
 
 /// How far a shrink got.
 #[derive(Clone, Debug)]
@@ -98,14 +98,12 @@ fn candidates(s: &Schedule) -> Vec<Schedule> {
             out.push(c);
         }
     }
-    // Simpler steps: a partition into fewer groups.
+    // Simpler steps, as each fault defines them (fewer groups, gentler rates).
     for i in 0..n {
-        if let Op::Partition { groups } = &s.steps[i].op {
-            if groups.len() > 1 {
-                let mut c = s.clone();
-                c.steps[i].op = Op::Partition { groups: groups[..groups.len() - 1].to_vec() };
-                out.push(c);
-            }
+        for op in s.steps[i].op.simpler() {
+            let mut c = s.clone();
+            c.steps[i].op = op;
+            out.push(c);
         }
     }
     out
@@ -118,17 +116,7 @@ fn without_last_node(s: &Schedule) -> Schedule {
     c.steps = s
         .steps
         .iter()
-        .filter_map(|st| match &st.op {
-            Op::Partition { groups } => {
-                let groups = groups
-                    .iter()
-                    .map(|g| g.iter().copied().filter(|&r| r != gone).collect())
-                    .collect();
-                Some(Step { at_ms: st.at_ms, op: Op::Partition { groups } })
-            }
-            op if op.node_refs().contains(&gone) => None,
-            _ => Some(st.clone()),
-        })
+        .filter_map(|st| Some(Step { at_ms: st.at_ms, op: st.op.without_node(gone)? }))
         .collect();
     c
 }
@@ -136,6 +124,8 @@ fn without_last_node(s: &Schedule) -> Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::faults::{Crash, Pause};
+    use crate::schedule::Op;
 
     fn schedule(steps: Vec<Step>) -> Schedule {
         let text = r#"{"format":1,"seed":3,"duration_ms":9000,"cluster":{"nodes":5}}"#;
@@ -151,15 +141,18 @@ mod tests {
         let mut steps = Vec::new();
         for i in 0..10u64 {
             let node = NodeRef::Index((i % 5) as usize);
-            let op =
-                if i == 7 { Op::Crash { node: NodeRef::Index(3) } } else { Op::Pause { node } };
+            let op: Op = if i == 7 {
+                Crash { node: NodeRef::Index(3) }.into()
+            } else {
+                Pause { node }.into()
+            };
             steps.push(Step { at_ms: 500 * (i + 1), op });
         }
-        let fails =
-            |s: &Schedule| s.steps.iter().any(|st| st.op == Op::Crash { node: NodeRef::Index(3) });
+        let crash_3: Op = Crash { node: NodeRef::Index(3) }.into();
+        let fails = |s: &Schedule| s.steps.iter().any(|st| st.op == crash_3);
         let shrunk = shrink_with(&schedule(steps), 1_000, fails);
         let s = shrunk.schedule;
-        assert_eq!(s.steps, vec![Step { at_ms: 0, op: Op::Crash { node: NodeRef::Index(3) } }]);
+        assert_eq!(s.steps, vec![Step { at_ms: 0, op: crash_3.clone() }]);
         assert_eq!(s.cluster.nodes, 4, "node 3 must stay; node 4 can go");
         assert!(s.duration_ms <= 3_000, "{}", s.duration_ms);
         assert!(shrunk.runs < 1_000);

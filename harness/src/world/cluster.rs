@@ -1,13 +1,18 @@
-//! A cluster of real ballot nodes on turmoil, and the fault verbs that act on it.
+//! A cluster of real ballot nodes on turmoil, and the fault verbs that act on it. Every verb
+//! is a fault applied to the cluster's [`Conditions`] (the same code the history's views
+//! replay), after which turmoil and the nodes' controls are made to match.
 
+use super::recorder::Recorder;
+use super::sim_io::{sim_now_ms, NetConditions, NodeControl, SimClock, SimFs, SimSocket};
+use crate::faults::{self, Conditions, Op, Timing};
 use crate::history::{EventKind, History};
-use crate::recorder::Recorder;
-use crate::sim_io::{NetConditions, NodeControl, SimClock, SimFs, SimSocket};
+use crate::schedule::{NetworkSpec, NodeRef, Step};
+use crate::seed::derive_seed;
 use ballot_core::{Config, NodeId};
 use ballot_node::{FileStorage, Node, NodeConfig, NodeHandle};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
@@ -25,8 +30,7 @@ const CLUSTER_ID: u64 = 0xba110;
 pub struct ClusterBuilder {
     nodes: usize,
     core: Config,
-    latency_ms: (u64, u64),
-    loss: f64,
+    network: NetworkSpec,
     seed: u64,
 }
 
@@ -34,7 +38,7 @@ impl ClusterBuilder {
     /// A cluster of `nodes` nodes with default settings: the core's defaults, 1–10 ms latency,
     /// no loss, seed 0.
     pub fn new(nodes: usize) -> Self {
-        ClusterBuilder { nodes, core: Config::default(), latency_ms: (1, 10), loss: 0.0, seed: 0 }
+        ClusterBuilder { nodes, core: Config::default(), network: NetworkSpec::default(), seed: 0 }
     }
 
     /// The election core's configuration for every node.
@@ -43,15 +47,21 @@ impl ClusterBuilder {
         self
     }
 
+    /// The baseline network (which `heal` restores).
+    pub fn network(mut self, network: NetworkSpec) -> Self {
+        self.network = network;
+        self
+    }
+
     /// One-way message latency range, milliseconds.
     pub fn latency_ms(mut self, min: u64, max: u64) -> Self {
-        self.latency_ms = (min, max);
+        self.network.latency_ms = [min, max];
         self
     }
 
     /// Share of messages lost on every link (0..1).
     pub fn loss(mut self, rate: f64) -> Self {
-        self.loss = rate;
+        self.network.loss = rate;
         self
     }
 
@@ -63,17 +73,18 @@ impl ClusterBuilder {
 
     /// Registers every node with a fresh simulation.
     pub fn build(self) -> Cluster {
-        let mut builder = turmoil::Builder::new();
-        builder
+        let [min, max] = self.network.latency_ms;
+        let mut sim = turmoil::Builder::new()
             .rng_seed(self.seed)
             .epoch(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
             .simulation_duration(Duration::from_secs(u64::MAX / 4))
             .tick_duration(Duration::from_millis(1))
-            .min_message_latency(Duration::from_millis(self.latency_ms.0))
-            .max_message_latency(Duration::from_millis(self.latency_ms.1));
-        let mut sim = builder.build();
+            .min_message_latency(Duration::from_millis(min))
+            .max_message_latency(Duration::from_millis(max))
+            .build();
         let history = Arc::new(Mutex::new(History::new(self.nodes)));
-        let net = Arc::new(NetConditions { loss: Mutex::new(self.loss), ..Default::default() });
+        let net =
+            Arc::new(NetConditions { loss: Mutex::new(self.network.loss), ..Default::default() });
         let names: Vec<String> = (0..self.nodes).map(|i| format!("n{i}")).collect();
         let members: BTreeMap<NodeId, SocketAddr> = names
             .iter()
@@ -82,7 +93,8 @@ impl ClusterBuilder {
             .collect();
         let mut nodes = Vec::new();
         for (i, name) in names.iter().enumerate() {
-            let loss_rng = StdRng::seed_from_u64(self.seed ^ (0x1055 + i as u64));
+            let loss_rng =
+                StdRng::seed_from_u64(derive_seed(self.seed, &format!("node {i} network")));
             let slot = Arc::new(NodeSlot {
                 control: Arc::new(NodeControl::new(loss_rng)),
                 handle: Mutex::new(None),
@@ -100,20 +112,9 @@ impl ClusterBuilder {
             sim.host(name.as_str(), move || host.clone().run());
             nodes.push(slot);
         }
-        Cluster {
-            sim,
-            nodes,
-            names,
-            history,
-            net,
-            crashed: vec![false; self.nodes],
-            baseline: (self.latency_ms, self.loss),
-            core: self.core,
-            blocked: BTreeSet::new(),
-            loss: self.loss,
-            latency_ms: self.latency_ms,
-            clock_rates: vec![1.0; self.nodes],
-        }
+        let timing = Timing::of(&self.core);
+        let conditions = Conditions::new(self.nodes, self.network);
+        Cluster { sim, nodes, names, history, net, conditions, timing }
     }
 }
 
@@ -151,7 +152,10 @@ impl HostSpec {
             cluster_id: CLUSTER_ID,
             members: self.members,
             core: self.core,
-            seed: self.seed ^ ((self.index as u64) << 32) ^ (incarnation << 48),
+            seed: derive_seed(
+                self.seed,
+                &format!("node {} core, incarnation {incarnation}", self.index),
+            ),
         };
         let transport = SimSocket { socket, control: self.slot.control.clone(), net: self.net };
         let storage = FileStorage::new(SimFs, format!("{STATE_DIR}/state"));
@@ -167,9 +171,12 @@ impl HostSpec {
                 let _ = node.run().await;
             }
             Err(e) => {
-                let t = crate::sim_io::sim_now_ms();
                 let kind = EventKind::Stopped { error: e.to_string() };
-                self.history.lock().expect("history lock").record(t, Some(self.index), kind);
+                self.history.lock().expect("history lock").record(
+                    sim_now_ms(),
+                    Some(self.index),
+                    kind,
+                );
             }
         }
         Ok(())
@@ -183,17 +190,16 @@ pub struct Cluster {
     names: Vec<String>,
     history: Arc<Mutex<History>>,
     net: Arc<NetConditions>,
-    crashed: Vec<bool>,
-    baseline: ((u64, u64), f64),
-    core: Config,
-    /// Directed links that drop every message: (from, to).
-    blocked: BTreeSet<(usize, usize)>,
-    loss: f64,
-    latency_ms: (u64, u64),
-    clock_rates: Vec<f64>,
+    conditions: Conditions,
+    timing: Timing,
 }
 
 impl Cluster {
+    /// The election timing every node runs with.
+    pub fn timing(&self) -> Timing {
+        self.timing
+    }
+
     /// Number of nodes.
     pub fn size(&self) -> usize {
         self.nodes.len()
@@ -239,177 +245,171 @@ impl Cluster {
         self.history.lock().expect("history lock").clone()
     }
 
+    /// Where the faults have put the world now.
+    pub fn conditions(&self) -> &Conditions {
+        &self.conditions
+    }
+
     /// Whether node `n` is crashed.
     pub fn is_crashed(&self, n: usize) -> bool {
-        self.crashed[n]
+        !self.conditions.up[n]
     }
 
     /// Whether node `n` is paused.
     pub fn is_paused(&self, n: usize) -> bool {
-        self.nodes[n].control.is_paused()
+        self.conditions.paused[n]
     }
 
     /// Appends an event to the history at the current simulated time.
-    pub fn record_event(&self, node: Option<usize>, kind: EventKind) {
+    pub(crate) fn record_event(&self, node: Option<usize>, kind: EventKind) {
         let t = self.now_ms();
         self.history.lock().expect("history lock").record(t, node, kind);
     }
 
+    /// Applies a fault (every node named by index), records it in the history (as skipped if
+    /// it cannot apply now) and returns whether it applied.
+    pub fn apply(&mut self, op: Op) -> bool {
+        let before = self.conditions.clone();
+        let applied = op.apply(&mut self.conditions);
+        let step = Step { at_ms: self.now_ms() as u64, op };
+        self.record_event(None, EventKind::Fault { step: step.clone(), skipped: !applied });
+        if applied {
+            self.sync(&before);
+            if let Op::Propose(p) = &step.op {
+                self.submit(faults::index(p.node), &p.value);
+            }
+        }
+        applied
+    }
+
+    /// Makes turmoil, the nodes' controls and the shared network knobs match the conditions.
+    fn sync(&mut self, before: &Conditions) {
+        let now = self.now_ms();
+        let after = self.conditions.clone();
+        for n in 0..self.size() {
+            let name = self.names[n].as_str();
+            match (before.up[n], after.up[n]) {
+                (true, false) => {
+                    self.sim.crash(name);
+                    self.nodes[n].handle.lock().expect("handle lock").take();
+                    self.record_event(Some(n), EventKind::Crash);
+                }
+                (false, true) => {
+                    self.sim.bounce(name);
+                    self.record_event(Some(n), EventKind::Restart);
+                }
+                _ => {}
+            }
+            if before.paused[n] != after.paused[n] {
+                self.nodes[n].control.set_paused(after.paused[n]);
+            }
+            if before.clock_rates[n] != after.clock_rates[n] {
+                self.nodes[n].control.set_clock_rate(now, after.clock_rates[n]);
+            }
+        }
+        for &(a, b) in before.blocked.difference(&after.blocked) {
+            self.sim.repair_oneway(self.names[a].as_str(), self.names[b].as_str());
+        }
+        for &(a, b) in after.blocked.difference(&before.blocked) {
+            self.sim.partition_oneway(self.names[a].as_str(), self.names[b].as_str());
+        }
+        *self.net.loss.lock().expect("loss lock") = after.loss;
+        *self.net.duplicate.lock().expect("duplicate lock") = after.duplicate;
+        if before.latency_ms != after.latency_ms {
+            let [min, max] = after.latency_ms;
+            for a in 0..self.size() {
+                for b in a + 1..self.size() {
+                    let (x, y) = (self.names[a].as_str(), self.names[b].as_str());
+                    self.sim.set_link_latency(x, y, Duration::from_millis(min));
+                    self.sim.set_link_max_message_latency(x, y, Duration::from_millis(max));
+                }
+            }
+        }
+    }
+
     /// Kills node `n`: its memory and its unsynced writes are lost.
-    pub fn crash(&mut self, n: usize) {
-        self.sim.crash(self.names[n].as_str());
-        self.crashed[n] = true;
-        self.nodes[n].handle.lock().expect("handle lock").take();
-        self.record_event(Some(n), EventKind::Crash);
+    pub fn crash(&mut self, n: usize) -> bool {
+        self.apply(faults::Crash { node: NodeRef::Index(n) }.into())
     }
 
     /// Starts crashed node `n` again from its disk.
-    pub fn restart(&mut self, n: usize) {
-        self.sim.bounce(self.names[n].as_str());
-        self.crashed[n] = false;
-        self.record_event(Some(n), EventKind::Restart);
+    pub fn restart(&mut self, n: usize) -> bool {
+        self.apply(faults::Restart { node: NodeRef::Index(n) }.into())
     }
 
     /// Only nodes in the same group can talk; nodes in no group are isolated.
-    pub fn partition(&mut self, groups: &[Vec<usize>]) {
-        self.repair_links();
-        let group_of = |n: usize| groups.iter().position(|g| g.contains(&n));
-        for a in 0..self.size() {
-            for b in a + 1..self.size() {
-                if group_of(a).is_none() || group_of(a) != group_of(b) {
-                    self.cut(a, b);
-                }
-            }
-        }
+    pub fn partition(&mut self, groups: &[Vec<usize>]) -> bool {
+        let groups =
+            groups.iter().map(|g| g.iter().copied().map(NodeRef::Index).collect()).collect();
+        self.apply(faults::Partition { groups }.into())
     }
 
     /// Drops every message from `from` to `to`.
-    pub fn partition_oneway(&mut self, from: usize, to: usize) {
-        self.sim.partition_oneway(self.names[from].as_str(), self.names[to].as_str());
-        self.blocked.insert((from, to));
+    pub fn partition_oneway(&mut self, from: usize, to: usize) -> bool {
+        let (from, to) = (NodeRef::Index(from), NodeRef::Index(to));
+        self.apply(faults::PartitionOneway { from, to }.into())
     }
 
     /// Drops messages both ways between `a` and `b` only.
-    pub fn cut(&mut self, a: usize, b: usize) {
-        self.sim.partition(self.names[a].as_str(), self.names[b].as_str());
-        self.blocked.insert((a, b));
-        self.blocked.insert((b, a));
+    pub fn cut(&mut self, a: usize, b: usize) -> bool {
+        self.apply(faults::Cut { a: NodeRef::Index(a), b: NodeRef::Index(b) }.into())
     }
 
     /// Cuts node `n` off from every other node.
-    pub fn isolate(&mut self, n: usize) {
-        for other in (0..self.size()).filter(|&o| o != n) {
-            self.cut(n, other);
-        }
-    }
-
-    fn repair_links(&mut self) {
-        self.blocked.clear();
-        for a in 0..self.size() {
-            for b in 0..self.size() {
-                if a != b {
-                    let (x, y) = (self.names[a].as_str(), self.names[b].as_str());
-                    self.sim.repair_oneway(x, y);
-                    self.sim.repair(x, y);
-                }
-            }
-        }
+    pub fn isolate(&mut self, n: usize) -> bool {
+        self.apply(faults::Isolate { node: NodeRef::Index(n) }.into())
     }
 
     /// Repairs every link, ends every pause, restores baseline loss and latency.
-    pub fn heal(&mut self) {
-        self.repair_links();
-        for n in 0..self.size() {
-            self.resume(n);
-        }
-        let ((min, max), loss) = self.baseline;
-        self.set_loss(loss);
-        self.set_duplicate(0.0);
-        self.set_latency(min, max);
+    pub fn heal(&mut self) -> bool {
+        self.apply(faults::Heal {}.into())
     }
 
     /// Freezes node `n`: no timers, no message handling; messages to it queue.
-    pub fn pause(&mut self, n: usize) {
-        self.nodes[n].control.set_paused(true);
+    pub fn pause(&mut self, n: usize) -> bool {
+        self.apply(faults::Pause { node: NodeRef::Index(n) }.into())
     }
 
     /// Lets paused node `n` go on.
-    pub fn resume(&mut self, n: usize) {
-        self.nodes[n].control.set_paused(false);
+    pub fn resume(&mut self, n: usize) -> bool {
+        self.apply(faults::Resume { node: NodeRef::Index(n) }.into())
     }
 
     /// Drops that share of messages on every link from now on.
-    pub fn set_loss(&mut self, rate: f64) {
-        self.loss = rate;
-        *self.net.loss.lock().expect("loss lock") = rate;
+    pub fn set_loss(&mut self, rate: f64) -> bool {
+        self.apply(faults::Loss { rate }.into())
     }
 
     /// Delivers that share of messages twice from now on.
-    pub fn set_duplicate(&mut self, rate: f64) {
-        *self.net.duplicate.lock().expect("duplicate lock") = rate;
+    pub fn set_duplicate(&mut self, rate: f64) -> bool {
+        self.apply(faults::Duplicate { rate }.into())
     }
 
     /// Message latency range (one way, milliseconds) from now on.
-    pub fn set_latency(&mut self, min: u64, max: u64) {
-        self.latency_ms = (min, max);
-        for a in 0..self.size() {
-            for b in a + 1..self.size() {
-                let (x, y) = (self.names[a].as_str(), self.names[b].as_str());
-                self.sim.set_link_latency(x, y, Duration::from_millis(min));
-                self.sim.set_link_max_message_latency(x, y, Duration::from_millis(max));
-            }
-        }
+    pub fn set_latency(&mut self, min: u64, max: u64) -> bool {
+        self.apply(faults::Latency { ms: [min, max] }.into())
     }
 
     /// Node `n`'s clock runs at `rate` × real time from now on.
-    pub fn set_clock_rate(&mut self, n: usize, rate: f64) {
-        let now = self.now_ms();
-        self.nodes[n].control.set_clock_rate(now, rate);
-        self.clock_rates[n] = rate;
+    pub fn set_clock_rate(&mut self, n: usize, rate: f64) -> bool {
+        self.apply(faults::Clock { node: NodeRef::Index(n), rate }.into())
     }
 
     /// Sends a client write to node `n`; `false` if the node is down or paused. Its fate is in
     /// the history (a `propose` event if a leader took it, then `commit` events).
     pub fn propose(&mut self, n: usize, value: &str) -> bool {
-        if self.crashed[n] || self.is_paused(n) {
-            return false;
-        }
-        let handle = self.nodes[n].handle.lock().expect("handle lock").clone();
-        handle.is_some_and(|h| {
+        self.apply(faults::Propose { node: NodeRef::Index(n), value: value.to_string() }.into())
+    }
+
+    fn submit(&self, n: usize, value: &str) {
+        if let Some(h) = self.handle(n) {
             drop(h.submit(value.as_bytes().to_vec()));
-            true
-        })
-    }
-
-    /// The nodes that are up and unpaused, if they are a majority, can all reach each other
-    /// and lose no messages: the ones that must elect a leader (SPEC.md liveness).
-    pub fn live_majority(&self) -> Option<Vec<usize>> {
-        let live: Vec<usize> =
-            (0..self.size()).filter(|&n| !self.crashed[n] && !self.is_paused(n)).collect();
-        let connected =
-            live.iter().all(|&a| live.iter().all(|&b| a == b || !self.blocked.contains(&(a, b))));
-        (live.len() > self.size() / 2 && connected && self.loss == 0.0).then_some(live)
-    }
-
-    /// Healthy: every node up and unpaused, every link working, no loss, a round trip well
-    /// inside the minimum election timeout, and clocks within the drift bound.
-    pub fn is_healthy(&self) -> bool {
-        let round_trip = 2 * self.latency_ms.1 + self.core.heartbeat_ms;
-        self.live_majority().is_some_and(|live| live.len() == self.size())
-            && self.blocked.is_empty()
-            && round_trip < self.core.election_timeout_min_ms
-            && self.clocks_within_bound()
-    }
-
-    /// Whether every node's clock rate is within the configured drift bound of real time.
-    pub fn clocks_within_bound(&self) -> bool {
-        let bound = self.core.clock_drift_bound;
-        self.clock_rates.iter().all(|r| (1.0 - bound..=1.0 + bound).contains(r))
+        }
     }
 
     /// The leadership handle of running node `n`, as an application would hold it.
     pub fn handle(&self, n: usize) -> Option<NodeHandle> {
-        if self.crashed[n] {
+        if self.is_crashed(n) {
             return None;
         }
         self.nodes[n].handle.lock().expect("handle lock").clone()

@@ -1,6 +1,8 @@
 //! The schedule file (SPEC.md): a cluster, a network, a duration and timed steps, read with
 //! serde and validated so that every mistake is reported as one line naming the field.
 
+pub use crate::faults::Op;
+use crate::faults::Timing;
 use ballot_core::Config;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -28,9 +30,21 @@ pub struct Schedule {
     /// After the last step, how long a healthy majority may take to elect a leader, ms.
     #[serde(default = "default_liveness_ms")]
     pub liveness_ms: u64,
+    /// Whether the runner starts the liveness phase after the last step (SPEC.md,
+    /// "Phases"); `false` for schedules that study a lasting fault: safety only.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub liveness: bool,
     /// Faults and client requests, in time order.
     #[serde(default)]
     pub steps: Vec<Step>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 fn default_liveness_ms() -> u64 {
@@ -85,6 +99,13 @@ impl ClusterSpec {
             clock_drift_bound: self.clock_drift_bound,
             ..Config::default()
         }
+    }
+}
+
+impl ClusterSpec {
+    /// The timing facts that health and the checkers depend on.
+    pub fn timing(&self) -> Timing {
+        Timing::of(&self.core_config())
     }
 }
 
@@ -173,122 +194,6 @@ pub struct Step {
     pub op: Op,
 }
 
-/// What a step does (SPEC.md's table).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Op {
-    /// Kill the node; unsynced writes to its disk are lost.
-    Crash {
-        /// The node.
-        node: NodeRef,
-    },
-    /// Start a crashed node again from its disk.
-    Restart {
-        /// The node.
-        node: NodeRef,
-    },
-    /// Only nodes in the same group can talk; nodes in no group are isolated.
-    Partition {
-        /// Disjoint groups of nodes.
-        groups: Vec<Vec<NodeRef>>,
-    },
-    /// Drop every message from `from` to `to`.
-    PartitionOneway {
-        /// Sender side.
-        from: NodeRef,
-        /// Receiver side.
-        to: NodeRef,
-    },
-    /// Cut the node off from every other node.
-    Isolate {
-        /// The node.
-        node: NodeRef,
-    },
-    /// Drop messages both ways between `a` and `b` only.
-    Cut {
-        /// One end.
-        a: NodeRef,
-        /// The other end.
-        b: NodeRef,
-    },
-    /// Repair every link, end pauses, restore baseline loss and latency.
-    Heal,
-    /// Freeze the node: no timers, no message handling.
-    Pause {
-        /// The node.
-        node: NodeRef,
-    },
-    /// Let a paused node go on.
-    Resume {
-        /// The node.
-        node: NodeRef,
-    },
-    /// Drop this share of messages on every link.
-    Loss {
-        /// Probability per message, 0..1.
-        rate: f64,
-    },
-    /// Deliver this share of messages twice (an extension of SPEC.md's table).
-    Duplicate {
-        /// Probability per message, 0..1.
-        rate: f64,
-    },
-    /// Message latency from now on.
-    Latency {
-        /// One-way `[min, max]`, milliseconds.
-        ms: [u64; 2],
-    },
-    /// The node's clock runs at `rate` × real time.
-    Clock {
-        /// The node.
-        node: NodeRef,
-        /// Clock rate (1.0 is exact), above 0.
-        rate: f64,
-    },
-    /// A client write sent to the node.
-    Propose {
-        /// The node.
-        node: NodeRef,
-        /// What to write.
-        value: String,
-    },
-}
-
-impl Op {
-    /// Every node this step names.
-    pub fn node_refs(&self) -> Vec<NodeRef> {
-        let mut refs = Vec::new();
-        self.map_nodes(|r| {
-            refs.push(r);
-            r
-        });
-        refs
-    }
-
-    /// The same step with every node reference passed through `f`.
-    pub fn map_nodes(&self, mut f: impl FnMut(NodeRef) -> NodeRef) -> Op {
-        let mut op = self.clone();
-        match &mut op {
-            Op::Crash { node }
-            | Op::Restart { node }
-            | Op::Isolate { node }
-            | Op::Pause { node }
-            | Op::Resume { node }
-            | Op::Clock { node, .. }
-            | Op::Propose { node, .. } => *node = f(*node),
-            Op::Partition { groups } => {
-                groups.iter_mut().flatten().for_each(|n| *n = f(*n));
-            }
-            Op::PartitionOneway { from: a, to: b } | Op::Cut { a, b } => {
-                *a = f(*a);
-                *b = f(*b);
-            }
-            Op::Heal | Op::Loss { .. } | Op::Duplicate { .. } | Op::Latency { .. } => {}
-        }
-        op
-    }
-}
-
 /// A schedule that cannot run, with the field at fault.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[error("{field}: {problem}")]
@@ -299,8 +204,15 @@ pub struct ScheduleError {
     pub problem: String,
 }
 
+impl ScheduleError {
+    /// An error in `field`.
+    pub fn new(field: impl Into<String>, problem: impl Into<String>) -> ScheduleError {
+        ScheduleError { field: field.into(), problem: problem.into() }
+    }
+}
+
 fn bad(field: impl Into<String>, problem: impl Into<String>) -> ScheduleError {
-    ScheduleError { field: field.into(), problem: problem.into() }
+    ScheduleError::new(field, problem)
 }
 
 impl Schedule {
@@ -329,8 +241,8 @@ impl Schedule {
             return Err(bad("cluster.nodes", format!("{n} nodes; a cluster needs 2 to 64")));
         }
         self.cluster.core_config().validate().map_err(|e| bad("cluster", e.to_string()))?;
-        check_rate("network.loss", self.network.loss)?;
-        check_latency("network.latency_ms", self.network.latency_ms)?;
+        crate::faults::draw::check_rate("network.loss", self.network.loss)?;
+        crate::faults::check_latency("network.latency_ms", self.network.latency_ms)?;
         if self.duration_ms == 0 {
             return Err(bad("duration_ms", "must be greater than 0"));
         }
@@ -353,11 +265,11 @@ impl Schedule {
                 ));
             }
             previous = step.at_ms;
-            for node in step.op.node_refs() {
-                if let NodeRef::Index(k) = node {
+            for (field, node) in step.op.clone().nodes_mut() {
+                if let NodeRef::Index(k) = *node {
                     if k >= n {
                         return Err(bad(
-                            format!("{at}.node"),
+                            format!("{at}.{field}"),
                             format!(
                                 "node {k} is out of range: the cluster has nodes 0 to {}",
                                 n - 1
@@ -366,28 +278,7 @@ impl Schedule {
                     }
                 }
             }
-            match &step.op {
-                Op::Partition { groups } => check_groups(&at, groups)?,
-                Op::Loss { rate } | Op::Duplicate { rate } => {
-                    check_rate(&format!("{at}.rate"), *rate)?
-                }
-                Op::Latency { ms } => check_latency(&format!("{at}.ms"), *ms)?,
-                Op::Clock { rate, .. } if !(rate.is_finite() && *rate > 0.0 && *rate <= 100.0) => {
-                    return Err(bad(
-                        format!("{at}.rate"),
-                        format!("clock rate {rate} must be in (0, 100]"),
-                    ));
-                }
-                Op::PartitionOneway { from: a, to: b } | Op::Cut { a, b }
-                    if a == b && matches!(a, NodeRef::Index(_)) =>
-                {
-                    return Err(bad(
-                        at,
-                        format!("a link needs two different nodes, got {a} twice"),
-                    ));
-                }
-                _ => {}
-            }
+            step.op.validate(&at)?;
         }
         Ok(())
     }
@@ -404,35 +295,6 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
         let field = if path == "." || path == "?" { whole.to_string() } else { path };
         bad(field, e.into_inner().to_string())
     })
-}
-
-fn check_rate(field: &str, rate: f64) -> Result<(), ScheduleError> {
-    if (0.0..1.0).contains(&rate) {
-        Ok(())
-    } else {
-        Err(bad(field, format!("rate {rate} is outside 0..1")))
-    }
-}
-
-fn check_latency(field: &str, [min, max]: [u64; 2]) -> Result<(), ScheduleError> {
-    if min > max {
-        return Err(bad(field, format!("min {min} exceeds max {max}")));
-    }
-    if max > 10_000 {
-        return Err(bad(field, format!("max {max} ms is more than 10 s")));
-    }
-    Ok(())
-}
-
-fn check_groups(at: &str, groups: &[Vec<NodeRef>]) -> Result<(), ScheduleError> {
-    let mut seen = Vec::new();
-    for node in groups.iter().flatten() {
-        if seen.contains(node) {
-            return Err(bad(format!("{at}.groups"), format!("node {node} is in two groups")));
-        }
-        seen.push(*node);
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -459,7 +321,7 @@ mod tests {
     fn the_spec_example_parses_and_round_trips() {
         let s = Schedule::from_json(EXAMPLE).unwrap();
         assert_eq!(s.steps.len(), 4);
-        assert_eq!(s.steps[2].op, Op::Crash { node: NodeRef::Leader });
+        assert_eq!(s.steps[2].op, Op::Crash(crate::faults::Crash { node: NodeRef::Leader }));
         assert_eq!(Schedule::from_json(&s.to_json()).unwrap(), s);
     }
 

@@ -3,8 +3,8 @@
 //! A self-contained HTML page with inline SVG, readable without a server.
 
 use crate::check::Violation;
-use crate::history::{EventKind, History};
-use crate::schedule::Op;
+use crate::faults::Conditions;
+use crate::history::{EventKind, NodeState, Views};
 use ballot_core::Role;
 use std::fmt::Write;
 
@@ -43,41 +43,34 @@ fn role_class(role: Role) -> &'static str {
     }
 }
 
-/// Role spans (and down time) of node `n`.
-fn role_spans(h: &History, n: usize, end: f64) -> Vec<Span> {
-    let mut spans = Vec::new();
-    let mut current: Option<(f64, &'static str, String)> = Some((0.0, "follower", String::new()));
-    let close = |spans: &mut Vec<Span>, cur: Option<(f64, &'static str, String)>, t: f64| {
-        if let Some((from, class, label)) = cur {
-            spans.push(Span { from, to: t, class, title: format!("{class} {label}"), label });
-        }
-    };
-    for e in h.events().iter().filter(|e| e.node == Some(n)) {
-        let next = match &e.kind {
-            EventKind::Role { role, term, .. } => {
-                let label = if *role == Role::Leader { format!("t{term}") } else { String::new() };
-                (role_class(*role), label)
-            }
-            EventKind::Start { term, .. } => ("follower", format!("restart t{term}")),
-            EventKind::Crash => ("down", "down".to_string()),
-            EventKind::Stopped { .. } => ("down", "stopped".to_string()),
-            _ => continue,
-        };
-        close(&mut spans, current.take(), e.t_ms);
-        current = Some((e.t_ms, next.0, if next.0 == "follower" { String::new() } else { next.1 }));
-    }
-    close(&mut spans, current, end);
-    spans
+/// Role spans (and down time) of node `n`, from the views.
+fn role_spans(v: &Views, n: usize) -> Vec<Span> {
+    v.roles()
+        .iter()
+        .filter(|s| s.node == n)
+        .map(|s| {
+            let (class, label) = match s.state {
+                NodeState::Running(Role::Leader, term) => ("leader", format!("t{term}")),
+                NodeState::Running(role, _) => (role_class(role), String::new()),
+                NodeState::Down => ("down", "down".to_string()),
+            };
+            let title = match s.state {
+                NodeState::Running(role, term) => format!("{} t{term}", role_class(role)),
+                NodeState::Down => "down".into(),
+            };
+            Span { from: s.from, to: s.to, class, label, title }
+        })
+        .collect()
 }
 
 /// Lease spans of node `n`, as the lease-safety checker sees them.
-fn lease_spans(h: &History, n: usize, end: f64) -> Vec<Span> {
-    crate::check::lease::lease_spans(h)
-        .into_iter()
+fn lease_spans(v: &Views, n: usize) -> Vec<Span> {
+    v.leases()
+        .iter()
         .filter(|s| s.node == n)
         .map(|s| Span {
             from: s.from,
-            to: s.to.min(end),
+            to: s.to.min(v.end_ms()),
             class: "lease",
             label: String::new(),
             title: "lease".into(),
@@ -85,93 +78,55 @@ fn lease_spans(h: &History, n: usize, end: f64) -> Vec<Span> {
         .collect()
 }
 
-/// Fault bands: per node (pauses, clock drift) and for the network (partitions, loss, ...).
-fn fault_spans(h: &History, nodes: usize, end: f64) -> (Vec<Vec<Span>>, Vec<Span>) {
+/// Whether the network differs from its baseline.
+fn network_faulty(c: &Conditions) -> bool {
+    !c.blocked.is_empty()
+        || c.loss != c.baseline.loss
+        || c.duplicate > 0.0
+        || c.latency_ms != c.baseline.latency_ms
+}
+
+/// Fault bands from the conditions over time: per node (pauses, clock drift) and for the
+/// network (links, loss, duplication, latency), the latter labelled with the steps applied.
+fn fault_spans(v: &Views, nodes: usize) -> (Vec<Vec<Span>>, Vec<Span>) {
     let mut per_node: Vec<Vec<Span>> = (0..nodes).map(|_| Vec::new()).collect();
     let mut network = Vec::new();
-    let mut paused: Vec<Option<f64>> = vec![None; nodes];
-    let mut drift: Vec<Option<(f64, f64)>> = vec![None; nodes];
-    let mut net_open: Vec<(f64, String)> = Vec::new();
-    let close_net = |net_open: &mut Vec<(f64, String)>, network: &mut Vec<Span>, t: f64| {
-        for (from, what) in net_open.drain(..) {
-            network.push(Span { from, to: t, class: "netfault", title: what.clone(), label: what });
-        }
-    };
-    for e in h.events() {
-        let EventKind::Fault { step, skipped: false } = &e.kind else { continue };
-        let t = e.t_ms;
-        let node = |r: &crate::schedule::NodeRef| match r {
-            crate::schedule::NodeRef::Index(i) => *i,
-            _ => 0,
-        };
-        match &step.op {
-            Op::Pause { node: r } => paused[node(r)] = Some(t),
-            Op::Resume { node: r } => {
-                if let Some(from) = paused[node(r)].take() {
-                    per_node[node(r)].push(Span::band(from, t, "paused", "paused".into()));
-                }
+    let changes = v.conditions();
+    for (i, (from, c)) in changes.iter().enumerate() {
+        let to = changes.get(i + 1).map_or(v.end_ms(), |(t, _)| *t);
+        for (n, lane) in per_node.iter_mut().enumerate() {
+            if c.paused[n] {
+                lane.push(Span::band(*from, to, "paused", "paused".into()));
             }
-            Op::Clock { node: r, rate } => {
-                let n = node(r);
-                if let Some((from, old)) = drift[n].take() {
-                    per_node[n].push(Span::band(from, t, "drift", format!("clock ×{old}")));
-                }
-                if (*rate - 1.0).abs() > 1e-9 {
-                    drift[n] = Some((t, *rate));
-                }
-            }
-            Op::Heal => {
-                close_net(&mut net_open, &mut network, t);
-                for n in 0..nodes {
-                    if let Some(from) = paused[n].take() {
-                        per_node[n].push(Span::band(from, t, "paused", "paused".into()));
-                    }
-                }
-            }
-            Op::Crash { .. } | Op::Restart { .. } | Op::Propose { .. } => {}
-            op => {
-                let text = serde_json::to_value(op).map(|v| describe(&v)).unwrap_or_default();
-                if matches!(op, Op::Partition { .. }) {
-                    close_net(&mut net_open, &mut network, t);
-                }
-                net_open.push((t, text));
+            if c.clock_rates[n] != 1.0 {
+                lane.push(Span::band(*from, to, "drift", format!("clock ×{}", c.clock_rates[n])));
             }
         }
-    }
-    close_net(&mut net_open, &mut network, end);
-    for n in 0..nodes {
-        if let Some(from) = paused[n] {
-            per_node[n].push(Span::band(from, end, "paused", "paused".into()));
-        }
-        if let Some((from, rate)) = drift[n] {
-            per_node[n].push(Span::band(from, end, "drift", format!("clock ×{rate}")));
+        if network_faulty(c) {
+            let steps: Vec<String> = v
+                .history()
+                .events()
+                .iter()
+                .filter(|e| e.t_ms <= *from)
+                .rev()
+                .take_while(|e| e.t_ms >= *from)
+                .filter_map(|e| match &e.kind {
+                    EventKind::Fault { step, skipped: false } => Some(step.op.label()),
+                    _ => None,
+                })
+                .collect();
+            let label =
+                if steps.is_empty() { "network fault".to_string() } else { steps.join(", ") };
+            network.push(Span::band(*from, to, "netfault", label));
         }
     }
     (per_node, network)
 }
 
-/// A short text for a step: `isolate 2`, `partition [[0],[1,2]]`, `loss 0.2`.
-fn describe(step: &serde_json::Value) -> String {
-    let op = step["op"].as_str().unwrap_or("?");
-    let rest: Vec<String> = step
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(k, _)| *k != "op")
-        .map(|(_, v)| v.to_string().replace('"', ""))
-        .collect();
-    format!("{op} {}", rest.join(" "))
-}
-
 /// Renders the run as a self-contained HTML page.
-pub fn render(
-    h: &History,
-    nodes: usize,
-    end_ms: f64,
-    violations: &[Violation],
-    title: &str,
-) -> String {
-    let end = end_ms.max(1.0);
+pub fn render(v: &Views, violations: &[Violation], title: &str) -> String {
+    let nodes = v.history().views().len();
+    let end = v.end_ms().max(1.0);
     let x = |t: f64| LEFT + (t.clamp(0.0, end) / end) * WIDTH;
     let lane_y = |i: usize| TOP + i as f64 * (LANE + GAP);
     let network_y = lane_y(nodes);
@@ -203,7 +158,7 @@ pub fn render(
             );
         }
     };
-    let (per_node, network) = fault_spans(h, nodes, end);
+    let (per_node, network) = fault_spans(v, nodes);
     for (n, faults) in per_node.iter().enumerate() {
         let y = lane_y(n);
         let _ = write!(
@@ -211,13 +166,13 @@ pub fn render(
             r#"<text class="lane" x="8" y="{:.1}">node {n}</text>"#,
             y + LANE / 2.0 + 4.0
         );
-        for span in role_spans(h, n, end) {
+        for span in role_spans(v, n) {
             rect(&mut svg, y, &span, LANE);
         }
         for span in faults {
             rect(&mut svg, y, span, LANE);
         }
-        for span in lease_spans(h, n, end) {
+        for span in lease_spans(v, n) {
             rect(&mut svg, y + LANE - 5.0, &span, 5.0);
         }
     }
@@ -259,6 +214,17 @@ pub fn render(
             name = escape(&v.property)
         );
     }
+    if let Some(phase) = v.liveness_phase() {
+        let p = x(phase.from_ms);
+        let _ = write!(
+            svg,
+            r#"<line class="phase" x1="{p:.1}" y1="{a:.1}" x2="{p:.1}" y2="{b:.1}"><title>liveness phase from {t:.0} ms: faults healed, a leader due by {d:.0} ms</title></line>"#,
+            a = TOP - 6.0,
+            b = network_y + LANE,
+            t = phase.from_ms,
+            d = phase.deadline_ms
+        );
+    }
     svg.push_str("</svg>");
     let list: String = violations
         .iter()
@@ -282,11 +248,12 @@ body {{ font-family: system-ui, sans-serif; margin: 16px; color: #222; }}
 .drift {{ fill: #b26bd6; fill-opacity: .35; }} .lease {{ fill: #6a2fb3; }} .netfault {{ fill: #d64f4f; fill-opacity: .55; }}
 .label {{ font-size: 11px; fill: #111; }} .leader + .label, .down + .label {{ fill: #fff; }} .lane {{ font-size: 13px; }}
 .axis {{ font-size: 11px; fill: #555; text-anchor: middle; }} .tick {{ stroke: #ccc; stroke-width: .5; }}
+line.phase {{ stroke: #222; stroke-width: 1.5; stroke-dasharray: 4 3; }}
 line.violation {{ stroke: #d00; stroke-width: 2; }} text.violation {{ fill: #d00; font-size: 12px; font-weight: bold; }}
 .legend span {{ display: inline-block; padding: 2px 8px; margin-right: 6px; border-radius: 3px; font-size: 12px; }}
 </style></head><body>
 <h2>{title}</h2>
-<div class="legend"><span style="background:#dde5ee">follower</span><span style="background:#f7e08a">pre-candidate</span><span style="background:#f29a4a">candidate</span><span style="background:#3a9a5b;color:#fff">leader (term)</span><span style="background:#6a2fb3;color:#fff">lease</span><span style="background:#3b3b3b;color:#fff">crashed</span><span style="background:#97b7eb">paused</span><span style="background:#e4c8f2">clock drift</span><span style="background:#eba7a7">network fault</span><span style="color:#d00">| violation</span></div>
+<div class="legend"><span style="background:#dde5ee">follower</span><span style="background:#f7e08a">pre-candidate</span><span style="background:#f29a4a">candidate</span><span style="background:#3a9a5b;color:#fff">leader (term)</span><span style="background:#6a2fb3;color:#fff">lease</span><span style="background:#3b3b3b;color:#fff">crashed</span><span style="background:#97b7eb">paused</span><span style="background:#e4c8f2">clock drift</span><span style="background:#eba7a7">network fault</span><span>┆ liveness phase</span><span style="color:#d00">| violation</span></div>
 {svg}
 <ul>{list}</ul>
 </body></html>
@@ -305,6 +272,8 @@ fn nice_step(end: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::faults::{Isolate, Pause};
+    use crate::history::{test_setup, History};
     use crate::schedule::{NodeRef, Step};
 
     #[test]
@@ -312,18 +281,19 @@ mod tests {
         let mut h = History::new(3);
         h.record(150.0, Some(1), EventKind::Role { role: Role::Leader, term: 1, leader: Some(1) });
         h.record(160.0, Some(1), EventKind::Lease { until_ms: Some(400.0) });
-        let pause = Step { at_ms: 500, op: Op::Pause { node: NodeRef::Index(2) } };
+        let pause = Step { at_ms: 500, op: Pause { node: NodeRef::Index(2) }.into() };
         h.record(500.0, None, EventKind::Fault { step: pause, skipped: false });
-        let cut = Step { at_ms: 600, op: Op::Isolate { node: NodeRef::Index(0) } };
+        let cut = Step { at_ms: 600, op: Isolate { node: NodeRef::Index(0) }.into() };
         h.record(600.0, None, EventKind::Fault { step: cut, skipped: false });
         h.record(700.0, Some(0), EventKind::Crash);
+        h.record(900.0, None, EventKind::LivenessPhase);
         let v = Violation {
             property: "election-safety".into(),
             t_ms: 800.0,
             nodes: vec![0, 1],
             message: "a <b> c".into(),
         };
-        let html = render(&h, 3, 1000.0, &[v], "run <7>");
+        let html = render(&Views::new(&h, test_setup(1000.0)), &[v], "run <7>");
         for needle in [
             "node 0",
             "node 2",
@@ -334,6 +304,8 @@ mod tests {
             r#"class="paused""#,
             r#"class="netfault""#,
             r#"class="down""#,
+            r#"line class="phase""#,
+            "isolate 0",
             "line class=\"violation\"",
             "a &lt;b&gt; c",
             "run &lt;7&gt;",

@@ -1,10 +1,17 @@
 //! The history of a run: every role change, vote, persist, commit, proposal and fault, in
 //! simulated time, recorded from the drivers (never parsed from logs).
 
+mod views;
+
+#[cfg(test)]
+pub(crate) use views::test_setup;
+pub use views::{
+    DurableLogs, LeaderSpan, LeaseSpan, LivenessPhase, NodeState, RoleSpan, Setup, Views,
+};
+
 use crate::schedule::Step;
 use ballot_core::Role;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
 /// One thing that happened, at `t_ms` of simulated time, on `node` (if it concerns one).
@@ -99,24 +106,9 @@ pub enum EventKind {
         #[serde(skip_serializing_if = "std::ops::Not::not", default)]
         skipped: bool,
     },
-    /// Whether, after a step, the cluster is healthy: every node up and unpaused, every link
-    /// working, no loss, latency well inside the election timeout, clocks within the bound.
-    Health {
-        /// Healthy or not.
-        healthy: bool,
-    },
-    /// From the last step on, these nodes are up, connected and lossless and form a majority:
-    /// one of them must lead by `deadline_ms` and keep leading to `until_ms`.
-    LivenessWindow {
-        /// The nodes that must elect a leader.
-        nodes: Vec<usize>,
-        /// When the window opens (the last step), simulated milliseconds.
-        from_ms: f64,
-        /// By when a leader must be elected.
-        deadline_ms: f64,
-        /// Until when it must stay leader (the end of the run).
-        until_ms: f64,
-    },
+    /// The runner began the liveness phase (SPEC.md, "Phases"): the `fault` events at this
+    /// instant are what it healed.
+    LivenessPhase,
     /// The node crashed: its memory and unsynced writes are gone.
     Crash,
     /// The node was started again.
@@ -129,7 +121,7 @@ pub enum EventKind {
 }
 
 /// One node's state as the history has it so far.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct NodeView {
     /// Running (not crashed).
     pub up: bool,
@@ -139,29 +131,31 @@ pub struct NodeView {
     pub term: u64,
     /// Leader it knows of.
     pub leader: Option<usize>,
+    /// When it last received an AppendEntries from the leader it knows, milliseconds.
+    pub last_heartbeat_ms: Option<f64>,
 }
 
-/// An append-only history, with running views for quick queries.
+/// An append-only history of facts, with each node's state now for the nemesis and tests
+/// (everything else derived from it lives in [`Views`]).
 #[derive(Clone, Debug)]
 pub struct History {
     events: Vec<Event>,
     views: Vec<NodeView>,
     /// Messages sent so far, by every node.
     pub messages: u64,
-    /// When each node last heard a heartbeat (AppendEntries) from its leader, milliseconds.
-    pub last_heartbeat_ms: Vec<Option<f64>>,
 }
 
 impl History {
     /// An empty history of `nodes` nodes.
     pub fn new(nodes: usize) -> History {
-        let view = NodeView { up: true, role: Role::Follower, term: 0, leader: None };
-        History {
-            events: Vec::new(),
-            views: vec![view; nodes],
-            messages: 0,
-            last_heartbeat_ms: vec![None; nodes],
-        }
+        let view = NodeView {
+            up: true,
+            role: Role::Follower,
+            term: 0,
+            leader: None,
+            last_heartbeat_ms: None,
+        };
+        History { events: Vec::new(), views: vec![view; nodes], messages: 0 }
     }
 
     /// Appends an event.
@@ -170,10 +164,16 @@ impl History {
             let view = &mut self.views[n];
             match &kind {
                 EventKind::Role { role, term, leader } => {
-                    *view = NodeView { up: true, role: *role, term: *term, leader: *leader };
+                    (view.up, view.role, view.term, view.leader) = (true, *role, *term, *leader);
                 }
                 EventKind::Start { term, .. } => {
-                    *view = NodeView { up: true, role: Role::Follower, term: *term, leader: None };
+                    *view = NodeView {
+                        up: true,
+                        role: Role::Follower,
+                        term: *term,
+                        leader: None,
+                        last_heartbeat_ms: None,
+                    };
                 }
                 EventKind::Crash | EventKind::Stopped { .. } => {
                     view.up = false;
@@ -189,6 +189,25 @@ impl History {
     /// Every event so far.
     pub fn events(&self) -> &[Event] {
         &self.events
+    }
+
+    /// Notes that node `n` heard an AppendEntries from its leader at `t_ms` (a running view,
+    /// not an event: heartbeats are too many to keep).
+    pub(crate) fn heard_leader(&mut self, n: usize, t_ms: f64) {
+        self.views[n].last_heartbeat_ms = Some(t_ms);
+    }
+
+    /// The one leader that every node of `group` runs and follows in one term, if any.
+    pub fn agreed_leader(&self, group: &[usize]) -> Option<usize> {
+        let v = &self.views;
+        let leaders: Vec<usize> =
+            group.iter().copied().filter(|&n| v[n].up && v[n].role == Role::Leader).collect();
+        let [leader] = leaders[..] else { return None };
+        let term = v[leader].term;
+        group
+            .iter()
+            .all(|&n| v[n].up && v[n].leader == Some(leader) && v[n].term == term)
+            .then_some(leader)
     }
 
     /// Each node's current view.
@@ -211,25 +230,6 @@ impl History {
     /// Current term of each running node (`None` if crashed).
     pub fn terms(&self) -> Vec<Option<u64>> {
         self.views.iter().map(|v| v.up.then_some(v.term)).collect()
-    }
-
-    /// Every node that was ever leader in each term.
-    pub fn leaders_per_term(&self) -> BTreeMap<u64, BTreeSet<usize>> {
-        let mut out: BTreeMap<u64, BTreeSet<usize>> = BTreeMap::new();
-        for e in &self.events {
-            if let (Some(n), EventKind::Role { role: Role::Leader, term, .. }) = (e.node, &e.kind) {
-                out.entry(*term).or_default().insert(n);
-            }
-        }
-        out
-    }
-
-    /// Times any node became candidate (pre-votes excluded).
-    pub fn elections(&self) -> usize {
-        self.events
-            .iter()
-            .filter(|e| matches!(e.kind, EventKind::Role { role: Role::Candidate, .. }))
-            .count()
     }
 
     /// Writes the history as JSON lines.

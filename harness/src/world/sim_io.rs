@@ -77,10 +77,6 @@ impl NodeControl {
         self.paused.send_replace(paused);
     }
 
-    pub(crate) fn is_paused(&self) -> bool {
-        *self.paused.borrow()
-    }
-
     fn local_ms(&self) -> f64 {
         self.clock.lock().expect("clock lock").local_at(sim_now_ms())
     }

@@ -1,0 +1,93 @@
+//! `ballot chaos`: generated schedules on every core until time or runs run out.
+
+use super::{exit, jobs_or_cores, parse_duration, parse_shard, progress_bar};
+use ballot_harness::explore::chaos::{self, ChaosConfig, Reporter};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The flags of `ballot chaos`.
+#[derive(clap::Args)]
+pub(crate) struct ChaosArgs {
+    /// Stop starting runs after this long: 90s, 10m, 2h.
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Stop after this many runs.
+    #[arg(long)]
+    runs: Option<u64>,
+    /// Worker threads (default: every core).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Base seed (default: from the clock, printed first).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// This machine's share of the seed space, K/N with K in 1..=N.
+    #[arg(long, value_parser = parse_shard, default_value = "1/1")]
+    shard: (u64, u64),
+    /// Where artifacts and summary.json go.
+    #[arg(long, default_value = "target/chaos")]
+    out: PathBuf,
+    /// Stop at the first violation.
+    #[arg(long)]
+    stop_on_violation: bool,
+    /// Most simulations to spend shrinking one failure.
+    #[arg(long, default_value_t = 300)]
+    shrink_budget: usize,
+}
+
+/// Runs a campaign, prints and writes its summary, exits with its verdict's status.
+pub(crate) fn chaos(args: ChaosArgs) -> ExitCode {
+    let base_seed = args.seed.unwrap_or_else(|| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        now.map_or(1, |d| d.as_nanos() as u64)
+    });
+    println!("seed: {base_seed}");
+    let config = ChaosConfig {
+        base_seed,
+        runs: args.runs,
+        duration: args.duration.or(args.runs.is_none().then(|| Duration::from_secs(600))),
+        jobs: jobs_or_cores(args.jobs),
+        shard: args.shard,
+        out: args.out.clone(),
+        stop_on_violation: args.stop_on_violation,
+        shrink_budget: args.shrink_budget,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let (on_stop, on_interrupt) = (stop.clone(), interrupted.clone());
+    let _ = ctrlc::set_handler(move || {
+        on_interrupt.store(true, Ordering::SeqCst);
+        on_stop.store(true, Ordering::SeqCst);
+    });
+    let bar = progress_bar(args.runs);
+    let report = Reporter {
+        line: &|line| bar.suspend(|| println!("{line}")),
+        progress: &|s| {
+            bar.set_position(s.runs);
+            bar.set_message(format!(
+                "{:.2} sim-h, {:.1} runs/s, violations {:?}",
+                s.sim_ms / 3.6e6,
+                s.runs as f64 / s.wall_s.max(1e-9),
+                s.violations
+            ));
+        },
+    };
+    let summary = chaos::chaos(config, stop, &report);
+    bar.finish_and_clear();
+    if interrupted.load(Ordering::SeqCst) {
+        println!("interrupted: runs in flight finished, every artifact is on disk");
+    }
+    let never: Vec<&str> = ballot_harness::PROPERTIES
+        .iter()
+        .map(|p| p.name)
+        .filter(|p| summary.checked_runs.get(*p).copied().unwrap_or(0) == 0)
+        .collect();
+    if summary.runs > 0 && !never.is_empty() {
+        println!("never checked: {} (no run could judge them)", never.join(", "));
+    }
+    println!("summary: {}", args.out.join("summary.json").display());
+    println!("{}", serde_json::to_string_pretty(&summary).expect("summaries serialize"));
+    exit(summary.verdict())
+}

@@ -1,0 +1,133 @@
+//! The state the faults put the world in: which nodes run, which are paused, which links drop
+//! messages, loss, duplication, latency and every clock's rate. Pure data: the live cluster
+//! keeps one and makes turmoil match it; the history's views replay one from `fault` events.
+
+use crate::schedule::NetworkSpec;
+use std::collections::BTreeSet;
+
+/// The timing facts health depends on (from the schedule's cluster), milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Timing {
+    /// Lower bound of the election timeout, milliseconds.
+    pub election_timeout_min_ms: u64,
+    /// Upper bound of the election timeout, milliseconds.
+    pub election_timeout_max_ms: u64,
+    /// Heartbeat interval, milliseconds.
+    pub heartbeat_ms: u64,
+    /// How much slower one clock may run than another, as a fraction (0.05 = 5 %).
+    pub clock_drift_bound: f64,
+}
+
+impl Timing {
+    /// The timing of a core configuration.
+    pub fn of(core: &ballot_core::Config) -> Timing {
+        Timing {
+            election_timeout_min_ms: core.election_timeout_min_ms,
+            election_timeout_max_ms: core.election_timeout_max_ms,
+            heartbeat_ms: core.heartbeat_ms,
+            clock_drift_bound: core.clock_drift_bound,
+        }
+    }
+
+    /// How long a healthy cluster may take to settle (finish elections caused by earlier
+    /// faults) before a new term counts against stability: three maximum election timeouts.
+    pub fn settle_ms(&self) -> f64 {
+        3.0 * self.election_timeout_max_ms as f64
+    }
+
+    /// How long a lease or an in-lease vote refusal taken under drifting clocks can outlive
+    /// the drift: two maximum election timeouts (covers clocks down to a quarter of real time).
+    pub fn drift_grace_ms(&self) -> f64 {
+        2.0 * self.election_timeout_max_ms as f64
+    }
+}
+
+/// Where the faults have put the world.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conditions {
+    /// Running (not crashed), per node.
+    pub up: Vec<bool>,
+    /// Frozen by `pause`, per node.
+    pub paused: Vec<bool>,
+    /// Directed links that drop every message: (from, to).
+    pub blocked: BTreeSet<(usize, usize)>,
+    /// Probability per message of being lost.
+    pub loss: f64,
+    /// Probability per message of being delivered twice.
+    pub duplicate: f64,
+    /// One-way latency `[min, max]`, milliseconds.
+    pub latency_ms: [u64; 2],
+    /// Each node's clock rate (1.0 is real time).
+    pub clock_rates: Vec<f64>,
+    /// The network the run started with, which `heal` restores.
+    pub baseline: NetworkSpec,
+}
+
+impl Conditions {
+    /// The start of a run: every node up, the baseline network, exact clocks.
+    pub fn new(nodes: usize, baseline: NetworkSpec) -> Conditions {
+        Conditions {
+            up: vec![true; nodes],
+            paused: vec![false; nodes],
+            blocked: BTreeSet::new(),
+            loss: baseline.loss,
+            duplicate: 0.0,
+            latency_ms: baseline.latency_ms,
+            clock_rates: vec![1.0; nodes],
+            baseline,
+        }
+    }
+
+    /// Number of nodes.
+    pub fn size(&self) -> usize {
+        self.up.len()
+    }
+
+    /// Drops messages both ways between `a` and `b`.
+    pub(crate) fn cut(&mut self, a: usize, b: usize) {
+        self.blocked.insert((a, b));
+        self.blocked.insert((b, a));
+    }
+
+    /// Every link works again, every pause ends, loss and latency return to the baseline,
+    /// duplication stops.
+    pub(crate) fn heal(&mut self) {
+        self.blocked.clear();
+        self.paused.iter_mut().for_each(|p| *p = false);
+        self.loss = self.baseline.loss;
+        self.duplicate = 0.0;
+        self.latency_ms = self.baseline.latency_ms;
+    }
+
+    /// Nodes that run and are not paused.
+    pub fn live(&self) -> Vec<usize> {
+        (0..self.size()).filter(|&n| self.up[n] && !self.paused[n]).collect()
+    }
+
+    /// Whether every pair of `nodes` can reach each other both ways.
+    pub fn connected(&self, nodes: &[usize]) -> bool {
+        nodes.iter().all(|&a| nodes.iter().all(|&b| a == b || !self.blocked.contains(&(a, b))))
+    }
+
+    /// Whether the slowest clock runs at least `1 − bound` times as fast as the fastest: the
+    /// assumption the leader lease rests on.
+    pub fn clocks_within(&self, bound: f64) -> bool {
+        let lowest = self.clock_rates.iter().copied().fold(f64::INFINITY, f64::min);
+        let highest = self.clock_rates.iter().copied().fold(0.0, f64::max);
+        lowest >= highest * (1.0 - bound)
+    }
+
+    /// Healthy: the live nodes are a majority, all connected, no loss or duplication, a
+    /// round trip well inside the minimum election timeout, clocks within the drift bound.
+    /// Crashed nodes may stay down: a majority must manage without them.
+    pub fn healthy(&self, t: &Timing) -> bool {
+        let live = self.live();
+        let round_trip = 2 * self.latency_ms[1] + t.heartbeat_ms;
+        live.len() > self.size() / 2
+            && self.connected(&live)
+            && self.loss == 0.0
+            && self.duplicate == 0.0
+            && round_trip < t.election_timeout_min_ms
+            && self.clocks_within(t.clock_drift_bound)
+    }
+}

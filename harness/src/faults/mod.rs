@@ -1,0 +1,216 @@
+//! Every fault in one file: its schedule fields and validation, how it changes the world's
+//! [`Conditions`], its label on the timeline, the shapes the generator draws with it and how
+//! the shrinker simplifies it. Adding a fault is one file here and one line in [`faults!`]'s
+//! table below.
+//!
+//! The same [`Conditions::apply`] runs twice: in the live cluster (which then makes turmoil
+//! match the new conditions) and when [`crate::history::Views`] replays a history, so what a
+//! fault means is written once.
+
+use crate::schedule::{NodeRef, ScheduleError};
+use proptest::strategy::BoxedStrategy;
+use serde::{Deserialize, Serialize};
+
+mod clock;
+mod conditions;
+mod crash;
+mod cut;
+mod duplicate;
+mod heal;
+mod isolate;
+mod latency;
+mod loss;
+mod partition;
+mod partition_oneway;
+mod pause;
+mod propose;
+mod restart;
+mod resume;
+
+pub use clock::Clock;
+pub use conditions::{Conditions, Timing};
+pub use crash::Crash;
+pub use cut::Cut;
+pub use duplicate::Duplicate;
+pub use heal::Heal;
+pub use isolate::Isolate;
+pub(crate) use latency::check_latency;
+pub use latency::Latency;
+pub use loss::Loss;
+pub use partition::Partition;
+pub use partition_oneway::PartitionOneway;
+pub use pause::Pause;
+pub use propose::Propose;
+pub use restart::Restart;
+pub use resume::Resume;
+
+/// A fault shape the generator draws: steps at offsets (milliseconds) from the moment the
+/// shape starts. Plain data, so proptest can shrink it.
+pub type Shape = Vec<(u64, Op)>;
+
+/// What a fault is: everything about it, in its own file.
+pub trait Fault: Clone + Sized {
+    /// Every node it names, with the field that names it (`node`, `groups[1][0]`, ...).
+    fn nodes_mut(&mut self) -> Vec<(String, &mut NodeRef)> {
+        Vec::new()
+    }
+    /// Checks what serde cannot (ranges, distinct nodes); `at` is the step's path.
+    fn validate(&self, _at: &str) -> Result<(), ScheduleError> {
+        Ok(())
+    }
+    /// Changes the conditions (nodes named by index); `false` when it cannot apply now.
+    fn apply(&self, c: &mut Conditions) -> bool;
+    /// Simpler variants of itself, for the shrinker (a gentler rate, fewer groups).
+    fn simpler(&self) -> Vec<Self> {
+        Vec::new()
+    }
+    /// The fault in a cluster without node `gone` (the shrinker drops nodes): `None` when it
+    /// names that node.
+    fn without_node(&self, gone: NodeRef) -> Option<Self> {
+        let named = self.clone().nodes_mut().iter().any(|(_, r)| **r == gone);
+        (!named).then(|| self.clone())
+    }
+    /// The shapes the generator draws with this fault, for a cluster of `n` nodes.
+    fn shapes(_n: usize) -> Vec<BoxedStrategy<Shape>> {
+        Vec::new()
+    }
+}
+
+/// Declares the table of faults: the `Op` enum of the schedule format and its dispatch.
+macro_rules! faults {
+    ($($variant:ident($fault:ty) = $name:literal,)*) => {
+        /// What a step does (SPEC.md's table); the fields are the fault's own.
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "op", rename_all = "snake_case")]
+        pub enum Op {
+            $(
+                #[doc = concat!("`", $name, "`: see [`", stringify!($fault), "`].")]
+                $variant($fault),
+            )*
+        }
+
+        impl Op {
+            /// The op's name in schedule files.
+            pub fn name(&self) -> &'static str {
+                match self { $(Op::$variant(_) => $name,)* }
+            }
+
+            /// Every node this step names, with the field naming it.
+            pub fn nodes_mut(&mut self) -> Vec<(String, &mut NodeRef)> {
+                match self { $(Op::$variant(f) => f.nodes_mut(),)* }
+            }
+
+            /// Checks the step's own fields; `at` is its path (`steps[3]`).
+            pub fn validate(&self, at: &str) -> Result<(), ScheduleError> {
+                match self { $(Op::$variant(f) => f.validate(at),)* }
+            }
+
+            /// Applies the (resolved) step to `c`; `false` when it cannot apply now.
+            pub fn apply(&self, c: &mut Conditions) -> bool {
+                match self { $(Op::$variant(f) => f.apply(c),)* }
+            }
+
+            /// Simpler variants of this step, for the shrinker.
+            pub fn simpler(&self) -> Vec<Op> {
+                match self { $(Op::$variant(f) => f.simpler().into_iter().map(Op::$variant).collect(),)* }
+            }
+
+            /// The step in a cluster without node `gone`, if it still means something there.
+            pub fn without_node(&self, gone: NodeRef) -> Option<Op> {
+                match self { $(Op::$variant(f) => f.without_node(gone).map(Op::$variant),)* }
+            }
+
+            /// Every shape the generator can draw for `n` nodes, fault by fault.
+            pub fn shapes(n: usize) -> Vec<BoxedStrategy<Shape>> {
+                let mut all = Vec::new();
+                $(all.extend(<$fault as Fault>::shapes(n));)*
+                all
+            }
+        }
+
+        $(impl From<$fault> for Op {
+            fn from(f: $fault) -> Op {
+                Op::$variant(f)
+            }
+        })*
+    };
+}
+
+faults! {
+    Crash(Crash) = "crash",
+    Restart(Restart) = "restart",
+    Partition(Partition) = "partition",
+    PartitionOneway(PartitionOneway) = "partition_oneway",
+    Isolate(Isolate) = "isolate",
+    Cut(Cut) = "cut",
+    Heal(Heal) = "heal",
+    Pause(Pause) = "pause",
+    Resume(Resume) = "resume",
+    Loss(Loss) = "loss",
+    Latency(Latency) = "latency",
+    Clock(Clock) = "clock",
+    Propose(Propose) = "propose",
+    Duplicate(Duplicate) = "duplicate",
+}
+
+impl Op {
+    /// Every node this step names.
+    pub fn node_refs(&self) -> Vec<NodeRef> {
+        self.clone().nodes_mut().into_iter().map(|(_, r)| *r).collect()
+    }
+
+    /// The same step with every node reference passed through `f`.
+    pub fn map_nodes(&self, mut f: impl FnMut(NodeRef) -> NodeRef) -> Op {
+        let mut op = self.clone();
+        for (_, r) in op.nodes_mut() {
+            *r = f(*r);
+        }
+        op
+    }
+
+    /// A short text for timelines and reports: `isolate 2`, `partition [[0],[1,2]]`.
+    pub fn label(&self) -> String {
+        let json = serde_json::to_value(self).unwrap_or_default();
+        let rest: Vec<String> = json
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| *k != "op")
+            .map(|(_, v)| v.to_string().replace('"', ""))
+            .collect();
+        format!("{} {}", self.name(), rest.join(" ")).trim_end().to_string()
+    }
+}
+
+/// The node index of a resolved reference (the nemesis resolves names before applying).
+pub(crate) fn index(node: NodeRef) -> usize {
+    match node {
+        NodeRef::Index(i) => i,
+        other => unreachable!("{other} is resolved before a step applies"),
+    }
+}
+
+/// Strategies shared by the fault files.
+pub(crate) mod draw {
+    use crate::schedule::NodeRef;
+    use proptest::prelude::*;
+
+    /// A node by index, or "leader"/"follower" resolved when the step runs.
+    pub(crate) fn node_ref(n: usize) -> impl Strategy<Value = NodeRef> {
+        prop_oneof![(0..n).prop_map(NodeRef::Index), Just(NodeRef::Leader), Just(NodeRef::Follower)]
+    }
+
+    /// How long a fault lasts, milliseconds.
+    pub(crate) fn length() -> impl Strategy<Value = u64> {
+        50u64..1_500
+    }
+
+    /// A rate checked to be in `0..1` (shared by loss and duplication).
+    pub(crate) fn check_rate(field: &str, rate: f64) -> Result<(), crate::schedule::ScheduleError> {
+        if (0.0..1.0).contains(&rate) {
+            Ok(())
+        } else {
+            Err(crate::schedule::ScheduleError::new(field, format!("rate {rate} is outside 0..1")))
+        }
+    }
+}

@@ -1,0 +1,416 @@
+//! Everything derived from a history, computed once: leadership and lease spans, the
+//! conditions the faults put the world in over time, which stretches were healthy, where the
+//! clocks respected the drift bound, the liveness phase, failovers and the durable logs.
+//! Every checker, the summary, the timeline, chaos and the benchmarks read these.
+
+use super::{EventKind, History};
+use crate::faults::{Conditions, Timing};
+use crate::schedule::NetworkSpec;
+use ballot_core::Role;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One term's leader and when it led.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeaderSpan {
+    /// The term.
+    pub term: u64,
+    /// The leader.
+    pub node: usize,
+    /// When it became leader, simulated milliseconds.
+    pub from_ms: f64,
+    /// When it stopped leading (a role change, a crash, a stop) or the run ended.
+    pub to_ms: f64,
+}
+
+/// What a node was doing over a span of time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeState {
+    /// Running in this role and term.
+    Running(Role, u64),
+    /// Crashed, or stopped on its own.
+    Down,
+}
+
+/// A span of one node's state, simulated milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RoleSpan {
+    /// The node.
+    pub node: usize,
+    /// From, simulated milliseconds.
+    pub from: f64,
+    /// Until (the next change of role, term or up-ness, or the end of the run).
+    pub to: f64,
+    /// What it was.
+    pub state: NodeState,
+}
+
+/// A span in which a node believed it held a valid leader lease, simulated milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LeaseSpan {
+    /// The node.
+    pub node: usize,
+    /// From, simulated milliseconds.
+    pub from: f64,
+    /// Until, simulated milliseconds.
+    pub to: f64,
+}
+
+/// The liveness phase of a run: when it began and which nodes ran in it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LivenessPhase {
+    /// When the runner started it, simulated milliseconds.
+    pub from_ms: f64,
+    /// By when one of `nodes` must lead.
+    pub deadline_ms: f64,
+    /// The nodes running in it (crashed ones may stay down while these are a majority).
+    pub nodes: Vec<usize>,
+}
+
+/// What the views need beside the history: the run's timing, network and length.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Setup {
+    /// Election timeouts, heartbeat and drift bound.
+    pub timing: Timing,
+    /// The baseline network, which `heal` restores.
+    pub network: NetworkSpec,
+    /// How long the liveness phase gives a majority to elect a leader, milliseconds.
+    pub liveness_ms: u64,
+    /// When the run ended, simulated milliseconds.
+    pub end_ms: f64,
+}
+
+/// The derived facts of one history.
+#[derive(Clone, Debug)]
+pub struct Views<'h> {
+    history: &'h History,
+    setup: Setup,
+    roles: Vec<RoleSpan>,
+    leaders: Vec<LeaderSpan>,
+    leases: Vec<LeaseSpan>,
+    /// Conditions from each instant on, at every change (the first at 0).
+    conditions: Vec<(f64, Conditions)>,
+}
+
+impl<'h> Views<'h> {
+    /// Derives the views of `history`.
+    pub fn new(history: &'h History, setup: Setup) -> Views<'h> {
+        let roles = role_spans(history, setup.end_ms);
+        let mut leaders: Vec<LeaderSpan> = roles
+            .iter()
+            .filter_map(|s| match s.state {
+                NodeState::Running(Role::Leader, term) => {
+                    Some(LeaderSpan { term, node: s.node, from_ms: s.from, to_ms: s.to })
+                }
+                _ => None,
+            })
+            .collect();
+        leaders.sort_by(|a, b| a.term.cmp(&b.term).then(a.from_ms.total_cmp(&b.from_ms)));
+        let leases = lease_spans(history);
+        let conditions = conditions_over_time(history, &setup.network);
+        Views { history, setup, roles, leaders, leases, conditions }
+    }
+
+    /// The history these views are of.
+    pub fn history(&self) -> &'h History {
+        self.history
+    }
+
+    /// The run's setup.
+    pub fn setup(&self) -> &Setup {
+        &self.setup
+    }
+
+    /// When the run ended, simulated milliseconds.
+    pub fn end_ms(&self) -> f64 {
+        self.setup.end_ms
+    }
+
+    /// Every node's states over the run, node by node, in time order.
+    pub fn roles(&self) -> &[RoleSpan] {
+        &self.roles
+    }
+
+    /// Every span of leadership, in (term, start) order.
+    pub fn leaders(&self) -> &[LeaderSpan] {
+        &self.leaders
+    }
+
+    /// Leadership spans of one node.
+    pub fn leadership_of(&self, node: usize) -> impl Iterator<Item = &LeaderSpan> {
+        self.leaders.iter().filter(move |s| s.node == node)
+    }
+
+    /// Every lease span, in start order.
+    pub fn leases(&self) -> &[LeaseSpan] {
+        &self.leases
+    }
+
+    /// Every node that was ever leader in each term.
+    pub fn leaders_per_term(&self) -> BTreeMap<u64, Vec<usize>> {
+        let mut out: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+        for s in &self.leaders {
+            let nodes = out.entry(s.term).or_default();
+            if !nodes.contains(&s.node) {
+                nodes.push(s.node);
+            }
+        }
+        out
+    }
+
+    /// The conditions at every change: `(from_ms, conditions)`, the first at 0.
+    pub fn conditions(&self) -> &[(f64, Conditions)] {
+        &self.conditions
+    }
+
+    /// The conditions after everything that happened up to and at `t_ms`.
+    pub fn conditions_at(&self, t_ms: f64) -> &Conditions {
+        let i = self.conditions.partition_point(|(from, _)| *from <= t_ms);
+        &self.conditions[i.saturating_sub(1)].1
+    }
+
+    /// Stretches `[from, to)` of each condition, up to the end of the run.
+    fn stretches(&self) -> impl Iterator<Item = (f64, f64, &Conditions)> {
+        let end = self.setup.end_ms;
+        self.conditions.iter().enumerate().map(move |(i, (from, c))| {
+            let to = self.conditions.get(i + 1).map_or(end, |(t, _)| *t);
+            (*from, to.max(*from), c)
+        })
+    }
+
+    /// Where stability is judged: in every stretch where the conditions are healthy and
+    /// unchanged, from the settling time (three maximum election timeouts) after it began, or
+    /// from when a node first leads in it if that is later. Campaigns that are still electing
+    /// the stretch's first leader are liveness's business (a deadline), not stability's.
+    pub fn settled_healthy(&self) -> Vec<(f64, f64)> {
+        let settle = self.setup.timing.settle_ms();
+        let first_led = |from: f64, to: f64| {
+            self.leaders
+                .iter()
+                .filter(|s| s.to_ms > from && s.from_ms < to)
+                .map(|s| s.from_ms.max(from))
+                .min_by(f64::total_cmp)
+        };
+        self.stretches()
+            .filter(|(_, _, c)| c.healthy(&self.setup.timing))
+            .filter_map(|(from, to, _)| {
+                let start = (from + settle).max(first_led(from, to)?);
+                (start < to).then_some((start, to))
+            })
+            .collect()
+    }
+
+    /// Where lease safety is judged: every clock within the drift bound, and long enough after
+    /// the last time one was not for leases and vote refusals taken then to have ended.
+    pub fn drift_in_bound(&self) -> Vec<(f64, f64)> {
+        let t = &self.setup.timing;
+        let mut out: Vec<(f64, f64)> = Vec::new();
+        let mut judged_from = Some(0.0);
+        for (from, to, c) in self.stretches() {
+            if !c.clocks_within(t.clock_drift_bound) {
+                judged_from = None;
+                continue;
+            }
+            let start = *judged_from.get_or_insert(from + t.drift_grace_ms());
+            let start = start.max(from);
+            if start < to {
+                match out.last_mut() {
+                    Some(last) if last.1 == start => last.1 = to,
+                    _ => out.push((start, to)),
+                }
+            }
+        }
+        out
+    }
+
+    /// The liveness phase, if the runner started one.
+    pub fn liveness_phase(&self) -> Option<LivenessPhase> {
+        let from =
+            self.history.events().iter().find(|e| matches!(e.kind, EventKind::LivenessPhase))?.t_ms;
+        let nodes = self.conditions_at(from).live();
+        Some(LivenessPhase {
+            from_ms: from,
+            deadline_ms: from + self.setup.liveness_ms as f64,
+            nodes,
+        })
+    }
+
+    /// Times from a leader's crash to the next node becoming leader, milliseconds.
+    pub fn failovers(&self) -> Vec<f64> {
+        let mut leader: Option<usize> = None;
+        let mut crashed_at: Option<f64> = None;
+        let mut out = Vec::new();
+        for e in self.history.events() {
+            match (&e.kind, e.node) {
+                (EventKind::Role { role: Role::Leader, .. }, Some(n)) => {
+                    if let Some(t) = crashed_at.take() {
+                        out.push(e.t_ms - t);
+                    }
+                    leader = Some(n);
+                }
+                (EventKind::Crash, Some(n)) if leader == Some(n) => {
+                    crashed_at = Some(e.t_ms);
+                    leader = None;
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Times any node became candidate (pre-votes excluded) from `from_ms` up to `to_ms`.
+    pub fn elections_between(&self, from_ms: f64, to_ms: f64) -> usize {
+        self.history
+            .events()
+            .iter()
+            .filter(|e| e.t_ms >= from_ms && e.t_ms <= to_ms)
+            .filter(|e| matches!(e.kind, EventKind::Role { role: Role::Candidate, .. }))
+            .count()
+    }
+
+    /// Highest term any node reported.
+    pub fn max_term(&self) -> u64 {
+        self.history
+            .events()
+            .iter()
+            .filter_map(|e| match e.kind {
+                EventKind::Role { term, .. } | EventKind::Start { term, .. } => Some(term),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// Each node's state over time: a new span at every change of role or term, at a crash or a
+/// stop (down) and at a start from disk (a follower again).
+fn role_spans(h: &History, end: f64) -> Vec<RoleSpan> {
+    let nodes = h.views().len();
+    let mut open: Vec<RoleSpan> = (0..nodes)
+        .map(|node| RoleSpan {
+            node,
+            from: 0.0,
+            to: end,
+            state: NodeState::Running(Role::Follower, 0),
+        })
+        .collect();
+    let mut spans = Vec::new();
+    for e in h.events() {
+        let Some(n) = e.node else { continue };
+        let state = match e.kind {
+            EventKind::Role { role, term, .. } => NodeState::Running(role, term),
+            EventKind::Start { term, .. } => NodeState::Running(Role::Follower, term),
+            EventKind::Crash | EventKind::Stopped { .. } => NodeState::Down,
+            _ => continue,
+        };
+        if open[n].state == state {
+            continue;
+        }
+        let next = RoleSpan { node: n, from: e.t_ms, to: end, state };
+        let mut done = std::mem::replace(&mut open[n], next);
+        done.to = e.t_ms;
+        if done.to > done.from || matches!(done.state, NodeState::Running(Role::Leader, _)) {
+            spans.push(done);
+        }
+    }
+    spans.extend(open);
+    spans.sort_by(|a, b| a.node.cmp(&b.node).then(a.from.total_cmp(&b.from)));
+    spans
+}
+
+/// Lease spans: from a `lease` event to its end, a newer lease event, the loss of leadership,
+/// a crash or a stop, whichever comes first.
+fn lease_spans(h: &History) -> Vec<LeaseSpan> {
+    let mut open: BTreeMap<usize, LeaseSpan> = BTreeMap::new();
+    let mut spans = Vec::new();
+    for e in h.events() {
+        let Some(n) = e.node else { continue };
+        let ends_lease = match &e.kind {
+            EventKind::Lease { .. } | EventKind::Crash | EventKind::Stopped { .. } => true,
+            EventKind::Role { role, .. } => *role != Role::Leader,
+            _ => false,
+        };
+        if !ends_lease {
+            continue;
+        }
+        if let Some(mut span) = open.remove(&n) {
+            span.to = span.to.min(e.t_ms);
+            spans.push(span);
+        }
+        if let EventKind::Lease { until_ms: Some(until) } = e.kind {
+            if until > e.t_ms {
+                open.insert(n, LeaseSpan { node: n, from: e.t_ms, to: until });
+            }
+        }
+    }
+    spans.extend(open.into_values());
+    spans.sort_by(|a, b| a.from.total_cmp(&b.from));
+    spans
+}
+
+/// Replays the applied `fault` steps (through the same [`Conditions::apply`] the cluster
+/// uses) and the nodes' own crashes, stops and restarts; a new entry at every change.
+fn conditions_over_time(h: &History, network: &NetworkSpec) -> Vec<(f64, Conditions)> {
+    let mut c = Conditions::new(h.views().len(), network.clone());
+    let mut out = vec![(0.0, c.clone())];
+    for e in h.events() {
+        match (&e.kind, e.node) {
+            (EventKind::Fault { step, skipped: false }, _) => {
+                step.op.apply(&mut c);
+            }
+            (EventKind::Crash | EventKind::Stopped { .. }, Some(n)) => c.up[n] = false,
+            (EventKind::Restart | EventKind::Start { .. }, Some(n)) => c.up[n] = true,
+            _ => continue,
+        }
+        let last = out.last_mut().expect("never empty");
+        if last.1 != c {
+            if last.0 == e.t_ms {
+                last.1 = c.clone();
+            } else {
+                out.push((e.t_ms, c.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Each node's durable log (the term of every entry), replayed event by event.
+#[derive(Default)]
+pub struct DurableLogs {
+    logs: BTreeMap<usize, Vec<u64>>,
+}
+
+impl DurableLogs {
+    /// Applies a persist event; returns the node's log after it.
+    pub fn apply(&mut self, node: usize, kind: &EventKind) -> Option<&[u64]> {
+        let EventKind::Persist { first_index: Some(first), terms: Some(terms), .. } = kind else {
+            return None;
+        };
+        let log = self.logs.entry(node).or_default();
+        log.truncate(first.saturating_sub(1) as usize);
+        log.extend(terms);
+        Some(log)
+    }
+
+    /// Node `node`'s durable log so far.
+    pub fn get(&self, node: usize) -> &[u64] {
+        self.logs.get(&node).map_or(&[], |l| l.as_slice())
+    }
+
+    /// Every node's durable log so far.
+    pub fn nodes(&self) -> impl Iterator<Item = (&usize, &Vec<u64>)> {
+        self.logs.iter()
+    }
+}
+
+/// A setup for hand-written test histories: 150–300 ms timeouts, 50 ms heartbeat, 5 % drift
+/// bound, the default network, 3 s liveness, ending at `end_ms`.
+#[cfg(test)]
+pub(crate) fn test_setup(end_ms: f64) -> Setup {
+    Setup {
+        timing: crate::schedule::ClusterSpec::default().timing(),
+        network: NetworkSpec::default(),
+        liveness_ms: 3_000,
+        end_ms,
+    }
+}

@@ -1,0 +1,22 @@
+//! What a run leaves behind: its summary and verdict, failure artifacts, timelines, and the
+//! one way files are written (atomically, synced).
+
+mod artifact;
+mod summary;
+pub mod timeline;
+
+pub use artifact::Artifact;
+pub use summary::{Stats, Summary, Verdict};
+
+use ballot_node::{FileSystem, StdFileSystem};
+use std::io;
+use std::path::Path;
+
+/// Writes `bytes` to `path` atomically and durably (a synced temporary file renamed into
+/// place, then the directory synced), creating the directory first.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    StdFileSystem.write_atomic(path, bytes)
+}

@@ -1,0 +1,127 @@
+//! From a schedule to a verdict: build the cluster, apply the steps at their times (the fault
+//! phase), start the liveness phase after the last one (SPEC.md, "Phases"), run to the end,
+//! derive the views and judge every property.
+
+use crate::check::{check_all, Judgement};
+use crate::faults::{self, Conditions};
+use crate::history::{EventKind, History, Setup, Views};
+use crate::report::Summary;
+use crate::schedule::{NodeRef, Op, Schedule};
+use crate::world::{nemesis, Cluster, ClusterBuilder};
+
+/// A finished run: its history, what the views need to read it, and its summary.
+#[derive(Clone, Debug)]
+pub struct Run {
+    /// Everything that happened.
+    pub history: History,
+    /// The run's timing, network and length.
+    pub setup: Setup,
+    /// The verdict and numbers.
+    pub summary: Summary,
+}
+
+impl Run {
+    /// The views of this run's history.
+    pub fn views(&self) -> Views<'_> {
+        Views::new(&self.history, self.setup.clone())
+    }
+
+    /// The history as JSON lines.
+    pub fn history_jsonl(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.history.write_jsonl(&mut out).expect("writing to memory");
+        out
+    }
+}
+
+/// When the liveness phase starts (right after the last step) and when the run ends: at
+/// `duration_ms`, or later if the phase would otherwise be shorter than `liveness_ms` plus
+/// the settling time that stability needs.
+pub fn phase_bounds(schedule: &Schedule) -> (u64, u64) {
+    let start = schedule.steps.last().map_or(0, |s| s.at_ms);
+    if !schedule.liveness {
+        return (start, schedule.duration_ms);
+    }
+    let settle = schedule.cluster.timing().settle_ms() as u64;
+    (start, schedule.duration_ms.max(start + schedule.liveness_ms + settle))
+}
+
+/// The runner's own steps that begin the liveness phase: repair every link, resume paused
+/// nodes, no loss or duplication, baseline latency, exact clocks, and restart the
+/// lowest-index crashed nodes until a majority runs (the rest stay down: a failover must
+/// work with nodes missing).
+pub fn liveness_steps(c: &Conditions) -> Vec<Op> {
+    let mut steps = Vec::new();
+    let mut healed = c.clone();
+    healed.heal();
+    if healed != *c {
+        steps.push(faults::Heal {}.into());
+    }
+    if healed.loss != 0.0 {
+        steps.push(faults::Loss { rate: 0.0 }.into());
+    }
+    for (n, rate) in c.clock_rates.iter().enumerate() {
+        if *rate != 1.0 {
+            steps.push(faults::Clock { node: NodeRef::Index(n), rate: 1.0 }.into());
+        }
+    }
+    let running = c.up.iter().filter(|u| **u).count();
+    let missing = (c.size() / 2 + 1).saturating_sub(running);
+    let crashed = (0..c.size()).filter(|&n| !c.up[n]);
+    steps.extend(crashed.take(missing).map(|n| faults::Restart { node: NodeRef::Index(n) }.into()));
+    steps
+}
+
+fn start_liveness_phase(cluster: &mut Cluster) {
+    cluster.record_event(None, EventKind::LivenessPhase);
+    for op in liveness_steps(cluster.conditions()) {
+        cluster.apply(op);
+    }
+}
+
+impl Cluster {
+    /// Ends a hand-driven scenario the way the runner ends every run: starts the liveness
+    /// phase now, runs it for `liveness_ms` plus the settling time, and judges every property
+    /// over the whole history.
+    pub fn finish(&mut self, liveness_ms: u64) -> Judgement {
+        start_liveness_phase(self);
+        self.run_for(liveness_ms + self.timing().settle_ms() as u64);
+        let history = self.history();
+        let setup = Setup {
+            timing: self.timing(),
+            network: self.conditions().baseline.clone(),
+            liveness_ms,
+            end_ms: self.now_ms(),
+        };
+        check_all(&Views::new(&history, setup))
+    }
+}
+
+/// Runs a (validated) schedule and checks every property.
+pub fn run(schedule: &Schedule) -> Run {
+    let mut cluster = ClusterBuilder::new(schedule.cluster.nodes)
+        .core(schedule.cluster.core_config())
+        .network(schedule.network.clone())
+        .seed(schedule.seed)
+        .build();
+    for step in &schedule.steps {
+        cluster.run_to(step.at_ms);
+        nemesis::apply(&mut cluster, step);
+    }
+    let (phase_start, end) = phase_bounds(schedule);
+    if schedule.liveness {
+        cluster.run_to(phase_start);
+        start_liveness_phase(&mut cluster);
+    }
+    cluster.run_to(end);
+    let history = cluster.history();
+    let setup = Setup {
+        timing: schedule.cluster.timing(),
+        network: schedule.network.clone(),
+        liveness_ms: schedule.liveness_ms,
+        end_ms: end as f64,
+    };
+    let views = Views::new(&history, setup.clone());
+    let summary = Summary::of(schedule.seed, &views, check_all(&views));
+    Run { history, setup, summary }
+}

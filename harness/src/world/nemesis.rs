@@ -1,0 +1,37 @@
+//! Turns schedule steps into faults on the cluster, resolving "leader" and "follower" at the
+//! instant the step runs. No randomness here.
+
+use super::cluster::Cluster;
+use crate::history::EventKind;
+use crate::schedule::{NodeRef, Step};
+
+/// Resolves a node name at this instant: the leader of the highest term, or the lowest-index
+/// running node that is not that leader.
+fn resolve(cluster: &Cluster, leader: Option<usize>, node: NodeRef) -> Option<usize> {
+    match node {
+        NodeRef::Index(i) => Some(i),
+        NodeRef::Leader => leader,
+        NodeRef::Follower => {
+            (0..cluster.size()).find(|&n| !cluster.is_crashed(n) && Some(n) != leader)
+        }
+    }
+}
+
+/// Applies one step, every name resolved first; a step naming a node that does not exist now
+/// is recorded as skipped.
+pub(crate) fn apply(cluster: &mut Cluster, step: &Step) {
+    let leader = cluster.history().leader_now();
+    let mut unresolved = false;
+    let op = step.op.map_nodes(|r| {
+        resolve(cluster, leader, r).map(NodeRef::Index).unwrap_or_else(|| {
+            unresolved = true;
+            r
+        })
+    });
+    if unresolved {
+        let skipped = Step { at_ms: step.at_ms, op };
+        cluster.record_event(None, EventKind::Fault { step: skipped, skipped: true });
+    } else {
+        cluster.apply(op);
+    }
+}
