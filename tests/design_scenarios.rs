@@ -45,6 +45,7 @@ fn election_timeout_fires_150_to_300_ms_after_the_last_heartbeat() {
         let last = h.views()[node].last_heartbeat_ms.expect("it heard heartbeats");
         let waited = at - last;
         assert!((150.0..=300.0).contains(&waited), "seed {seed}: node {node} waited {waited} ms");
+        assert_every_property(&mut c);
     }
 }
 

@@ -40,6 +40,7 @@ fn a_fast_clock_times_out_first() {
         c.crash(leader);
         c.run_until(1_000, |h| first_pre_candidate_after(h, t).is_some()).expect("a campaign");
         assert_eq!(first_pre_candidate_after(&c.history(), t), Some(fast), "seed {seed}");
+        assert_every_property(&mut c);
     }
 }
 
@@ -58,6 +59,7 @@ fn a_one_way_link_does_not_disrupt_the_cluster() {
         assert!(first_pre_candidate_after(&h, 0.0).is_some(), "seed {seed}: it did try");
         assert_eq!(h.leader_now(), Some(leader), "seed {seed}");
         assert_eq!(h.views()[leader].term, term, "seed {seed}: the term moved");
+        assert_every_property(&mut c);
     }
 }
 
@@ -71,6 +73,7 @@ fn cutting_one_link_between_followers_changes_nothing() {
         c.cut(a, b);
         c.run_for(3_000);
         assert_eq!(agreed_leader(&c.history(), &all(3)), Some(leader), "seed {seed}");
+        assert_every_property(&mut c);
     }
 }
 

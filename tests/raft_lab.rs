@@ -23,6 +23,7 @@ fn initial_election() {
         let h = c.history();
         assert_eq!(agreed_leader(&h, &all(3)), Some(leader), "seed {seed}");
         assert!(h.views().iter().all(|v| v.term == term), "seed {seed}: term moved");
+        assert_every_property(&mut c);
     }
 }
 
@@ -61,7 +62,8 @@ fn re_election() {
 fn many_elections() {
     for seed in SEEDS {
         let mut c = cluster(7, seed);
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let mut rng =
+            rand::rngs::StdRng::seed_from_u64(ballot_harness::derive_seed(seed, "cut nodes"));
         wait_for_leader(&mut c, &all(7), 3_000);
         for round in 0..10 {
             let cut: Vec<usize> = (0..7).choose_multiple(&mut rng, 3);
@@ -150,6 +152,7 @@ fn persistence() {
                 assert_eq!(now.get(index), Some(term), "seed {seed}: node {n} lost {index}");
             }
         }
+        assert_every_property(&mut c);
     }
 }
 
@@ -166,6 +169,7 @@ fn message_economy() {
         c.run_for(1_000);
         let idle_pairs = (c.history().messages - before) / 2;
         assert!(idle_pairs <= 60, "seed {seed}: {idle_pairs} pairs in an idle second");
+        assert_every_property(&mut c);
     }
 }
 
@@ -184,7 +188,8 @@ fn restart_crashed(c: &mut ballot_harness::Cluster) {
 fn churn() {
     for seed in SEEDS {
         let mut c = cluster(5, seed);
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0xc4);
+        let mut rng =
+            rand::rngs::StdRng::seed_from_u64(ballot_harness::derive_seed(seed, "churn victims"));
         wait_for_leader(&mut c, &all(5), 3_000);
         for round in 0..30 {
             let victim = (0..5).choose(&mut rng).expect("five nodes");

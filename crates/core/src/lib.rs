@@ -24,11 +24,17 @@
 //! After a crash, rebuild the node with [`Raft::new`] from the [`PersistedState`] on disk.
 //!
 //! ```
-//! use ballot_core::{Config, NodeId, PersistedState, Raft, Role};
+//! use ballot_core::{Config, NodeId, PersistedState, Raft, RaftOptions, Role};
 //!
-//! let members = [NodeId(1)];
-//! let mut node = Raft::new(NodeId(1), &members, Config::default(), PersistedState::default(), 7, 0)
-//!     .expect("valid configuration");
+//! let mut node = Raft::new(RaftOptions {
+//!     id: NodeId(1),
+//!     members: vec![NodeId(1)],
+//!     config: Config::default(),
+//!     persisted: PersistedState::default(),
+//!     seed: 7,
+//!     now_ms: 0,
+//! })
+//! .expect("valid configuration");
 //! let mut disk = PersistedState::default();
 //! let mut now = 0;
 //! while node.role() != Role::Leader {
@@ -67,6 +73,6 @@ pub use config::{Config, ConfigError};
 pub use error::{InitError, ProposeError, StepError, TransferError};
 pub use log::{Entry, LogWrite, Payload};
 pub use message::{Body, Message};
-pub use raft::Raft;
+pub use raft::{Raft, RaftOptions};
 pub use ready::{HardState, PersistedState, Ready, SoftState};
 pub use types::{LogIndex, Millis, NodeId, Role, Term};

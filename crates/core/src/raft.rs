@@ -12,6 +12,23 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use std::collections::BTreeMap;
 
+/// Everything [`Raft::new`] needs, by name (so that a seed and a time cannot be swapped).
+#[derive(Clone, Debug)]
+pub struct RaftOptions {
+    /// This node.
+    pub id: NodeId,
+    /// Every member of the cluster, this node included.
+    pub members: Vec<NodeId>,
+    /// The election core's configuration.
+    pub config: Config,
+    /// What the node's disk holds (`PersistedState::default()` for a new node).
+    pub persisted: PersistedState,
+    /// Seeds the node's own RNG (its election timeouts).
+    pub seed: u64,
+    /// The node's local time now, milliseconds.
+    pub now_ms: Millis,
+}
+
 /// One node's Raft election core. Deterministic: the same inputs give the same outputs.
 ///
 /// Inputs are [`Raft::tick`], [`Raft::step`], [`Raft::propose`] and
@@ -54,21 +71,13 @@ pub struct Raft {
 }
 
 impl Raft {
-    /// Creates (or restarts) node `id` of the cluster `members` from what it persisted.
-    ///
-    /// `seed` seeds the node's own RNG (election timeouts); `now` is its local time,
-    /// milliseconds. A restarted node refuses votes for one minimum election timeout, since it
-    /// may have acknowledged a leader's lease just before it stopped.
-    pub fn new(
-        id: NodeId,
-        members: &[NodeId],
-        config: Config,
-        persisted: PersistedState,
-        seed: u64,
-        now: Millis,
-    ) -> Result<Raft, InitError> {
+    /// Creates (or restarts) a node from what it persisted; see [`RaftOptions`]. A
+    /// restarted node refuses votes for one minimum election timeout, since it may have
+    /// acknowledged a leader's lease just before it stopped.
+    pub fn new(options: RaftOptions) -> Result<Raft, InitError> {
+        let RaftOptions { id, members, config, persisted, seed, now_ms: now } = options;
         config.validate()?;
-        let mut sorted = members.to_vec();
+        let mut sorted = members;
         sorted.sort();
         if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
             return Err(InitError::DuplicateMember(w[0]));

@@ -67,8 +67,15 @@ impl TestNet {
         self.incarnations += 1;
         let seed = self.seed.wrapping_mul(1_000_003).wrapping_add(self.incarnations);
         let disk = self.disks[i].clone();
-        Raft::new(NodeId(i as u64), &self.members, self.config.clone(), disk, seed, self.now)
-            .expect("valid node")
+        Raft::new(crate::RaftOptions {
+            id: NodeId(i as u64),
+            members: self.members.clone(),
+            config: self.config.clone(),
+            persisted: disk,
+            seed,
+            now_ms: self.now,
+        })
+        .expect("valid node")
     }
 
     pub(crate) fn node(&self, id: u64) -> &Raft {

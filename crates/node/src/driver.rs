@@ -8,8 +8,8 @@ use crate::storage::{Storage, StorageError};
 use crate::transport::Transport;
 use crate::wire::{self, MAX_DATAGRAM};
 use ballot_core::{
-    Body, Config, InitError, LogIndex, Message, NodeId, ProposeError, Raft, Ready, Term,
-    TransferError,
+    Body, Config, InitError, LogIndex, Message, NodeId, ProposeError, Raft, RaftOptions, Ready,
+    Term, TransferError,
 };
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -70,15 +70,14 @@ impl<T: Transport, S: Storage> Node<T, S> {
     ) -> Result<(Node<T, S>, NodeHandle), NodeError> {
         let persisted = storage.load()?;
         let (hard_state, log_len) = (persisted.hard_state, persisted.entries.len() as u64);
-        let members: Vec<NodeId> = config.members.keys().copied().collect();
-        let core = Raft::new(
-            config.id,
-            &members,
-            config.core.clone(),
+        let core = Raft::new(RaftOptions {
+            id: config.id,
+            members: config.members.keys().copied().collect(),
+            config: config.core.clone(),
             persisted,
-            config.seed,
-            clock.now_ms(),
-        )?;
+            seed: config.seed,
+            now_ms: clock.now_ms(),
+        })?;
         observer.event(config.id, &NodeEvent::Started { hard_state, log_len });
         let soft = core.soft_state();
         let (leadership, rx) = watch::channel(Leadership {

@@ -241,9 +241,16 @@ fn timeout_now_starts_a_transfer_campaign() {
 fn election_timer_is_randomized_and_reset_by_heartbeats_and_grants() {
     let deadlines: std::collections::BTreeSet<u64> = (0..200)
         .map(|seed| {
-            Raft::new(NodeId(1), &members(3), Config::default(), PersistedState::default(), seed, 0)
-                .unwrap()
-                .election_deadline()
+            Raft::new(crate::RaftOptions {
+                id: NodeId(1),
+                members: members(3),
+                config: Config::default(),
+                persisted: PersistedState::default(),
+                seed,
+                now_ms: 0,
+            })
+            .unwrap()
+            .election_deadline()
         })
         .collect();
     assert!(deadlines.iter().all(|d| (150..=300).contains(d)), "{deadlines:?}");

@@ -28,7 +28,15 @@ pub(crate) fn entries(terms: &[u64]) -> Vec<Entry> {
 pub(crate) fn node(n: u64, config: Config, term: u64, vote: Option<u64>, log: &[u64]) -> Raft {
     let hard_state = HardState { term: Term(term), voted_for: vote.map(NodeId) };
     let persisted = PersistedState { hard_state, entries: entries(log) };
-    Raft::new(NodeId(1), &members(n), config, persisted, 42, 0).expect("valid node")
+    Raft::new(crate::RaftOptions {
+        id: NodeId(1),
+        members: members(n),
+        config: config,
+        persisted,
+        seed: 42,
+        now_ms: 0,
+    })
+    .expect("valid node")
 }
 
 /// Takes the pending Ready (or an empty one) and acknowledges it as the driver would.

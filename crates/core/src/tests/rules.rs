@@ -216,8 +216,15 @@ fn a_restarted_node_does_not_vote_twice_in_a_term() {
     r.step(vote_request(2, 2, 0, 0), LATER).unwrap();
     let disk = take(&mut r).hard_state.expect("vote persisted");
     let persisted = PersistedState { hard_state: disk, entries: vec![] };
-    let mut restarted =
-        Raft::new(NodeId(1), &members(3), no_pre_vote(), persisted, 43, LATER).unwrap();
+    let mut restarted = Raft::new(crate::RaftOptions {
+        id: NodeId(1),
+        members: members(3),
+        config: no_pre_vote(),
+        persisted,
+        seed: 43,
+        now_ms: LATER,
+    })
+    .unwrap();
     restarted.step(vote_request(3, 2, 5, 1), LATER * 2).unwrap();
     let answer = sent(&take(&mut restarted)).pop().unwrap();
     assert!(matches!(answer.body, Body::RequestVoteResponse { granted: false, .. }));
@@ -292,9 +299,23 @@ fn inconsistent_persisted_state_is_refused() {
     };
     let log_ahead = PersistedState { hard_state: HardState::default(), entries: entries(&[2]) };
     for persisted in [bad_vote, log_ahead] {
-        let err = Raft::new(NodeId(1), &members(3), Config::default(), persisted, 1, 0);
+        let err = Raft::new(crate::RaftOptions {
+            id: NodeId(1),
+            members: members(3),
+            config: Config::default(),
+            persisted,
+            seed: 1,
+            now_ms: 0,
+        });
         assert!(matches!(err, Err(crate::InitError::InconsistentState(_))), "{err:?}");
     }
-    let err = Raft::new(NodeId(4), &members(3), Config::default(), PersistedState::default(), 1, 0);
+    let err = Raft::new(crate::RaftOptions {
+        id: NodeId(4),
+        members: members(3),
+        config: Config::default(),
+        persisted: PersistedState::default(),
+        seed: 1,
+        now_ms: 0,
+    });
     assert!(matches!(err, Err(crate::InitError::NotAMember(NodeId(4)))));
 }
