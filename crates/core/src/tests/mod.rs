@@ -31,7 +31,7 @@ pub(crate) fn node(n: u64, config: Config, term: u64, vote: Option<u64>, log: &[
     Raft::new(crate::RaftOptions {
         id: NodeId(1),
         members: members(n),
-        config: config,
+        config,
         persisted,
         seed: 42,
         now_ms: 0,
