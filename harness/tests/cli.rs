@@ -1,4 +1,6 @@
-//! The `ballot` command: verdicts, exit statuses and artifacts as SPEC.md fixes them.
+//! The `ballot` command as SPEC.md fixes it: verdicts, exit statuses, artifacts, and the
+//! output contract (`--json` is one JSON document on stdout; bad input is one line on stderr,
+//! exit 2, nothing run).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -14,12 +16,41 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name)
+}
+
 fn spec_example() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/spec.json")
+    example("spec.json")
 }
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// Exit 2, exactly one line on stderr containing `expected`, nothing on stdout.
+fn assert_bad_input(out: &Output, expected: &str) {
+    assert_eq!(out.status.code(), Some(2), "stdout: {} stderr: {}", stdout(out), stderr(out));
+    let err = stderr(out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(expected), "{err} lacks {expected}");
+    assert!(out.stdout.is_empty(), "nothing ran: {}", stdout(out));
+}
+
+/// Stdout is exactly one JSON document.
+fn json_of(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {}", stdout(out)))
 }
 
 #[test]
@@ -35,102 +66,203 @@ fn the_spec_example_passes_and_prints_the_seed_first() {
 fn json_summary_and_history_have_the_spec_shape() {
     let dir = scratch("json");
     let history = dir.join("h.jsonl");
+    let timeline = dir.join("t.html");
     let out = ballot(&[
         "run",
         spec_example().to_str().unwrap(),
         "--json",
+        "--check-determinism",
         "--history",
         history.to_str().unwrap(),
+        "--timeline",
+        timeline.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0));
-    let text = stdout(&out);
-    let json: serde_json::Value = serde_json::from_str(&text).expect("stdout is one JSON document");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).starts_with("seed: 7\n"),
-        "the seed goes to stderr"
-    );
+    let json = json_of(&out);
+    assert!(stderr(&out).starts_with("seed: 7\n"), "the seed goes to stderr");
+    assert!(stderr(&out).contains("timeline:"), "paths written go to stderr");
     assert_eq!(json["verdict"], "pass");
-    for property in ["election-safety", "lease-safety", "liveness", "stability"] {
-        assert!(json["checked"][property].as_f64().unwrap() > 0.0, "{property} judged");
-    }
     assert_eq!(json["seed"], 7);
     for field in ["elections", "max_term", "messages", "sim_ms"] {
         assert!(json["stats"][field].is_u64(), "stats.{field}");
+    }
+    for property in ["election-safety", "lease-safety", "liveness", "stability"] {
+        assert!(json["checked"][property].as_f64().unwrap() > 0.0, "{property} judged");
     }
     assert!(json["leaders"][0]["term"].is_u64());
     let lines = std::fs::read_to_string(history).unwrap();
     let first: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
     assert!(first["t_ms"].is_f64() && first["kind"].is_string());
     assert!(lines.contains(r#""kind":"fault","step":{"at_ms":5000,"op":"crash","node":"#));
+    assert!(lines.contains(r#""kind":"liveness_phase""#));
+}
+
+#[test]
+fn faults_example_judges_lease_safety_and_says_what_was_partly_judged() {
+    let out = ballot(&["run", example("faults.json").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("judged for part of the run: lease-safety"), "{}", stdout(&out));
+    let json = json_of(&ballot(&["run", example("faults.json").to_str().unwrap(), "--json"]));
+    assert!(json["checked"]["lease-safety"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn a_run_without_the_liveness_phase_says_liveness_was_not_checked() {
+    let dir = scratch("noliveness");
+    let path =
+        write(&dir, "s.json", r#"{"format":1,"seed":3,"duration_ms":2000,"liveness":false}"#);
+    let out = ballot(&["run", &path]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("not checked: liveness, stability"), "{}", stdout(&out));
 }
 
 #[test]
 fn bad_schedules_exit_2_with_one_line_and_run_nothing() {
     let dir = scratch("bad");
+    let with_step =
+        |step: &str| format!(r#"{{"format":1,"seed":1,"duration_ms":9000,"steps":[{step}]}}"#);
     let cases = [
+        (with_step(r#"{"at_ms":1,"op":"explode"}"#), "unknown variant"),
+        (with_step(r#"{"at_ms":1,"op":"crash","node":9}"#), "steps[0].node"),
         (
-            r#"{"format":1,"seed":1,"duration_ms":9000,"steps":[{"at_ms":1,"op":"explode"}]}"#,
-            "unknown variant",
+            with_step(r#"{"at_ms":1,"op":"partition","groups":[[0],[1,9]]}"#),
+            "steps[0].groups[1][1]",
         ),
+        (with_step(r#"{"at_ms":1,"op":"partition_oneway","from":0,"to":3}"#), "steps[0].to"),
+        (with_step(r#"{"at_ms":1,"op":"heal","node":1}"#), "unknown field `node`"),
         (
-            r#"{"format":1,"seed":1,"duration_ms":9000,"steps":[{"at_ms":1,"op":"crash","node":9}]}"#,
-            "steps[0].node",
+            r#"{"format":1,"seed":1,"duration_ms":9000,"cluster":{"nodes":1}}"#.into(),
+            "cluster.nodes",
         ),
-        (r#"{"format":1,"seed":1,"duration_ms":9000,"cluster":{"nodes":1}}"#, "cluster.nodes"),
-        ("{not json", "schedule"),
+        (r#"{"format":1,"seed":1,"duration_ms":1000000000000}"#.into(), "duration_ms"),
+        (r#"{"format":1,"seed":1,"duration_ms":18446744073709551615}"#.into(), "duration_ms"),
+        (format!("{} xyz", with_step(r#"{"at_ms":1,"op":"heal"}"#)), "text after the JSON object"),
+        ("[1, 2, {}, 9000]".into(), "expected a JSON object"),
+        ("{not json".into(), "schedule"),
     ];
     for (i, (text, expected)) in cases.iter().enumerate() {
-        let path = dir.join(format!("bad{i}.json"));
-        std::fs::write(&path, text).unwrap();
-        let out = ballot(&["run", path.to_str().unwrap()]);
-        assert_eq!(out.status.code(), Some(2), "{text}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(err.lines().count(), 1, "{err}");
-        assert!(err.contains(expected), "{err}");
-        assert!(out.stdout.is_empty(), "nothing ran: {}", stdout(&out));
+        let path = write(&dir, &format!("bad{i}.json"), text);
+        assert_bad_input(&ballot(&["run", &path]), expected);
     }
-    let missing = ballot(&["run", dir.join("missing.json").to_str().unwrap()]);
-    assert_eq!(missing.status.code(), Some(2));
-    assert_eq!(ballot(&["run", "--no-such-flag", "x"]).status.code(), Some(2));
+    let missing = dir.join("missing.json");
+    let out = ballot(&["run", missing.to_str().unwrap()]);
+    assert_bad_input(&out, "missing.json");
+    assert_eq!(stderr(&out).matches("missing.json").count(), 1, "the path is named once");
 }
 
 #[test]
-fn repro_and_shrink_work_on_an_artifact() {
-    let dir = scratch("repro");
-    // An artifact whose failure is gone: repro says so and exits 0.
+fn a_byte_order_mark_and_long_election_timeouts_are_accepted() {
+    let dir = scratch("bom");
+    let text = "\u{feff}{\"format\":1,\"seed\":4,\"duration_ms\":3000,\
+                \"cluster\":{\"election_timeout_ms\":[500,1500],\"heartbeat_ms\":100}}";
+    let out = ballot(&["run", &write(&dir, "s.json", text)]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn names_resolving_to_one_node_twice_are_skipped_not_applied() {
+    let dir = scratch("twice");
+    let history = dir.join("h.jsonl");
+    let path = write(
+        &dir,
+        "s.json",
+        r#"{"format":1,"seed":2,"duration_ms":3000,"cluster":{"nodes":3},
+            "steps":[{"at_ms":1000,"op":"partition","groups":[["leader"],[0,1,2]]}]}"#,
+    );
+    let out = ballot(&["run", &path, "--history", history.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let lines = std::fs::read_to_string(history).unwrap();
+    assert!(
+        lines.contains(r#""op":"partition""#) && lines.contains(r#""skipped":true"#),
+        "{lines}"
+    );
+}
+
+#[test]
+fn unwritable_outputs_are_bad_input_before_anything_runs() {
+    let spec = spec_example();
+    let spec = spec.to_str().unwrap();
+    for flag in ["--history", "--timeline", "--artifact"] {
+        assert_bad_input(&ballot(&["run", spec, flag, "/proc/nope/out"]), "/proc/nope/out");
+    }
+    let dir = scratch("outdir");
+    assert_bad_input(&ballot(&["run", spec, "--history", dir.to_str().unwrap()]), "is a directory");
+    assert_bad_input(&ballot(&["chaos", "--runs", "1", "--out", "/proc/nope"]), "/proc/nope");
+}
+
+#[test]
+fn bad_flags_exit_2_with_one_line() {
+    let cases: [&[&str]; 6] = [
+        &["run", "--no-such-flag", "x"],
+        &["chaos", "--jobs", "0"],
+        &["chaos", "--duration", "18446744073709552s"],
+        &["chaos", "--shard", "3/2"],
+        &["bench", "failover", "--jobs", "0"],
+        &["frobnicate"],
+    ];
+    for args in cases {
+        let out = ballot(args);
+        assert_bad_input(&out, "error: ");
+    }
+}
+
+/// An artifact of the spec example recording `properties` as violated (it passes now).
+fn artifact(dir: &Path, name: &str, properties: &[&str]) -> String {
     let schedule: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(spec_example()).unwrap()).unwrap();
+    let violations: Vec<_> = properties
+        .iter()
+        .map(|p| serde_json::json!({"property": p, "t_ms": 1.0, "message": "made up"}))
+        .collect();
     let artifact = serde_json::json!({
         "schedule": schedule,
-        "summary": { "verdict": "safety", "seed": 7,
-                     "violations": [{"property": "election-safety", "t_ms": 1.0, "message": "two leaders"}],
+        "summary": { "verdict": "safety", "seed": 7, "violations": violations,
                      "stats": {"elections": 1, "max_term": 1, "messages": 1, "sim_ms": 1}, "leaders": [] },
         "command": "ballot repro x.json"
     });
-    let path = dir.join("fixed.json");
-    std::fs::write(&path, artifact.to_string()).unwrap();
-    let out = ballot(&["repro", path.to_str().unwrap()]);
+    write(dir, name, &artifact.to_string())
+}
+
+#[test]
+fn repro_says_once_whether_the_failure_came_back() {
+    let dir = scratch("repro");
+    let path = artifact(&dir, "fixed.json", &["stability", "stability", "election-safety"]);
+    let out = ballot(&["repro", &path]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(stdout(&out).contains("not reproduced"), "{}", stdout(&out));
-    // Shrinking a schedule whose property no longer fails keeps it as it is.
-    let min = dir.join("min.json");
-    let out = ballot(&[
-        "shrink",
-        path.to_str().unwrap(),
-        "--out",
-        min.to_str().unwrap(),
-        "--budget",
-        "3",
-    ]);
+    let text = stdout(&out);
     assert!(
-        stdout(&out).contains("4 steps, 3 nodes, 20000 ms -> 4 steps, 3 nodes, 20000 ms"),
-        "{}",
-        stdout(&out)
+        text.contains("not reproduced: stability, election-safety did not come back"),
+        "{text}"
     );
-    assert!(min.exists());
-    // A broken artifact is bad input.
+    let verdict = text.lines().find(|l| l.contains("reproduced")).unwrap();
+    assert_eq!(verdict.matches("stability").count(), 1, "{text}");
+    let json = json_of(&ballot(&["repro", &path, "--json"]));
+    assert_eq!(json["verdict"], "pass");
+    assert_eq!(json["reproduced"], serde_json::json!([]));
+    assert_bad_input(
+        &ballot(&["repro", &artifact(&dir, "unknown.json", &["no-such"])]),
+        "unknown property",
+    );
+    assert_bad_input(
+        &ballot(&["repro", &artifact(&dir, "empty.json", &[])]),
+        "records no violation",
+    );
     std::fs::write(&path, "{}").unwrap();
-    assert_eq!(ballot(&["repro", path.to_str().unwrap()]).status.code(), Some(2));
+    assert_bad_input(&ballot(&["repro", &path]), "artifact");
+    let out = ballot(&["repro", "nope.json"]);
+    assert_bad_input(&out, "nope.json");
+    assert_eq!(stderr(&out).matches("nope.json").count(), 1, "{}", stderr(&out));
+}
+
+#[test]
+fn shrink_refuses_an_artifact_that_no_longer_fails() {
+    let dir = scratch("shrink");
+    let path = artifact(&dir, "fixed.json", &["election-safety"]);
+    let min = dir.join("min.json");
+    let out = ballot(&["shrink", &path, "--out", min.to_str().unwrap(), "--budget", "3"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stderr(&out).contains("does not fail any more"), "{}", stderr(&out));
+    assert!(!min.exists(), "no 'minimal' artifact of a passing schedule");
 }
 
 #[test]
@@ -142,4 +274,51 @@ fn generate_prints_a_runnable_schedule() {
     std::fs::write(&path, &out.stdout).unwrap();
     let run = ballot(&["run", path.to_str().unwrap()]);
     assert_eq!(run.status.code(), Some(0), "{}", stdout(&run));
+}
+
+#[test]
+fn chaos_json_is_one_document_with_checked_runs_and_a_progress_line() {
+    let dir = scratch("chaos");
+    let out =
+        ballot(&["chaos", "--runs", "4", "--seed", "5", "--json", "--out", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json = json_of(&out);
+    assert_eq!(json["runs"], 4);
+    assert_eq!(json["checked_runs"]["liveness"], 4);
+    let err = stderr(&out);
+    assert!(err.starts_with("seed: 5\n"), "{err}");
+    assert!(err.contains(" runs, "), "a progress line without a terminal: {err}");
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(written, json);
+}
+
+#[test]
+fn bench_json_is_one_document_without_float_noise_or_leftovers() {
+    let dir = scratch("bench");
+    let svg = dir.join("f.svg");
+    let out =
+        ballot(&["bench", "failover", "--trials", "2", "--json", "--svg", svg.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json = json_of(&out);
+    for row in json["rows"].as_array().unwrap() {
+        for field in ["mean_ms", "p50_ms", "bound_ms"] {
+            let text = row[field].to_string();
+            assert!(text.split('.').nth(1).is_none_or(|d| d.len() <= 1), "{field}: {text}");
+        }
+    }
+    let child = Command::new(env!("CARGO_BIN_EXE_ballot"))
+        .args(["bench", "sim", "--json", "--seconds", "1", "--chaos-runs", "3"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json_of(&out)["rows"].as_array().unwrap().len(), 3);
+    for jobs in [1, 2] {
+        let left = std::env::temp_dir().join(format!("ballot-bench-{pid}-{jobs}"));
+        assert!(!left.exists(), "{} left behind", left.display());
+    }
 }

@@ -23,7 +23,8 @@ pub struct Config {
     pub check_quorum: bool,
     /// Scale the election timeout with the measured round-trip time and heartbeat loss.
     pub adaptive_timeout: bool,
-    /// Upper bound of any adaptive election timeout, milliseconds.
+    /// Upper bound of any adaptive election timeout, milliseconds (checked only when
+    /// `adaptive_timeout` is on).
     pub adaptive_timeout_cap_ms: u64,
     /// Bound on how much slower any node's clock may run than any other's, as a fraction
     /// (0.05 = 5 %); the leader lease is shortened by this share.
@@ -112,7 +113,7 @@ impl Config {
         if self.heartbeat_ms * 2 > min {
             return Err(ConfigError::HeartbeatTooSlow { heartbeat: self.heartbeat_ms, min });
         }
-        if self.adaptive_timeout_cap_ms < max {
+        if self.adaptive_timeout && self.adaptive_timeout_cap_ms < max {
             return Err(ConfigError::CapBelowMaximum { cap: self.adaptive_timeout_cap_ms, max });
         }
         if !(0.0..1.0).contains(&self.clock_drift_bound) {
@@ -153,7 +154,13 @@ mod tests {
             (|c| c.election_timeout_min_ms = 301, "must not exceed election_timeout_max_ms"),
             (|c| c.heartbeat_ms = 0, "heartbeat_ms must be greater"),
             (|c| c.heartbeat_ms = 76, "at most half of election_timeout_min_ms"),
-            (|c| c.adaptive_timeout_cap_ms = 299, "adaptive_timeout_cap_ms (299)"),
+            (
+                |c| {
+                    c.adaptive_timeout = true;
+                    c.adaptive_timeout_cap_ms = 299
+                },
+                "adaptive_timeout_cap_ms (299)",
+            ),
             (|c| c.clock_drift_bound = 1.0, "clock_drift_bound (1)"),
             (|c| c.clock_drift_bound = f64::NAN, "clock_drift_bound"),
             (|c| c.clock_drift_bound = -0.1, "clock_drift_bound"),

@@ -1,23 +1,46 @@
 //! Three ballot nodes over real UDP on 127.0.0.1, in one process: elect a leader, stop it,
-//! watch another take over.
+//! watch another take over. Logs go to stderr; the state files live in a temporary directory
+//! that is removed, once every node has stopped, whatever happened.
 //!
 //! ```sh
 //! cargo run -p ballot-node --example udp_cluster
 //! ```
 
 use ballot_core::{Config, NodeId};
-use ballot_node::{FileStorage, NoObserver, Node, NodeConfig, StdFileSystem, TokioClock};
+use ballot_node::{
+    FileStorage, NoObserver, Node, NodeConfig, NodeHandle, StdFileSystem, TokioClock,
+};
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::UdpSocket;
+use tokio::task::JoinHandle;
+
+type Running = Vec<(JoinHandle<Result<(), ballot_node::NodeError>>, NodeHandle)>;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().with_env_filter("ballot_node=info").init();
+    tracing_subscriber::fmt()
+        .with_env_filter("ballot_node=info")
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
     let dir = std::env::temp_dir().join(format!("ballot-example-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
+    let mut nodes = Running::new();
+    let outcome = example(&dir, &mut nodes).await;
+    for (task, handle) in nodes {
+        handle.shutdown();
+        task.abort();
+        let _ = task.await;
+    }
+    std::fs::remove_dir_all(&dir)?;
+    outcome
+}
 
+async fn example(dir: &Path, nodes: &mut Running) -> Result<(), Box<dyn std::error::Error>> {
     let mut sockets = Vec::new();
     let mut members = BTreeMap::new();
     for id in 1..=3 {
@@ -25,7 +48,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         members.insert(NodeId(id), socket.local_addr()?);
         sockets.push(socket);
     }
-    let mut nodes = Vec::new();
     for (socket, id) in sockets.into_iter().zip(1..) {
         let config = NodeConfig {
             id: NodeId(id),
@@ -55,6 +77,5 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     .await??;
     println!("new leader: node {} in term {}", next.leader.expect("set").0, next.term.0);
-    std::fs::remove_dir_all(&dir)?;
     Ok(())
 }

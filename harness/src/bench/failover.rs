@@ -3,7 +3,7 @@
 //! its heartbeat interval right after a client write (so the followers' logs differ in
 //! length); measured: time from the crash until a new leader is elected.
 
-use super::quantile;
+use super::{quantile, round_ms};
 use crate::history::{Setup, Views};
 use crate::schedule::{ClusterSpec, NetworkSpec};
 use crate::seed::derive_seed;
@@ -195,16 +195,16 @@ pub fn run_row(row: &Row, trials: usize, jobs: usize, base_seed: u64) -> RowResu
         pre_vote: row.pre_vote,
         check_quorum: row.check_quorum,
         trials: samples.len(),
-        min_ms: samples.first().copied().unwrap_or(0.0),
-        mean_ms: samples.iter().sum::<f64>() / samples.len().max(1) as f64,
-        p50_ms: p50,
-        p90_ms: quantile(&samples, 0.9),
-        p99_ms: quantile(&samples, 0.99),
-        max_ms: samples.last().copied().unwrap_or(0.0),
+        min_ms: round_ms(samples.first().copied().unwrap_or(0.0)),
+        mean_ms: round_ms(samples.iter().sum::<f64>() / samples.len().max(1) as f64),
+        p50_ms: round_ms(p50),
+        p90_ms: round_ms(quantile(&samples, 0.9)),
+        p99_ms: round_ms(quantile(&samples, 0.99)),
+        max_ms: round_ms(samples.last().copied().unwrap_or(0.0)),
         multi_election_trials: results.iter().filter(|t| t.elections > 1).count(),
         capped_trials: results.iter().filter(|t| t.capped).count(),
-        bound_ms: bound,
-        p50_over_bound: p50 / bound,
+        bound_ms: round_ms(bound),
+        p50_over_bound: (p50 / bound * 100.0).round() / 100.0,
         samples,
     }
 }

@@ -11,3 +11,8 @@ pub fn quantile(sorted: &[f64], p: f64) -> f64 {
     }
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
+
+/// Milliseconds rounded to a tenth, so that reports carry no floating-point noise.
+pub fn round_ms(ms: f64) -> f64 {
+    (ms * 10.0).round() / 10.0
+}

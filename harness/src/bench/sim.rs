@@ -98,9 +98,9 @@ pub fn rows(sim_s: u64) -> Vec<SimRow> {
             let floor = floor_speed(nodes, sim_s);
             SimRow {
                 nodes,
-                sim_s_per_wall_s: ours,
-                floor_sim_s_per_wall_s: floor,
-                ratio: ours / floor,
+                sim_s_per_wall_s: ours.round(),
+                floor_sim_s_per_wall_s: floor.round(),
+                ratio: (ours / floor * 100.0).round() / 100.0,
             }
         })
         .collect()

@@ -1,17 +1,65 @@
 //! `ballot bench failover` and `ballot bench sim`.
 
-use super::jobs_or_cores;
+use super::{bad_input, check_outputs, jobs_or_cores, parse_jobs, Out};
+use ballot_harness::bench::{failover, sim};
+use ballot_harness::explore::chaos::{self, ChaosConfig, Reporter};
 use ballot_harness::report::write_atomic;
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
-/// The failover-latency benchmark (Raft paper, Figure 16).
-pub(crate) fn failover(trials: usize, json: bool, svg: &Path, jobs: Option<usize>) -> ExitCode {
-    use ballot_harness::bench::failover;
-    super::info(json, "seed: 1");
+/// The benchmarks.
+#[derive(clap::Subcommand)]
+pub(crate) enum Bench {
+    /// Time from a leader crash to a new leader, per election-timeout configuration (Raft
+    /// paper, Figure 16).
+    Failover {
+        /// Trials per row.
+        #[arg(long, default_value_t = 1000)]
+        trials: usize,
+        /// Print `{"rows": [...]}` as JSON (and nothing else on stdout).
+        #[arg(long)]
+        json: bool,
+        /// Where to draw the CDFs.
+        #[arg(long, default_value = "target/bench/failover.svg")]
+        svg: PathBuf,
+        /// Worker threads (default: every core).
+        #[arg(long, value_parser = parse_jobs)]
+        jobs: Option<usize>,
+    },
+    /// Simulated seconds per wall second, ours and turmoil's floor, and chaos runs per second.
+    Sim {
+        /// Print `{"rows": [...]}` as JSON (and nothing else on stdout).
+        #[arg(long)]
+        json: bool,
+        /// Simulated seconds per measurement.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Chaos runs per measurement of runs per second.
+        #[arg(long, default_value_t = 300)]
+        chaos_runs: u64,
+    },
+}
+
+/// Runs the chosen benchmark.
+pub(crate) fn bench(which: Bench) -> ExitCode {
+    match which {
+        Bench::Failover { trials, json, svg, jobs } => {
+            bench_failover(trials, Out { json }, svg, jobs)
+        }
+        Bench::Sim { json, seconds, chaos_runs } => bench_sim(Out { json }, seconds, chaos_runs),
+    }
+}
+
+fn bench_failover(trials: usize, out: Out, svg: PathBuf, jobs: Option<usize>) -> ExitCode {
+    if let Err(e) = check_outputs([Some(&svg)]) {
+        return bad_input(e);
+    }
+    out.info("seed: 1");
     let jobs = jobs_or_cores(jobs);
     let mut results = Vec::new();
-    if !json {
+    if !out.json {
         println!(
             "{:>11} {:>3} {:>4} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>7} {:>6}",
             "timeout ms",
@@ -32,69 +80,77 @@ pub(crate) fn failover(trials: usize, json: bool, svg: &Path, jobs: Option<usize
     }
     for row in failover::rows() {
         let r = failover::run_row(&row, trials, jobs, 1);
-        if !json {
-            println!("{:>11} {:>3} {:>4} {:>6} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>6} {:>7.0} {:>6.2}",
-                        format!("{}-{}", r.election_timeout_ms[0], r.election_timeout_ms[1]), r.heartbeat_ms,
-                        if r.pre_vote { "on" } else { "off" }, r.trials, r.min_ms, r.mean_ms, r.p50_ms, r.p90_ms,
-                        r.p99_ms, r.max_ms, r.multi_election_trials, r.bound_ms, r.p50_over_bound);
+        if !out.json {
+            println!(
+                "{:>11} {:>3} {:>4} {:>6} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>6} {:>7.0} {:>6.2}",
+                format!("{}-{}", r.election_timeout_ms[0], r.election_timeout_ms[1]),
+                r.heartbeat_ms,
+                if r.pre_vote { "on" } else { "off" },
+                r.trials,
+                r.min_ms,
+                r.mean_ms,
+                r.p50_ms,
+                r.p90_ms,
+                r.p99_ms,
+                r.max_ms,
+                r.multi_election_trials,
+                r.bound_ms,
+                r.p50_over_bound
+            );
             if r.capped_trials > 0 {
                 println!("{:>11} {} trials found no leader within 20 s", "", r.capped_trials);
             }
         }
         results.push(r);
     }
-    if let Err(e) = write_atomic(svg, failover::cdf_svg(&results).as_bytes()) {
-        eprintln!("could not write {}: {e}", svg.display());
+    match write_atomic(&svg, failover::cdf_svg(&results).as_bytes()) {
+        Ok(()) => out.info(&format!("cdf: {}", svg.display())),
+        Err(e) => eprintln!("could not write {}: {e}", svg.display()),
     }
-    if json {
-        println!("{}", serde_json::json!({ "rows": results }));
-    } else {
-        println!("cdf: {}", svg.display());
+    if out.json {
+        out.json(&serde_json::json!({ "rows": results }));
     }
     ExitCode::SUCCESS
 }
 
-/// The simulator-speed benchmark.
-pub(crate) fn sim(json: bool, seconds: u64, chaos_runs: u64) -> ExitCode {
-    super::info(json, "seed: 1");
-    let rows = ballot_harness::bench::sim::rows(seconds);
-    let chaos_rate = |jobs| {
-        let config = ballot_harness::explore::chaos::ChaosConfig {
-            base_seed: 1,
-            runs: Some(chaos_runs),
-            duration: None,
-            jobs,
-            shard: (0, 1),
-            out: std::env::temp_dir().join(format!("ballot-bench-{}", std::process::id())),
-            stop_on_violation: false,
-            shrink_budget: 50,
-        };
-        let quiet = ballot_harness::explore::chaos::Reporter { line: &|_| {}, progress: &|_| {} };
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let s = ballot_harness::explore::chaos::chaos(config, stop, &quiet);
-        s.runs as f64 / s.wall_s
+/// Chaos runs per second with `jobs` workers, artifacts (if any) in a directory removed after.
+fn chaos_rate(jobs: usize, runs: u64) -> f64 {
+    let dir = std::env::temp_dir().join(format!("ballot-bench-{}-{jobs}", std::process::id()));
+    let config = ChaosConfig {
+        base_seed: 1,
+        runs: Some(runs),
+        duration: None,
+        jobs,
+        shard: (0, 1),
+        out: dir.clone(),
+        stop_on_violation: false,
+        shrink_budget: 50,
     };
-    let (one, two) = (chaos_rate(1), chaos_rate(2));
-    if json {
+    let quiet = Reporter { line: &|_| {}, progress: &|_| {} };
+    let s = chaos::chaos(config, Arc::new(AtomicBool::new(false)), &quiet);
+    let _ = std::fs::remove_dir_all(&dir);
+    s.runs as f64 / s.wall_s
+}
+
+fn bench_sim(out: Out, seconds: u64, chaos_runs: u64) -> ExitCode {
+    out.info("seed: 1");
+    let rows = sim::rows(seconds);
+    let (one, two) = (chaos_rate(1, chaos_runs), chaos_rate(2, chaos_runs));
+    if out.json {
+        let rate = |r: f64| (r * 10.0).round() / 10.0;
+        out.json(&serde_json::json!({
+            "rows": rows,
+            "chaos_runs_per_s": { "jobs_1": rate(one), "jobs_2": rate(two), "speedup": (two / one * 100.0).round() / 100.0 }
+        }));
+        return ExitCode::SUCCESS;
+    }
+    println!("{:>5} {:>14} {:>14} {:>6}", "nodes", "ballot sim/s", "floor sim/s", "ratio");
+    for r in &rows {
         println!(
-            "{}",
-            serde_json::json!({
-                "rows": rows,
-                "chaos_runs_per_s": { "jobs_1": one, "jobs_2": two, "speedup": two / one }
-            })
-        );
-    } else {
-        println!("{:>5} {:>14} {:>14} {:>6}", "nodes", "ballot sim/s", "floor sim/s", "ratio");
-        for r in &rows {
-            println!(
-                "{:>5} {:>14.0} {:>14.0} {:>6.2}",
-                r.nodes, r.sim_s_per_wall_s, r.floor_sim_s_per_wall_s, r.ratio
-            );
-        }
-        println!(
-            "chaos runs/s: {one:.1} with --jobs 1, {two:.1} with --jobs 2 ({:.2}x)",
-            two / one
+            "{:>5} {:>14.0} {:>14.0} {:>6.2}",
+            r.nodes, r.sim_s_per_wall_s, r.floor_sim_s_per_wall_s, r.ratio
         );
     }
+    println!("chaos runs/s: {one:.1} with --jobs 1, {two:.1} with --jobs 2 ({:.2}x)", two / one);
     ExitCode::SUCCESS
 }

@@ -1,12 +1,15 @@
 //! `ballot chaos`: generated schedules on every core until time or runs run out.
 
-use super::{exit, jobs_or_cores, parse_duration, parse_shard, progress_bar};
+use super::{
+    bad_input, exit, jobs_or_cores, parse_duration, parse_jobs, parse_shard, progress_bar, Out,
+};
 use ballot_harness::explore::chaos::{self, ChaosConfig, Reporter};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The flags of `ballot chaos`.
 #[derive(clap::Args)]
@@ -18,7 +21,7 @@ pub(crate) struct ChaosArgs {
     #[arg(long)]
     runs: Option<u64>,
     /// Worker threads (default: every core).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_jobs)]
     jobs: Option<usize>,
     /// Base seed (default: from the clock, printed first).
     #[arg(long)]
@@ -35,15 +38,22 @@ pub(crate) struct ChaosArgs {
     /// Most simulations to spend shrinking one failure.
     #[arg(long, default_value_t = 300)]
     shrink_budget: usize,
+    /// Print the summary as JSON (and nothing else on stdout).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs a campaign, prints and writes its summary, exits with its verdict's status.
 pub(crate) fn chaos(args: ChaosArgs) -> ExitCode {
+    let out = Out { json: args.json };
+    if let Err(e) = super::check_output_dir(&args.out) {
+        return bad_input(format!("{}: cannot write here: {e}", args.out.display()));
+    }
     let base_seed = args.seed.unwrap_or_else(|| {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
         now.map_or(1, |d| d.as_nanos() as u64)
     });
-    println!("seed: {base_seed}");
+    out.info(&format!("seed: {base_seed}"));
     let config = ChaosConfig {
         base_seed,
         runs: args.runs,
@@ -62,22 +72,34 @@ pub(crate) fn chaos(args: ChaosArgs) -> ExitCode {
         on_stop.store(true, Ordering::SeqCst);
     });
     let bar = progress_bar(args.runs);
+    let terminal = std::io::stderr().is_terminal();
+    let last_line: Mutex<Option<Instant>> = Mutex::new(None);
     let report = Reporter {
-        line: &|line| bar.suspend(|| println!("{line}")),
+        line: &|line| bar.suspend(|| out.info(line)),
         progress: &|s| {
-            bar.set_position(s.runs);
-            bar.set_message(format!(
-                "{:.2} sim-h, {:.1} runs/s, violations {:?}",
+            let found: u64 = s.violations.values().sum();
+            let status = format!(
+                "{:.2} sim-h, {:.1} runs/s, {found} violations",
                 s.sim_ms / 3.6e6,
-                s.runs as f64 / s.wall_s.max(1e-9),
-                s.violations
-            ));
+                s.runs as f64 / s.wall_s.max(1e-9)
+            );
+            if terminal {
+                bar.set_position(s.runs);
+                bar.set_message(status);
+                return;
+            }
+            // Without a terminal: a line after the first run, then one every ten seconds.
+            let mut last = last_line.lock().expect("lock");
+            if last.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+                *last = Some(Instant::now());
+                eprintln!("{:.0} s: {} runs, {status}", s.wall_s, s.runs);
+            }
         },
     };
     let summary = chaos::chaos(config, stop, &report);
     bar.finish_and_clear();
     if interrupted.load(Ordering::SeqCst) {
-        println!("interrupted: runs in flight finished, every artifact is on disk");
+        out.info("interrupted: runs in flight finished, every artifact is on disk");
     }
     let never: Vec<&str> = ballot_harness::PROPERTIES
         .iter()
@@ -85,9 +107,14 @@ pub(crate) fn chaos(args: ChaosArgs) -> ExitCode {
         .filter(|p| summary.checked_runs.get(*p).copied().unwrap_or(0) == 0)
         .collect();
     if summary.runs > 0 && !never.is_empty() {
-        println!("never checked: {} (no run could judge them)", never.join(", "));
+        out.info(&format!("never checked: {} (no run could judge them)", never.join(", ")));
     }
-    println!("summary: {}", args.out.join("summary.json").display());
-    println!("{}", serde_json::to_string_pretty(&summary).expect("summaries serialize"));
+    let path = args.out.join("summary.json");
+    let json = serde_json::to_string_pretty(&summary).expect("summaries serialize");
+    match ballot_harness::report::write_atomic(&path, json.as_bytes()) {
+        Ok(()) => out.info(&format!("summary: {}", path.display())),
+        Err(e) => eprintln!("could not write {}: {e}", path.display()),
+    }
+    out.json(&summary);
     exit(summary.verdict())
 }

@@ -1,5 +1,7 @@
 //! `ballot`: run, reproduce and shrink fault schedules against real nodes in simulation. One
-//! function per command, each in its own file; the shared output rules live here.
+//! function per command, each in its own file; the output rules all commands share live here:
+//! with `--json`, stdout carries exactly one JSON document and everything else goes to
+//! stderr; bad input is one line on stderr and exit status 2, before anything runs.
 
 mod bench;
 mod chaos;
@@ -10,6 +12,7 @@ mod shrink;
 use ballot_harness::report::timeline;
 use ballot_harness::{report, Run, Schedule, ScheduleError, Summary, Verdict};
 use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -27,39 +30,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run one schedule in the simulator, check every property, print a verdict.
-    Run {
-        /// The schedule file (JSON).
-        schedule: PathBuf,
-        /// Print the summary as JSON.
-        #[arg(long)]
-        json: bool,
-        /// Write the history as JSON lines.
-        #[arg(long, value_name = "OUT.jsonl")]
-        history: Option<PathBuf>,
-        /// Write the run's timeline as a self-contained HTML page.
-        #[arg(long, value_name = "OUT.html")]
-        timeline: Option<PathBuf>,
-        /// Write a failure artifact (and its timeline) here if a property is violated.
-        #[arg(long, value_name = "OUT.json")]
-        artifact: Option<PathBuf>,
-        /// Run twice and compare the histories byte for byte (exit 4 if they differ).
-        #[arg(long)]
-        check_determinism: bool,
-    },
+    Run(run::RunArgs),
     /// Replay a saved failure; the exit status says whether the same violation came back.
-    Repro {
-        /// The failure artifact (JSON).
-        artifact: PathBuf,
-        /// Write the replay's timeline as a self-contained HTML page.
-        #[arg(long, value_name = "OUT.html")]
-        timeline: Option<PathBuf>,
-    },
+    Repro(repro::ReproArgs),
     /// Long randomized runs of generated schedules; failures are shrunk and saved.
     Chaos(chaos::ChaosArgs),
     /// Benchmarks: the Raft paper's failover figure, and simulator speed.
     Bench {
         #[command(subcommand)]
-        which: Bench,
+        which: bench::Bench,
     },
     /// Print the schedule that a seed generates (the same one `chaos` runs for that seed).
     Generate {
@@ -68,48 +47,47 @@ enum Command {
         seed: u64,
     },
     /// Shrink a failing schedule to a minimal one that still fails the same property.
-    Shrink {
-        /// The failure artifact (JSON).
-        artifact: PathBuf,
-        /// Where to write the minimal artifact (default: beside the input, `.min.json`).
-        #[arg(long, value_name = "MIN.json")]
-        out: Option<PathBuf>,
-        /// Most simulations to run while shrinking.
-        #[arg(long, default_value_t = 400)]
-        budget: usize,
-    },
+    Shrink(shrink::ShrinkArgs),
 }
 
-#[derive(Subcommand)]
-enum Bench {
-    /// Time from a leader crash to a new leader, per election-timeout configuration (Raft
-    /// paper, Figure 16).
-    Failover {
-        /// Trials per row.
-        #[arg(long, default_value_t = 1000)]
-        trials: usize,
-        /// Print `{"rows": [...]}` as JSON.
-        #[arg(long)]
-        json: bool,
-        /// Where to draw the CDFs.
-        #[arg(long, default_value = "target/bench/failover.svg")]
-        svg: PathBuf,
-        /// Worker threads (default: every core).
-        #[arg(long)]
-        jobs: Option<usize>,
-    },
-    /// Simulated seconds per wall second, ours and turmoil's floor, and chaos runs per second.
-    Sim {
-        /// Print `{"rows": [...]}` as JSON.
-        #[arg(long)]
-        json: bool,
-        /// Simulated seconds per measurement.
-        #[arg(long, default_value_t = 60)]
-        seconds: u64,
-        /// Chaos runs per measurement of runs per second.
-        #[arg(long, default_value_t = 300)]
-        chaos_runs: u64,
-    },
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Repro(args) => repro::repro(args),
+        Command::Chaos(args) => chaos::chaos(args),
+        Command::Bench { which } => bench::bench(which),
+        Command::Generate { seed } => {
+            println!("{}", ballot_harness::explore::generate::generate(seed).to_json());
+            ExitCode::SUCCESS
+        }
+        Command::Shrink(args) => shrink::shrink(args),
+    }
+}
+
+/// A clap error as SPEC.md wants bad input: one line, exit 2 (help and version print as
+/// usual and exit 0).
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            eprint!("{}", e.render());
+            return ExitCode::from(2);
+        }
+        _ => {}
+    }
+    let text = e.render().to_string();
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("bad arguments");
+    let first = first.trim_start_matches("error: ");
+    eprintln!("error: {first} (see ballot --help)");
+    ExitCode::from(2)
 }
 
 /// Bad input: one line on stderr, exit 2, nothing run.
@@ -123,27 +101,74 @@ fn exit(verdict: Verdict) -> ExitCode {
     ExitCode::from(verdict.exit_code())
 }
 
-/// A line of information: on stdout, or on stderr when stdout carries JSON.
-fn info(json: bool, line: &str) {
-    if json {
-        eprintln!("{line}");
-    } else {
-        println!("{line}");
+/// Where a command's lines go: stdout, or stderr when stdout carries one JSON document.
+#[derive(Clone, Copy)]
+struct Out {
+    json: bool,
+}
+
+impl Out {
+    /// A line of information (the seed, a path written, a finding).
+    fn info(self, line: &str) {
+        if self.json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    }
+
+    /// The command's one JSON document (only with `--json`).
+    fn json(self, value: &impl serde::Serialize) {
+        println!("{}", serde_json::to_string_pretty(value).expect("outputs serialize"));
     }
 }
 
-fn read_schedule(path: &Path) -> Result<Schedule, ScheduleError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ScheduleError::new(path.display().to_string(), e.to_string()))?;
-    Schedule::from_json(&text)
-        .map_err(|e| ScheduleError::new(format!("{}: {}", path.display(), e.field), e.problem))
+/// Reads and validates a schedule; the error names the file once and the field at fault.
+fn read_schedule(path: &Path) -> Result<Schedule, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Schedule::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Reads a failure artifact; the error names the file once.
+fn read_artifact(path: &Path) -> Result<report::Artifact, String> {
+    report::Artifact::read(path).map_err(|e: ScheduleError| {
+        if e.field == path.display().to_string() {
+            format!("{}: {}", e.field, e.problem)
+        } else {
+            format!("{}: {e}", path.display())
+        }
+    })
+}
+
+/// Checks, before anything runs, that a file can be written at `path` (its directory is
+/// created if needed): an output path that cannot be written is bad input.
+fn check_output(path: &Path) -> Result<(), String> {
+    let fail = |e: std::io::Error| format!("{}: cannot write here: {e}", path.display());
+    if path.is_dir() {
+        return Err(format!("{}: is a directory", path.display()));
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    check_output_dir(dir).map_err(fail)
+}
+
+/// Checks that `dir` exists (or can be made) and takes a new file.
+fn check_output_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let probe = dir.join(format!(".ballot-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"")?;
+    std::fs::remove_file(&probe)
+}
+
+/// Checks every output path given; the first that cannot be written is the error.
+fn check_outputs<'a>(paths: impl IntoIterator<Item = Option<&'a PathBuf>>) -> Result<(), String> {
+    paths.into_iter().flatten().try_for_each(|p| check_output(p))
 }
 
 /// Prints a summary: JSON, or a verdict line, the violations, and every property that was
 /// judged for less than the whole run (or not at all).
-fn print_summary(summary: &Summary, json: bool) {
-    if json {
-        println!("{}", serde_json::to_string_pretty(summary).expect("summaries serialize"));
+fn print_summary(summary: &Summary, out: Out) {
+    if out.json {
+        out.json(summary);
         return;
     }
     let s = &summary.stats;
@@ -170,45 +195,24 @@ fn print_summary(summary: &Summary, json: bool) {
 }
 
 /// Writes a run's timeline; says where, or why not.
-fn write_timeline(path: &Path, schedule: &Schedule, result: &Run, json: bool) {
+fn write_timeline(path: &Path, schedule: &Schedule, result: &Run, out: Out) {
     let title = format!("ballot run, seed {}: {:?}", schedule.seed, result.summary.verdict);
     let html = timeline::render(&result.views(), &result.summary.violations, &title);
     match report::write_atomic(path, html.as_bytes()) {
-        Ok(()) => info(json, &format!("timeline: {}", path.display())),
+        Ok(()) => out.info(&format!("timeline: {}", path.display())),
         Err(e) => eprintln!("could not write {}: {e}", path.display()),
     }
 }
 
 /// Saves a failure artifact and its timeline beside it.
-fn save(path: &Path, schedule: Schedule, result: &Run, json: bool) {
-    write_timeline(&path.with_extension("html"), &schedule, result, json);
+fn save(path: &Path, schedule: Schedule, result: &Run, out: Out) {
+    write_timeline(&path.with_extension("html"), &schedule, result, out);
     let artifact = report::Artifact::new(schedule, result.summary.clone(), path);
     match artifact.write(path) {
         Ok(()) => {
-            info(json, &format!("artifact: {}\nreproduce: {}", path.display(), artifact.command))
+            out.info(&format!("artifact: {}\nreproduce: {}", path.display(), artifact.command))
         }
         Err(e) => eprintln!("could not write {}: {e}", path.display()),
-    }
-}
-
-fn main() -> ExitCode {
-    match Cli::parse().command {
-        Command::Run { schedule, json, history, timeline, artifact, check_determinism } => {
-            run::run(&schedule, json, history, timeline, artifact, check_determinism)
-        }
-        Command::Repro { artifact, timeline } => repro::repro(&artifact, timeline),
-        Command::Chaos(args) => chaos::chaos(args),
-        Command::Bench { which: Bench::Failover { trials, json, svg, jobs } } => {
-            bench::failover(trials, json, &svg, jobs)
-        }
-        Command::Bench { which: Bench::Sim { json, seconds, chaos_runs } } => {
-            bench::sim(json, seconds, chaos_runs)
-        }
-        Command::Generate { seed } => {
-            println!("{}", ballot_harness::explore::generate::generate(seed).to_json());
-            ExitCode::SUCCESS
-        }
-        Command::Shrink { artifact, out, budget } => shrink::shrink(&artifact, out, budget),
     }
 }
 
@@ -217,20 +221,34 @@ fn jobs_or_cores(jobs: Option<usize>) -> usize {
     jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// Parses a duration like `500ms`, `90s`, `10m` or `2h` (a bare number is seconds).
+/// Parses a worker count: at least 1.
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("--jobs must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{text:?} is not a number of worker threads")),
+    }
+}
+
+/// Parses a duration like `500ms`, `90s`, `10m` or `2h` (a bare number is seconds), at most
+/// a year.
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    const YEAR_MS: u64 = 365 * 24 * 3_600_000;
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let n: u64 =
         number.parse().map_err(|_| format!("{text:?} is not a duration like 90s or 10m"))?;
-    let ms = match unit {
-        "ms" => n,
-        "" | "s" => n * 1_000,
-        "m" => n * 60_000,
-        "h" => n * 3_600_000,
+    let per_unit = match unit {
+        "ms" => 1,
+        "" | "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
         other => return Err(format!("unknown unit {other:?} in {text:?} (use ms, s, m or h)")),
     };
-    Ok(std::time::Duration::from_millis(ms))
+    match n.checked_mul(per_unit) {
+        Some(ms) if ms <= YEAR_MS => Ok(std::time::Duration::from_millis(ms)),
+        _ => Err(format!("{text:?} is longer than a year")),
+    }
 }
 
 /// Parses `K/N` (1-based K) into a 0-based shard.
@@ -244,16 +262,19 @@ fn parse_shard(text: &str) -> Result<(u64, u64), String> {
     Ok((k - 1, n))
 }
 
-/// A progress bar over `runs` runs, or an open-ended counter.
+/// A progress bar over `runs` runs, or an open-ended counter, on stderr, at most 80 columns.
 fn progress_bar(runs: Option<u64>) -> indicatif::ProgressBar {
     let (bar, template) = match runs {
         Some(n) => {
-            (indicatif::ProgressBar::new(n), "{elapsed_precise} [{bar:30}] {pos}/{len} runs, {msg}")
+            (indicatif::ProgressBar::new(n), "{elapsed_precise} [{bar:20}] {pos}/{len} {msg}")
         }
         None => {
-            (indicatif::ProgressBar::new_spinner(), "{elapsed_precise} {spinner} {pos} runs, {msg}")
+            (indicatif::ProgressBar::new_spinner(), "{elapsed_precise} {spinner} {pos} runs {msg}")
         }
     };
+    if !std::io::stderr().is_terminal() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
     let style = indicatif::ProgressStyle::with_template(template).expect("valid template");
     bar.set_style(style.progress_chars("=> "));
     bar.enable_steady_tick(std::time::Duration::from_millis(200));

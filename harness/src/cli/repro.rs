@@ -1,30 +1,73 @@
 //! `ballot repro`: replay a saved failure and say whether the same violation came back.
 
-use super::{bad_input, exit, print_summary, write_timeline};
-use ballot_harness::Artifact;
-use std::path::{Path, PathBuf};
+use super::{bad_input, check_outputs, exit, print_summary, read_artifact, write_timeline, Out};
+use ballot_harness::check::property;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Replays the artifact at `path`; exits with the replay's own status.
-pub(crate) fn repro(path: &Path, timeline: Option<PathBuf>) -> ExitCode {
-    let saved = match Artifact::read(path) {
-        Ok(a) => a,
-        Err(e) => return bad_input(format!("{}: {e}", path.display())),
-    };
-    println!("seed: {}", saved.schedule.seed);
-    let result = ballot_harness::run(&saved.schedule);
-    if let Some(path) = timeline {
-        write_timeline(&path, &saved.schedule, &result, false);
+/// The flags of `ballot repro`.
+#[derive(clap::Args)]
+pub(crate) struct ReproArgs {
+    /// The failure artifact (JSON).
+    artifact: PathBuf,
+    /// Print the replay's summary as JSON, with `reproduced` (and nothing else on stdout).
+    #[arg(long)]
+    json: bool,
+    /// Write the replay's timeline as a self-contained HTML page.
+    #[arg(long, value_name = "OUT.html")]
+    timeline: Option<PathBuf>,
+}
+
+/// The properties an artifact records as violated, each once, in order; bad input when it
+/// records none or names a property this build does not know.
+pub(crate) fn recorded(artifact: &ballot_harness::Artifact) -> Result<Vec<String>, String> {
+    let mut wanted: Vec<String> = Vec::new();
+    for v in &artifact.summary.violations {
+        if property(&v.property).is_none() {
+            return Err(format!("the artifact names an unknown property {:?}", v.property));
+        }
+        if !wanted.contains(&v.property) {
+            wanted.push(v.property.clone());
+        }
     }
-    print_summary(&result.summary, false);
-    let mut wanted: Vec<&str> =
-        saved.summary.violations.iter().map(|v| v.property.as_str()).collect();
-    wanted.dedup();
-    let back: Vec<&str> = wanted.iter().copied().filter(|p| result.summary.violates(p)).collect();
-    if back.is_empty() {
-        println!("not reproduced: {} did not come back", wanted.join(", "));
+    if wanted.is_empty() {
+        return Err("the artifact records no violation".into());
+    }
+    Ok(wanted)
+}
+
+/// Replays the artifact; exits with the replay's own status.
+pub(crate) fn repro(args: ReproArgs) -> ExitCode {
+    let out = Out { json: args.json };
+    let saved = match read_artifact(&args.artifact) {
+        Ok(a) => a,
+        Err(e) => return bad_input(e),
+    };
+    let wanted = match recorded(&saved) {
+        Ok(w) => w,
+        Err(e) => return bad_input(format!("{}: {e}", args.artifact.display())),
+    };
+    if let Err(e) = check_outputs([args.timeline.as_ref()]) {
+        return bad_input(e);
+    }
+    out.info(&format!("seed: {}", saved.schedule.seed));
+    let result = ballot_harness::run(&saved.schedule);
+    if let Some(path) = &args.timeline {
+        write_timeline(path, &saved.schedule, &result, out);
+    }
+    let back: Vec<&str> =
+        wanted.iter().map(String::as_str).filter(|p| result.summary.violates(p)).collect();
+    if out.json {
+        let mut json = serde_json::to_value(&result.summary).expect("summaries serialize");
+        json["reproduced"] = serde_json::json!(back);
+        out.json(&json);
     } else {
-        println!("reproduced: {}", back.join(", "));
+        print_summary(&result.summary, out);
+        if back.is_empty() {
+            println!("not reproduced: {} did not come back", wanted.join(", "));
+        } else {
+            println!("reproduced: {}", back.join(", "));
+        }
     }
     exit(result.summary.verdict)
 }

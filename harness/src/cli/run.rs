@@ -1,27 +1,50 @@
 //! `ballot run`: one schedule, every property, a verdict.
 
-use super::{bad_input, exit, info, print_summary, read_schedule, save, write_timeline};
+use super::{
+    bad_input, check_outputs, exit, print_summary, read_schedule, save, write_timeline, Out,
+};
 use ballot_harness::{report, Verdict};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Runs the schedule at `path` (twice with `check_determinism`), writes what was asked for,
-/// prints the summary and exits with the verdict's status.
-pub(crate) fn run(
-    path: &Path,
+/// The flags of `ballot run`.
+#[derive(clap::Args)]
+pub(crate) struct RunArgs {
+    /// The schedule file (JSON).
+    schedule: PathBuf,
+    /// Print the summary as JSON (and nothing else on stdout).
+    #[arg(long)]
     json: bool,
+    /// Write the history as JSON lines.
+    #[arg(long, value_name = "OUT.jsonl")]
     history: Option<PathBuf>,
+    /// Write the run's timeline as a self-contained HTML page.
+    #[arg(long, value_name = "OUT.html")]
     timeline: Option<PathBuf>,
+    /// Write a failure artifact (and its timeline) here if a property is violated.
+    #[arg(long, value_name = "OUT.json")]
     artifact: Option<PathBuf>,
+    /// Run twice and compare the histories byte for byte (exit 4 if they differ).
+    #[arg(long)]
     check_determinism: bool,
-) -> ExitCode {
-    let schedule = match read_schedule(path) {
+}
+
+/// Runs the schedule (twice with `--check-determinism`), writes what was asked for, prints
+/// the summary and exits with the verdict's status.
+pub(crate) fn run(args: RunArgs) -> ExitCode {
+    let out = Out { json: args.json };
+    let schedule = match read_schedule(&args.schedule) {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
-    info(json, &format!("seed: {}", schedule.seed));
+    if let Err(e) =
+        check_outputs([args.history.as_ref(), args.timeline.as_ref(), args.artifact.as_ref()])
+    {
+        return bad_input(e);
+    }
+    out.info(&format!("seed: {}", schedule.seed));
     let result = ballot_harness::run(&schedule);
-    if check_determinism {
+    if args.check_determinism {
         let again = ballot_harness::run(&schedule);
         if again.history_jsonl() != result.history_jsonl() {
             eprintln!(
@@ -30,19 +53,20 @@ pub(crate) fn run(
             );
             return exit(Verdict::Nondeterminism);
         }
-        info(json, "deterministic: two runs gave the same history");
+        out.info("deterministic: two runs gave the same history");
     }
-    if let Some(path) = history {
-        if let Err(e) = report::write_atomic(&path, &result.history_jsonl()) {
-            eprintln!("could not write {}: {e}", path.display());
+    if let Some(path) = args.history {
+        match report::write_atomic(&path, &result.history_jsonl()) {
+            Ok(()) => out.info(&format!("history: {}", path.display())),
+            Err(e) => eprintln!("could not write {}: {e}", path.display()),
         }
     }
-    if let Some(path) = timeline {
-        write_timeline(&path, &schedule, &result, json);
+    if let Some(path) = args.timeline {
+        write_timeline(&path, &schedule, &result, out);
     }
-    print_summary(&result.summary, json);
-    if let (Some(path), false) = (artifact, result.summary.violations.is_empty()) {
-        save(&path, schedule, &result, json);
+    print_summary(&result.summary, out);
+    if let (Some(path), false) = (args.artifact, result.summary.violations.is_empty()) {
+        save(&path, schedule, &result, out);
     }
     exit(result.summary.verdict)
 }

@@ -1,29 +1,53 @@
 //! `ballot shrink`: a failing schedule made minimal, still failing the same property.
 
-use super::{bad_input, exit, save};
+use super::{bad_input, check_outputs, exit, read_artifact, repro::recorded, save, Out};
 use ballot_harness::explore::shrink::{shrink as shrink_schedule, size};
-use ballot_harness::Artifact;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Shrinks the artifact at `path` with at most `budget` runs and saves the result.
-pub(crate) fn shrink(path: &Path, out: Option<PathBuf>, budget: usize) -> ExitCode {
-    let saved = match Artifact::read(path) {
+/// The flags of `ballot shrink`.
+#[derive(clap::Args)]
+pub(crate) struct ShrinkArgs {
+    /// The failure artifact (JSON).
+    artifact: PathBuf,
+    /// Where to write the minimal artifact (default: beside the input, `.min.json`).
+    #[arg(long, value_name = "MIN.json")]
+    out: Option<PathBuf>,
+    /// Most simulations to run while shrinking.
+    #[arg(long, default_value_t = 400)]
+    budget: usize,
+}
+
+/// Replays the artifact, refuses if its first recorded property does not fail any more,
+/// shrinks with at most `budget` runs and saves the result.
+pub(crate) fn shrink(args: ShrinkArgs) -> ExitCode {
+    let out = Out { json: false };
+    let saved = match read_artifact(&args.artifact) {
         Ok(a) => a,
-        Err(e) => return bad_input(format!("{}: {e}", path.display())),
+        Err(e) => return bad_input(e),
     };
-    println!("seed: {}", saved.schedule.seed);
-    let Some(property) = saved.summary.violations.first().map(|v| v.property.clone()) else {
-        return bad_input(format!("{}: the artifact records no violation", path.display()));
+    let property = match recorded(&saved) {
+        Ok(w) => w[0].clone(),
+        Err(e) => return bad_input(format!("{}: {e}", args.artifact.display())),
     };
-    let shrunk = shrink_schedule(&saved.schedule, &property, budget);
+    let target = args.out.unwrap_or_else(|| args.artifact.with_extension("min.json"));
+    if let Err(e) = check_outputs([Some(&target)]) {
+        return bad_input(e);
+    }
+    out.info(&format!("seed: {}", saved.schedule.seed));
+    if !ballot_harness::run(&saved.schedule).summary.violates(&property) {
+        return bad_input(format!(
+            "{}: {property} does not fail any more, so there is nothing to shrink (ballot repro shows the replay)",
+            args.artifact.display()
+        ));
+    }
+    let shrunk = shrink_schedule(&saved.schedule, &property, args.budget);
     let (before, after) = (size(&saved.schedule), size(&shrunk.schedule));
     println!(
         "shrunk {property} in {} runs: {} steps, {} nodes, {} ms -> {} steps, {} nodes, {} ms",
         shrunk.runs, before.0, before.1, before.2, after.0, after.1, after.2
     );
     let result = ballot_harness::run(&shrunk.schedule);
-    let out = out.unwrap_or_else(|| path.with_extension("min.json"));
-    save(&out, shrunk.schedule, &result, false);
+    save(&target, shrunk.schedule, &result, out);
     exit(result.summary.verdict)
 }

@@ -3,7 +3,7 @@
 
 use super::generate::generate;
 use super::shrink::{shrink, size};
-use crate::bench::quantile;
+use crate::bench::{quantile, round_ms};
 use crate::report::timeline::render;
 use crate::report::{write_atomic, Artifact, Verdict};
 use crate::run::run;
@@ -176,7 +176,7 @@ pub struct Reporter<'a> {
 }
 
 /// Runs a campaign until its run count or duration is reached, or `stop` is set (runs in
-/// flight finish); writes `summary.json` under `out` and returns the summary.
+/// flight finish), and returns its summary (artifacts are written under `out` as found).
 pub fn chaos(config: ChaosConfig, stop: Arc<AtomicBool>, report: &Reporter) -> ChaosSummary {
     let jobs = config.jobs.max(1);
     let campaign = Campaign {
@@ -201,13 +201,11 @@ pub fn chaos(config: ChaosConfig, stop: Arc<AtomicBool>, report: &Reporter) -> C
     summary.wall_s = campaign.started.elapsed().as_secs_f64();
     let mut failovers = campaign.failovers.into_inner().expect("workers done");
     failovers.sort_by(f64::total_cmp);
-    summary.failover_ms =
-        Percentiles { p50: quantile(&failovers, 0.5), p99: quantile(&failovers, 0.99) };
+    summary.failover_ms = Percentiles {
+        p50: round_ms(quantile(&failovers, 0.5)),
+        p99: round_ms(quantile(&failovers, 0.99)),
+    };
     summary.artifacts.sort();
-    let json = serde_json::to_string_pretty(&summary).expect("summaries serialize");
-    if let Err(e) = write_atomic(&campaign.config.out.join("summary.json"), json.as_bytes()) {
-        (report.line)(&format!("could not write summary.json: {e}"));
-    }
     summary
 }
 

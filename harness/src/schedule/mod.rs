@@ -11,6 +11,12 @@ use thiserror::Error;
 /// The schedule format this build reads and writes.
 pub const FORMAT: u32 = 1;
 
+/// The longest run (and liveness allowance) a schedule may ask for: one simulated day, ms.
+pub const MAX_DURATION_MS: u64 = 86_400_000;
+
+/// The most nodes a cluster may have.
+pub const MAX_NODES: usize = 64;
+
 /// A whole run: who, on what network, for how long, and what happens when.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,6 +103,10 @@ impl ClusterSpec {
             check_quorum: self.check_quorum,
             adaptive_timeout: self.adaptive_timeout,
             clock_drift_bound: self.clock_drift_bound,
+            // The cap a schedule cannot set follows the timeouts it can.
+            adaptive_timeout_cap_ms: Config::default()
+                .adaptive_timeout_cap_ms
+                .max(self.election_timeout_ms[1]),
             ..Config::default()
         }
     }
@@ -237,17 +247,25 @@ impl Schedule {
             ));
         }
         let n = self.cluster.nodes;
-        if !(2..=64).contains(&n) {
-            return Err(bad("cluster.nodes", format!("{n} nodes; a cluster needs 2 to 64")));
+        if !(2..=MAX_NODES).contains(&n) {
+            return Err(bad(
+                "cluster.nodes",
+                format!("{n} nodes; a cluster needs 2 to {MAX_NODES}"),
+            ));
         }
         self.cluster.core_config().validate().map_err(|e| bad("cluster", e.to_string()))?;
         crate::faults::draw::check_rate("network.loss", self.network.loss)?;
         crate::faults::check_latency("network.latency_ms", self.network.latency_ms)?;
-        if self.duration_ms == 0 {
-            return Err(bad("duration_ms", "must be greater than 0"));
-        }
-        if self.liveness_ms == 0 {
-            return Err(bad("liveness_ms", "must be greater than 0"));
+        for (field, ms) in [("duration_ms", self.duration_ms), ("liveness_ms", self.liveness_ms)] {
+            if ms == 0 {
+                return Err(bad(field, "must be greater than 0"));
+            }
+            if ms > MAX_DURATION_MS {
+                return Err(bad(
+                    field,
+                    format!("{ms} ms is more than {MAX_DURATION_MS} (one simulated day)"),
+                ));
+            }
         }
         let mut previous = 0;
         for (i, step) in self.steps.iter().enumerate() {
@@ -289,12 +307,18 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     text: &str,
     whole: &str,
 ) -> Result<T, ScheduleError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if !text.trim_start().starts_with('{') {
+        return Err(bad(whole, "expected a JSON object ({ ... })"));
+    }
     let de = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." || path == "?" { whole.to_string() } else { path };
         bad(field, e.into_inner().to_string())
-    })
+    })?;
+    de.end().map_err(|e| bad(whole, format!("text after the JSON object: {e}")))?;
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -323,6 +347,16 @@ mod tests {
         assert_eq!(s.steps.len(), 4);
         assert_eq!(s.steps[2].op, Op::Crash(crate::faults::Crash { node: NodeRef::Leader }));
         assert_eq!(Schedule::from_json(&s.to_json()).unwrap(), s);
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_long_timeouts_are_fine() {
+        let text = "\u{feff}{\"format\":1,\"seed\":1,\"duration_ms\":100,\"cluster\":{\"election_timeout_ms\":[500,1500],\"heartbeat_ms\":100}}";
+        let s = Schedule::from_json(text).unwrap();
+        assert_eq!(s.cluster.election_timeout_ms, [500, 1500]);
+        let adaptive =
+            text.replace("\"heartbeat_ms\":100", "\"heartbeat_ms\":100,\"adaptive_timeout\":true");
+        assert!(Schedule::from_json(&adaptive).is_ok(), "the cap follows the timeouts");
     }
 
     #[test]
@@ -369,7 +403,27 @@ mod tests {
             (r#"{"format":2,"seed":1,"duration_ms":9}"#.to_string(), "format", "not supported"),
             (r#"{"format":1,"seed":1}"#.to_string(), "schedule", "missing field `duration_ms`"),
             (r#"{"format":1,"seed":1,"duration_ms":9,"colour":1}"#.to_string(), "colour", "unknown field"),
-            ("not json".to_string(), "schedule", "expected"),
+            ("not json".to_string(), "schedule", "expected a JSON object"),
+            (format!("{} xyz", with_step(r#"{"at_ms":1,"op":"heal"}"#)), "schedule", "text after the JSON object"),
+            (format!("{0}{0}", with_step(r#"{"at_ms":1,"op":"heal"}"#)), "schedule", "text after the JSON object"),
+            ("[1, 7, {}, 100]".to_string(), "schedule", "expected a JSON object"),
+            (with_step(r#"{"at_ms":1,"op":"heal","node":2}"#), "steps[0]", "unknown field `node`"),
+            (
+                with_step(r#"{"at_ms":1,"op":"partition","groups":[[0],[1,9]]}"#),
+                "steps[0].groups[1][1]",
+                "out of range",
+            ),
+            (
+                with_step(r#"{"at_ms":1,"op":"partition_oneway","from":0,"to":5}"#),
+                "steps[0].to",
+                "out of range",
+            ),
+            (r#"{"format":1,"seed":1,"duration_ms":1000000000000}"#.to_string(), "duration_ms", "one simulated day"),
+            (
+                r#"{"format":1,"seed":1,"duration_ms":9,"liveness_ms":18446744073709551615}"#.to_string(),
+                "liveness_ms",
+                "one simulated day",
+            ),
         ];
         for (text, field, problem) in cases {
             let err = Schedule::from_json(&text).expect_err(&text);
