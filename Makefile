@@ -5,7 +5,7 @@ DURATION ?= 10m
 JOBS ?=
 BALLOT := target/release/ballot
 
-.PHONY: test lint fmt chaos build prove-bugs timeline bench
+.PHONY: test lint fmt chaos build prove-bugs timeline bench readme
 
 ## Run every test: unit, rule tables, simulated clusters, generated schedules, doc tests.
 test:
@@ -30,6 +30,11 @@ build:
 ## Hunt for election bugs with generated fault schedules: make chaos DURATION=60s [JOBS=2].
 chaos: build
 	$(BALLOT) chaos --duration $(DURATION) $(if $(JOBS),--jobs $(JOBS)) --out target/chaos
+
+## Run the README's commands that no test runs (the UDP example, --json of every command,
+## a short chaos, the worked failure) and check what they must do.
+readme:
+	scripts/readme-commands.sh
 
 ## Show that generated schedules find four known bugs put into scratch copies of the core.
 prove-bugs:

@@ -4,15 +4,17 @@
 # `ballot chaos --stop-on-violation`, which shrinks what it finds. Reports how many runs each
 # bug took to find and the size of its shrunk schedule. The shipped core is never touched.
 #
-#   scripts/prove-bugs.sh [RUNS]     (default 4000 runs per bug at most)
+#   scripts/prove-bugs.sh [RUNS [BUG...]]   (default 4000 runs per bug at most, every bug)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-4000}
+shift || true
+bugs=${*:-$(python3 "$root/scripts/bugs.py" --list)}
 work=$root/target/bugs
 export CARGO_TARGET_DIR=$work/target
 mkdir -p "$work"
 status=0
-for bug in $(python3 "$root/scripts/bugs.py" --list); do
+for bug in $bugs; do
   copy=$work/$bug
   rm -rf "$copy" "$work/$bug-artifacts"
   mkdir -p "$copy"

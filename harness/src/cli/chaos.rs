@@ -79,7 +79,7 @@ pub(crate) fn chaos(args: ChaosArgs) -> ExitCode {
         progress: &|s| {
             let found: u64 = s.violations.values().sum();
             let status = format!(
-                "{:.2} sim-h, {:.1} runs/s, {found} violations",
+                "{:.2} sim-h, {:.1} runs/s, {found} found",
                 s.sim_ms / 3.6e6,
                 s.runs as f64 / s.wall_s.max(1e-9)
             );

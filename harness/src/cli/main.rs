@@ -266,7 +266,7 @@ fn parse_shard(text: &str) -> Result<(u64, u64), String> {
 fn progress_bar(runs: Option<u64>) -> indicatif::ProgressBar {
     let (bar, template) = match runs {
         Some(n) => {
-            (indicatif::ProgressBar::new(n), "{elapsed_precise} [{bar:20}] {pos}/{len} {msg}")
+            (indicatif::ProgressBar::new(n), "{elapsed_precise} [{bar:16}] {pos}/{len} {msg}")
         }
         None => {
             (indicatif::ProgressBar::new_spinner(), "{elapsed_precise} {spinner} {pos} runs {msg}")

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs the README's commands that a test does not already run, and checks what they must do:
+# the UDP example five times in a row (exit 0, nothing left in the temporary directory),
+# `--json` of every command through a JSON parser, a short `make chaos`, and the worked
+# example of a failure found, shrunk and replayed (with the bug put into a scratch copy by
+# scripts/prove-bugs.sh). Called by .ci/run.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+tmp=${TMPDIR:-/tmp}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "== the UDP example, five times in a row"
+cargo build -q -p ballot-node --example udp_cluster
+for i in 1 2 3 4 5; do
+  target/debug/examples/udp_cluster > "$work/udp.out" 2> "$work/udp.err"
+  grep -q '^new leader: node' "$work/udp.out"
+  if grep -q $'\e\[' "$work/udp.err"; then echo "colour codes in piped logs"; exit 1; fi
+done
+if ls "$tmp" | grep -q '^ballot-example-'; then echo "ballot-example-* left in $tmp"; exit 1; fi
+
+echo "== --json of every command parses"
+cargo build -q --release -p ballot-harness
+ballot=target/release/ballot
+$ballot run examples/spec.json --json | python3 -m json.tool > /dev/null
+$ballot run examples/faults.json --json | python3 -m json.tool > /dev/null
+$ballot chaos --runs 5 --seed 1 --json --out "$work/chaos" | python3 -m json.tool > /dev/null
+$ballot bench failover --trials 1 --json --svg "$work/f.svg" | python3 -m json.tool > /dev/null
+$ballot bench sim --seconds 1 --chaos-runs 3 --json | python3 -m json.tool > /dev/null
+
+echo "== make chaos, briefly"
+make -s chaos DURATION=10s > "$work/chaos.log"
+grep -q '"checked_runs"' "$work/chaos.log"
+
+echo "== a failure found, shrunk and replayed (README)"
+scripts/prove-bugs.sh 3000 index-before-term
+B=$root/target/bugs/index-before-term-ballot
+cd "$work"
+status() { set +e; "$@" > /dev/null; local s=$?; set -e; echo $s; }
+$B generate --seed 5949472102801109533 > s.json
+[ "$(status $B run s.json --artifact found.json)" = 1 ]
+[ "$(status $B shrink found.json --out min.json)" = 1 ]
+[ "$(status $B repro min.json)" = 1 ]
+[ "$(status "$root/$ballot" repro min.json)" = 0 ]
+echo "README commands: ok"
