@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the README's commands that a test does not already run, and checks what they must do:
 # the UDP example five times in a row (exit 0, nothing left in the temporary directory),
-# `--json` of every command through a JSON parser, a short `make chaos`, and the worked
-# example of a failure found, shrunk and replayed (with the bug put into a scratch copy by
-# scripts/prove-bugs.sh). Called by .ci/run.
+# `--json` of every command through a JSON parser, a short `make chaos`, the timeline
+# screenshot, `make prove-bugs`, and the worked example of a failure found, shrunk and
+# replayed (on prove-bugs' copy with the bug put in). Called by .ci/run. (`make bench` runs
+# here only in its short form: the full one takes many minutes.)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -33,8 +34,14 @@ echo "== make chaos, briefly"
 make -s chaos DURATION=10s > "$work/chaos.log"
 grep -q '"checked_runs"' "$work/chaos.log"
 
+echo "== make timeline (its commands, into a scratch directory)"
+$ballot run examples/faults.json --timeline "$work/timeline.html" > /dev/null
+scripts/screenshot.sh "$work/timeline.html" "$work/timeline.png"
+
+echo "== make prove-bugs: every known bug found and shrunk"
+scripts/prove-bugs.sh 3000
+
 echo "== a failure found, shrunk and replayed (README)"
-scripts/prove-bugs.sh 3000 index-before-term
 B=$root/target/bugs/index-before-term-ballot
 cd "$work"
 status() { set +e; "$@" > /dev/null; local s=$?; set -e; echo $s; }

@@ -146,18 +146,6 @@ impl<'h> Views<'h> {
         &self.leases
     }
 
-    /// Every node that was ever leader in each term.
-    pub fn leaders_per_term(&self) -> BTreeMap<u64, Vec<usize>> {
-        let mut out: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
-        for s in &self.leaders {
-            let nodes = out.entry(s.term).or_default();
-            if !nodes.contains(&s.node) {
-                nodes.push(s.node);
-            }
-        }
-        out
-    }
-
     /// The conditions at every change: `(from_ms, conditions)`, the first at 0.
     pub fn conditions(&self) -> &[(f64, Conditions)] {
         &self.conditions

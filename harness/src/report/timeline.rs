@@ -78,19 +78,26 @@ fn lease_spans(v: &Views, n: usize) -> Vec<Span> {
         .collect()
 }
 
-/// Whether the network differs from its baseline.
+/// The part of the conditions a network band shows.
+fn network(c: &Conditions) -> (&std::collections::BTreeSet<(usize, usize)>, f64, f64, [u64; 2]) {
+    (&c.blocked, c.loss, c.duplicate, c.latency_ms)
+}
+
+/// Whether the network is worse than its baseline: links down, more loss or latency,
+/// duplication.
 fn network_faulty(c: &Conditions) -> bool {
     !c.blocked.is_empty()
-        || c.loss != c.baseline.loss
+        || c.loss > c.baseline.loss
         || c.duplicate > 0.0
-        || c.latency_ms != c.baseline.latency_ms
+        || c.latency_ms[1] > c.baseline.latency_ms[1]
 }
 
 /// Fault bands from the conditions over time: per node (pauses, clock drift) and for the
-/// network (links, loss, duplication, latency), the latter labelled with the steps applied.
+/// network (links, loss, duplication, latency), the latter labelled with the steps that
+/// changed the network when the band began.
 fn fault_spans(v: &Views, nodes: usize) -> (Vec<Vec<Span>>, Vec<Span>) {
     let mut per_node: Vec<Vec<Span>> = (0..nodes).map(|_| Vec::new()).collect();
-    let mut network = Vec::new();
+    let mut bands = Vec::new();
     let changes = v.conditions();
     for (i, (from, c)) in changes.iter().enumerate() {
         let to = changes.get(i + 1).map_or(v.end_ms(), |(t, _)| *t);
@@ -102,25 +109,30 @@ fn fault_spans(v: &Views, nodes: usize) -> (Vec<Vec<Span>>, Vec<Span>) {
                 lane.push(Span::band(*from, to, "drift", format!("clock ×{}", c.clock_rates[n])));
             }
         }
-        if network_faulty(c) {
-            let steps: Vec<String> = v
-                .history()
-                .events()
-                .iter()
-                .filter(|e| e.t_ms <= *from)
-                .rev()
-                .take_while(|e| e.t_ms >= *from)
-                .filter_map(|e| match &e.kind {
-                    EventKind::Fault { step, skipped: false } => Some(step.op.label()),
-                    _ => None,
-                })
-                .collect();
-            let label =
-                if steps.is_empty() { "network fault".to_string() } else { steps.join(", ") };
-            network.push(Span::band(*from, to, "netfault", label));
+        if !network_faulty(c) {
+            continue;
         }
+        let before = if i == 0 { c } else { &changes[i - 1].1 };
+        let changed_network = |op: &crate::schedule::Op| {
+            let mut probe = before.clone();
+            op.apply(&mut probe);
+            network(&probe) != network(before)
+        };
+        let steps: Vec<String> = v
+            .history()
+            .events()
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Fault { step, skipped: false } if e.t_ms == *from => Some(&step.op),
+                _ => None,
+            })
+            .filter(|op| changed_network(op))
+            .map(|op| op.label())
+            .collect();
+        let label = if steps.is_empty() { "network fault".to_string() } else { steps.join(", ") };
+        bands.push(Span::band(*from, to, "netfault", label));
     }
-    (per_node, network)
+    (per_node, bands)
 }
 
 /// Renders the run as a self-contained HTML page.
