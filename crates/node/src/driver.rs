@@ -262,8 +262,9 @@ impl<T: Transport, S: Storage> Node<T, S> {
 
     async fn send_all(&mut self, messages: Vec<Message>) {
         for msg in messages {
-            if let Body::RequestVoteResponse { pre_vote: false, granted } = msg.body {
-                let event = NodeEvent::Vote { term: msg.term, candidate: msg.to, granted };
+            if let Body::RequestVoteResponse { pre_vote, granted } = msg.body {
+                let event =
+                    NodeEvent::Vote { term: msg.term, candidate: msg.to, granted, pre_vote };
                 self.observer.event(self.config.id, &event);
             }
             let Some(&addr) = self.config.members.get(&msg.to) else { continue };

@@ -29,14 +29,16 @@ pub enum NodeEvent {
         /// replaced) and the term of each entry written.
         entries: Option<(LogIndex, Vec<Term>)>,
     },
-    /// A vote request was answered (after the vote was persisted).
+    /// A vote or pre-vote request was answered (a vote after it was persisted).
     Vote {
-        /// The term of the election.
+        /// The term of the election (for a pre-vote, the term the candidate would run in).
         term: Term,
         /// Who asked.
         candidate: NodeId,
         /// Whether the vote was granted.
         granted: bool,
+        /// It answers a pre-vote.
+        pre_vote: bool,
     },
     /// An application proposal was appended to the leader's log.
     Proposed {

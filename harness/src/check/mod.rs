@@ -6,8 +6,11 @@ mod committed_durable;
 mod election_safety;
 mod leader_completeness;
 mod lease_safety;
+mod lease_vote;
 mod liveness;
 mod log_matching;
+mod no_disruption;
+mod quorum_step_down;
 mod stability;
 mod term_monotonic;
 mod vote_durable;
@@ -62,6 +65,9 @@ pub struct Property {
     pub check: fn(&Views) -> Vec<Violation>,
     /// Simulated milliseconds over which the run judged it.
     pub judged_ms: fn(&Views) -> f64,
+    /// The situation a run must reach for the property to say anything (`None`: every run
+    /// with a liveness phase judges it).
+    pub needs: Option<&'static str>,
 }
 
 /// Safety properties that hold at every instant are judged over the whole run.
@@ -76,6 +82,7 @@ macro_rules! safety {
             class: Class::Safety,
             check: $module::$module,
             judged_ms: whole_run,
+            needs: None,
         }
     };
 }
@@ -94,18 +101,42 @@ pub const PROPERTIES: &[Property] = &[
         class: Class::Safety,
         check: lease_safety::lease_safety,
         judged_ms: lease_safety::judged_ms,
+        needs: None,
+    },
+    Property {
+        name: "lease-vote",
+        class: Class::Safety,
+        check: lease_vote::lease_vote,
+        judged_ms: lease_vote::judged_ms,
+        needs: Some("check-quorum on"),
+    },
+    Property {
+        name: "quorum-step-down",
+        class: Class::Liveness,
+        check: quorum_step_down::quorum_step_down,
+        judged_ms: quorum_step_down::judged_ms,
+        needs: Some("check-quorum on and a leader cut off from every majority"),
+    },
+    Property {
+        name: "no-disruption",
+        class: Class::Liveness,
+        check: no_disruption::no_disruption,
+        judged_ms: no_disruption::judged_ms,
+        needs: Some("pre-vote and check-quorum on and a leader with a working majority for three maximum election timeouts"),
     },
     Property {
         name: "liveness",
         class: Class::Liveness,
         check: liveness::liveness,
         judged_ms: liveness::judged_ms,
+        needs: None,
     },
     Property {
         name: "stability",
         class: Class::Liveness,
         check: stability::stability,
         judged_ms: stability::judged_ms,
+        needs: None,
     },
 ];
 

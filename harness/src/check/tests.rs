@@ -2,7 +2,7 @@
 //! where it breaks, which must be reported with the property's name, the time and the nodes.
 
 use super::*;
-use crate::faults::{Clock, Heal, Isolate};
+use crate::faults::{Clock, Heal, Isolate, Loss, Pause, Resume};
 use crate::history::EventKind as K;
 use crate::history::{test_setup, History};
 use crate::schedule::{NodeRef, Op, Step};
@@ -34,6 +34,16 @@ fn persist_log(first: u64, terms: &[u64]) -> K {
         first_index: Some(first),
         terms: Some(terms.to_vec()),
     }
+}
+
+/// A vote answered.
+fn answer(term: u64, candidate: usize, granted: bool) -> K {
+    K::Vote { term, candidate, granted, pre_vote: false, since_heard_ms: None }
+}
+
+/// A pre-vote answered, `since_heard_ms` after the voter last heard its leader (own clock).
+fn pre_vote(term: u64, candidate: usize, granted: bool, since_heard_ms: Option<f64>) -> K {
+    K::Vote { term, candidate, granted, pre_vote: true, since_heard_ms }
 }
 
 fn commit(index: u64, term: u64, in_term: u64) -> K {
@@ -70,11 +80,12 @@ fn election_safety() {
 
 #[test]
 fn vote_once() {
-    let vote = |term, candidate| K::Vote { term, candidate, granted: true };
+    let vote = |term, candidate| answer(term, candidate, true);
     let good = history(&[
         (1.0, Some(0), vote(1, 1)),
         (2.0, Some(0), vote(1, 1)),
-        (3.0, Some(0), K::Vote { term: 1, candidate: 2, granted: false }),
+        (3.0, Some(0), answer(1, 2, false)),
+        (3.5, Some(0), pre_vote(1, 2, true, None)), // a pre-vote is not a vote
         (4.0, Some(0), vote(2, 2)),
     ]);
     assert!(check("vote-once", &good).is_empty());
@@ -284,7 +295,7 @@ fn check_all_orders_by_time_and_classes_are_right() {
     assert_eq!(found.checked["election-safety"], END);
     assert_eq!(class_of("election-safety"), Some(Class::Safety));
     assert_eq!(class_of("stability"), Some(Class::Liveness));
-    assert_eq!(PROPERTIES.len(), 10);
+    assert_eq!(PROPERTIES.len(), 13);
 }
 
 #[test]
@@ -295,13 +306,14 @@ fn vote_durable() {
         first_index: None,
         terms: None,
     };
-    let vote = |term, candidate| K::Vote { term, candidate, granted: true };
+    let vote = |term, candidate| answer(term, candidate, true);
     let good = history(&[
         (1.0, Some(0), persist(2, Some(1))),
         (1.0, Some(0), vote(2, 1)),
         (2.0, Some(0), persist(4, Some(0))),
         (2.0, Some(0), vote(3, 2)), // answered in the same batch that moved on to term 4
-        (3.0, Some(0), K::Vote { term: 4, candidate: 2, granted: false }),
+        (3.0, Some(0), answer(4, 2, false)),
+        (4.0, Some(0), pre_vote(5, 1, true, None)), // pre-votes are never persisted
     ]);
     assert!(check("vote-durable", &good).is_empty());
     let unpersisted = history(&[(1.0, Some(0), persist(2, None)), (2.0, Some(0), vote(2, 1))]);
@@ -312,4 +324,112 @@ fn vote_durable() {
         (3.0, Some(1), vote(2, 0)),
     ]);
     assert_broken("vote-durable", &forgotten, 3.0, &[1, 0]);
+}
+
+/// The simulated milliseconds `property` judged of `h`, with the default setup.
+fn judged(property: &str, h: &History) -> f64 {
+    (self::property(property).unwrap().judged_ms)(&Views::new(h, test_setup(END)))
+}
+
+#[test]
+fn quorum_step_down() {
+    let cut = |t: u64| (t as f64, None, fault(t, Isolate { node: NodeRef::Index(0) }));
+    let good = history(&[
+        (100.0, Some(0), role(Role::Leader, 1)),
+        cut(1_000),
+        (1_200.0, Some(0), role(Role::Follower, 1)),
+    ]);
+    assert!(check("quorum-step-down", &good).is_empty());
+    assert_eq!(judged("quorum-step-down", &good), 200.0);
+    // Still leading 600 ms (two maximum election timeouts of its clock) after the cut.
+    let stale = history(&[(100.0, Some(0), role(Role::Leader, 1)), cut(1_000)]);
+    assert_broken("quorum-step-down", &stale, 1_600.0, &[0]);
+    assert_eq!(judged("quorum-step-down", &stale), END - 1_000.0);
+    // A clock at half speed gets twice the simulated time.
+    let slow = history(&[
+        (0.0, None, fault(0, Clock { node: NodeRef::Index(0), rate: 0.5 })),
+        (100.0, Some(0), role(Role::Leader, 1)),
+        cut(1_000),
+        (2_100.0, Some(0), role(Role::Follower, 1)),
+    ]);
+    assert!(check("quorum-step-down", &slow).is_empty());
+    let slower = history(&[
+        (0.0, None, fault(0, Clock { node: NodeRef::Index(0), rate: 0.5 })),
+        (100.0, Some(0), role(Role::Leader, 1)),
+        cut(1_000),
+        (2_300.0, Some(0), role(Role::Follower, 1)),
+    ]);
+    assert_broken("quorum-step-down", &slower, 2_200.0, &[0]);
+    // A paused leader cannot act; the bound runs from when it resumes.
+    let paused = history(&[
+        (100.0, Some(0), role(Role::Leader, 1)),
+        (900.0, None, fault(900, Pause { node: NodeRef::Index(0) })),
+        cut(1_000),
+        (5_000.0, None, fault(5_000, Resume { node: NodeRef::Index(0) })),
+        (5_010.0, Some(0), role(Role::Follower, 1)),
+    ]);
+    assert!(check("quorum-step-down", &paused).is_empty());
+    // Without check-quorum a leader is not expected to notice.
+    let mut setup = test_setup(END);
+    setup.timing.check_quorum = false;
+    let p = property("quorum-step-down").unwrap();
+    assert!((p.check)(&Views::new(&stale, setup.clone())).is_empty());
+    assert_eq!((p.judged_ms)(&Views::new(&stale, setup)), 0.0);
+}
+
+#[test]
+fn lease_vote() {
+    let good = history(&[
+        (1.0, Some(1), pre_vote(2, 2, true, Some(200.0))),
+        (2.0, Some(1), pre_vote(2, 2, true, None)),
+        (3.0, Some(1), pre_vote(2, 2, false, Some(10.0))),
+    ]);
+    assert!(check("lease-vote", &good).is_empty());
+    let in_lease = history(&[(5.0, Some(1), pre_vote(2, 2, true, Some(100.0)))]);
+    assert_broken("lease-vote", &in_lease, 5.0, &[1, 2]);
+    let vote_in_lease = history(&[(
+        5.0,
+        Some(0),
+        K::Vote {
+            term: 3,
+            candidate: 1,
+            granted: true,
+            pre_vote: false,
+            since_heard_ms: Some(20.0),
+        },
+    )]);
+    assert_broken("lease-vote", &vote_in_lease, 5.0, &[0, 1]);
+    assert_eq!(judged("lease-vote", &good), END);
+}
+
+#[test]
+fn no_disruption() {
+    let rejoin = |candidate_at: f64| {
+        history(&[
+            (100.0, Some(0), role(Role::Leader, 1)),
+            (2_000.0, None, fault(2_000, Isolate { node: NodeRef::Index(2) })),
+            (4_000.0, None, fault(4_000, Heal {})),
+            (candidate_at, Some(2), role(Role::Candidate, 2)),
+        ])
+    };
+    // Campaigning while the new leader settles in is allowed...
+    assert!(check("no-disruption", &rejoin(500.0)).is_empty());
+    // ...but not once it has had a working majority for three maximum election timeouts,
+    // not even right after an isolated node rejoins.
+    assert_broken("no-disruption", &rejoin(4_100.0), 4_100.0, &[2, 0]);
+    assert_eq!(judged("no-disruption", &rejoin(12_000.0)), END - 100.0 - 900.0);
+    // With loss, heartbeats may not arrive: not judged there.
+    let lossy = history(&[
+        (100.0, Some(0), role(Role::Leader, 1)),
+        (2_000.0, None, fault(2_000, Loss { rate: 0.2 })),
+        (2_500.0, Some(2), role(Role::Candidate, 2)),
+    ]);
+    assert!(check("no-disruption", &lossy).is_empty());
+    // A leader without a majority promises nothing.
+    let minority = history(&[
+        (100.0, Some(0), role(Role::Leader, 1)),
+        (1_500.0, None, fault(1_500, Isolate { node: NodeRef::Index(0) })),
+        (2_500.0, Some(2), role(Role::Candidate, 2)),
+    ]);
+    assert!(check("no-disruption", &minority).is_empty());
 }

@@ -18,7 +18,7 @@ pub(crate) fn vote_durable(v: &Views) -> Vec<Violation> {
             EventKind::Persist { term: Some(term), voted_for, .. } => {
                 disk.insert(n, (term, voted_for));
             }
-            EventKind::Vote { term, candidate, granted: true } => {
+            EventKind::Vote { term, candidate, granted: true, pre_vote: false, .. } => {
                 let (on_disk, vote) = disk.get(&n).copied().unwrap_or((0, None));
                 if on_disk < term || (on_disk == term && vote != Some(candidate)) {
                     out.push(violation(

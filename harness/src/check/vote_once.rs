@@ -13,7 +13,9 @@ pub(crate) fn vote_once(v: &Views) -> Vec<Violation> {
     for e in v.history().events() {
         let Some(n) = e.node else { continue };
         let cast = match e.kind {
-            EventKind::Vote { term, candidate, granted: true } => Some((term, candidate)),
+            EventKind::Vote { term, candidate, granted: true, pre_vote: false, .. } => {
+                Some((term, candidate))
+            }
             EventKind::Role { role: Role::Candidate, term, .. } => Some((term, n)),
             EventKind::Persist { term: Some(term), voted_for: Some(c), .. } => Some((term, c)),
             _ => None,

@@ -101,13 +101,14 @@ pub(crate) fn chaos(args: ChaosArgs) -> ExitCode {
     if interrupted.load(Ordering::SeqCst) {
         out.info("interrupted: runs in flight finished, every artifact is on disk");
     }
-    let never: Vec<&str> = ballot_harness::PROPERTIES
-        .iter()
-        .map(|p| p.name)
-        .filter(|p| summary.checked_runs.get(*p).copied().unwrap_or(0) == 0)
-        .collect();
-    if summary.runs > 0 && !never.is_empty() {
-        out.info(&format!("never checked: {} (no run could judge them)", never.join(", ")));
+    for p in ballot_harness::PROPERTIES {
+        if summary.runs == 0 || summary.checked_runs.get(p.name).copied().unwrap_or(0) > 0 {
+            continue;
+        }
+        match p.needs {
+            None => out.info(&format!("never checked: {} (no run could judge it)", p.name)),
+            Some(needs) => out.info(&format!("never reached: {} (needs {needs})", p.name)),
+        }
     }
     let path = args.out.join("summary.json");
     let json = serde_json::to_string_pretty(&summary).expect("summaries serialize");

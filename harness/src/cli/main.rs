@@ -9,6 +9,7 @@ mod repro;
 mod run;
 mod shrink;
 
+use ballot_harness::check::property;
 use ballot_harness::report::timeline;
 use ballot_harness::{report, Run, Schedule, ScheduleError, Summary, Verdict};
 use clap::{Parser, Subcommand};
@@ -188,9 +189,16 @@ fn print_summary(summary: &Summary, out: Out) {
     if !partly.is_empty() {
         println!("judged for part of the run: {}", partly.join(", "));
     }
-    let not_checked = summary.not_checked();
+    let (situational, not_checked): (Vec<&str>, Vec<&str>) = summary
+        .not_checked()
+        .into_iter()
+        .partition(|p| property(p).is_some_and(|p| p.needs.is_some()));
     if !not_checked.is_empty() {
         println!("not checked: {} (the run could not judge them)", not_checked.join(", "));
+    }
+    for p in situational {
+        let needs = property(p).and_then(|p| p.needs).unwrap_or_default();
+        println!("not reached: {p} (needs {needs})");
     }
 }
 

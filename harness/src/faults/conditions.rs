@@ -5,7 +5,8 @@
 use crate::schedule::NetworkSpec;
 use std::collections::BTreeSet;
 
-/// The timing facts health depends on (from the schedule's cluster), milliseconds.
+/// What the harness knows of the nodes' core configuration: the timing that health depends
+/// on (milliseconds) and the options that some properties promise something about.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Timing {
     /// Lower bound of the election timeout, milliseconds.
@@ -16,6 +17,13 @@ pub struct Timing {
     pub heartbeat_ms: u64,
     /// How much slower one clock may run than another, as a fraction (0.05 = 5 %).
     pub clock_drift_bound: f64,
+    /// Pre-vote on.
+    pub pre_vote: bool,
+    /// Check-quorum (and with it the leader lease) on.
+    pub check_quorum: bool,
+    /// The longest election timeout the core may use, milliseconds of its clock: the
+    /// adaptive cap when the adaptive timeout is on, else the maximum election timeout.
+    pub longest_timeout_ms: u64,
 }
 
 impl Timing {
@@ -26,7 +34,22 @@ impl Timing {
             election_timeout_max_ms: core.election_timeout_max_ms,
             heartbeat_ms: core.heartbeat_ms,
             clock_drift_bound: core.clock_drift_bound,
+            pre_vote: core.pre_vote,
+            check_quorum: core.check_quorum,
+            longest_timeout_ms: if core.adaptive_timeout {
+                core.adaptive_timeout_cap_ms.max(core.election_timeout_max_ms)
+            } else {
+                core.election_timeout_max_ms
+            },
         }
+    }
+
+    /// How long a leader cut off from every majority may keep leading, milliseconds of its
+    /// own clock: its check-quorum window is at most the longest election timeout, counted
+    /// from the last acknowledgement, which can be up to one more such timeout old when a
+    /// heartbeat is lost in flight. Two longest election timeouts cover both.
+    pub fn step_down_bound_ms(&self) -> f64 {
+        2.0 * self.longest_timeout_ms as f64
     }
 
     /// How long a healthy cluster may take to settle (finish elections caused by earlier
@@ -117,17 +140,42 @@ impl Conditions {
         lowest >= highest * (1.0 - bound)
     }
 
+    /// Nodes that can exchange messages with `n` both ways, `n` included (none if `n` is
+    /// down or paused).
+    pub fn reach(&self, n: usize) -> Vec<usize> {
+        if !self.up[n] || self.paused[n] {
+            return Vec::new();
+        }
+        let live = self.live();
+        live.into_iter()
+            .filter(|&m| {
+                m == n || (!self.blocked.contains(&(n, m)) && !self.blocked.contains(&(m, n)))
+            })
+            .collect()
+    }
+
+    /// Whether node `n` runs and can exchange messages with a majority (itself included).
+    pub fn in_majority(&self, n: usize) -> bool {
+        self.reach(n).len() > self.size() / 2
+    }
+
+    /// Messages arrive reliably and in time: no loss, a round trip (twice the maximum
+    /// latency plus a heartbeat) below the minimum election timeout, clocks within the bound.
+    pub fn timely(&self, t: &Timing) -> bool {
+        let round_trip = 2 * self.latency_ms[1] + t.heartbeat_ms;
+        self.loss == 0.0
+            && round_trip < t.election_timeout_min_ms
+            && self.clocks_within(t.clock_drift_bound)
+    }
+
     /// Healthy: the live nodes are a majority, all connected, no loss or duplication, a
     /// round trip well inside the minimum election timeout, clocks within the drift bound.
     /// Crashed nodes may stay down: a majority must manage without them.
     pub fn healthy(&self, t: &Timing) -> bool {
         let live = self.live();
-        let round_trip = 2 * self.latency_ms[1] + t.heartbeat_ms;
         live.len() > self.size() / 2
             && self.connected(&live)
-            && self.loss == 0.0
             && self.duplicate == 0.0
-            && round_trip < t.election_timeout_min_ms
-            && self.clocks_within(t.clock_drift_bound)
+            && self.timely(t)
     }
 }

@@ -49,14 +49,21 @@ pub enum EventKind {
         /// Known leader.
         leader: Option<usize>,
     },
-    /// A vote request was answered.
+    /// A vote or pre-vote request was answered.
     Vote {
-        /// Election term.
+        /// Election term (for a pre-vote, the term the candidate would run in).
         term: u64,
         /// Who asked.
         candidate: usize,
         /// The answer.
         granted: bool,
+        /// It answers a pre-vote (which changes neither term nor vote).
+        #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+        pre_vote: bool,
+        /// Milliseconds of this node's own clock since it last accepted an AppendEntries
+        /// from the leader it knew then, if it ever did.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        since_heard_ms: Option<f64>,
     },
     /// State reached the disk.
     Persist {
@@ -133,6 +140,8 @@ pub struct NodeView {
     pub leader: Option<usize>,
     /// When it last received an AppendEntries from the leader it knows, milliseconds.
     pub last_heartbeat_ms: Option<f64>,
+    /// The same instant on the node's own clock, milliseconds.
+    pub last_heartbeat_local_ms: Option<f64>,
 }
 
 /// An append-only history of facts, with each node's state now for the nemesis and tests
@@ -154,6 +163,7 @@ impl History {
             term: 0,
             leader: None,
             last_heartbeat_ms: None,
+            last_heartbeat_local_ms: None,
         };
         History { events: Vec::new(), views: vec![view; nodes], messages: 0 }
     }
@@ -173,6 +183,7 @@ impl History {
                         term: *term,
                         leader: None,
                         last_heartbeat_ms: None,
+                        last_heartbeat_local_ms: None,
                     };
                 }
                 EventKind::Crash | EventKind::Stopped { .. } => {
@@ -191,10 +202,12 @@ impl History {
         &self.events
     }
 
-    /// Notes that node `n` heard an AppendEntries from its leader at `t_ms` (a running view,
+    /// Notes that node `n` heard an AppendEntries from its leader at `t_ms` (`local_ms` on
+    /// its own clock; a running view,
     /// not an event: heartbeats are too many to keep).
-    pub(crate) fn heard_leader(&mut self, n: usize, t_ms: f64) {
+    pub(crate) fn heard_leader(&mut self, n: usize, t_ms: f64, local_ms: f64) {
         self.views[n].last_heartbeat_ms = Some(t_ms);
+        self.views[n].last_heartbeat_local_ms = Some(local_ms);
     }
 
     /// The one leader that every node of `group` runs and follows in one term, if any.

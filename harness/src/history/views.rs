@@ -158,7 +158,7 @@ impl<'h> Views<'h> {
     }
 
     /// Stretches `[from, to)` of each condition, up to the end of the run.
-    fn stretches(&self) -> impl Iterator<Item = (f64, f64, &Conditions)> {
+    pub fn stretches(&self) -> impl Iterator<Item = (f64, f64, &Conditions)> {
         let end = self.setup.end_ms;
         self.conditions.iter().enumerate().map(move |(i, (from, c))| {
             let to = self.conditions.get(i + 1).map_or(end, |(t, _)| *t);
@@ -209,6 +209,45 @@ impl<'h> Views<'h> {
             }
         }
         out
+    }
+
+    /// The maximal intervals within `[from, to)` in which `holds` is true of the conditions.
+    pub fn intervals_where(
+        &self,
+        from: f64,
+        to: f64,
+        holds: impl Fn(&Conditions) -> bool,
+    ) -> Vec<(f64, f64)> {
+        let mut out: Vec<(f64, f64)> = Vec::new();
+        for (a, b, c) in self.stretches() {
+            let (a, b) = (a.max(from), b.min(to));
+            if a >= b || !holds(c) {
+                continue;
+            }
+            match out.last_mut() {
+                Some(last) if last.1 == a => last.1 = b,
+                _ => out.push((a, b)),
+            }
+        }
+        out
+    }
+
+    /// The simulated instant at which node `n`'s own clock has advanced `local_ms` since
+    /// `from` (its clock runs at the rate the faults set), or infinity if not by the end.
+    pub fn after_local_ms(&self, n: usize, from: f64, local_ms: f64) -> f64 {
+        let mut left = local_ms;
+        for (a, b, c) in self.stretches() {
+            let a = a.max(from);
+            if a >= b {
+                continue;
+            }
+            let rate = c.clock_rates[n];
+            if (b - a) * rate >= left {
+                return a + left / rate;
+            }
+            left -= (b - a) * rate;
+        }
+        f64::INFINITY
     }
 
     /// The liveness phase, if the runner started one.

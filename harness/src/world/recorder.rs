@@ -36,8 +36,15 @@ impl Observer for Recorder {
                 first_index: entries.as_ref().map(|e| e.0),
                 terms: entries.as_ref().map(|e| e.1.iter().map(|t| t.0).collect()),
             },
-            NodeEvent::Vote { term, candidate, granted } => {
-                EventKind::Vote { term: term.0, candidate: index(*candidate), granted: *granted }
+            NodeEvent::Vote { term, candidate, granted, pre_vote } => {
+                let heard = history.views()[n].last_heartbeat_local_ms;
+                EventKind::Vote {
+                    term: term.0,
+                    candidate: index(*candidate),
+                    granted: *granted,
+                    pre_vote: *pre_vote,
+                    since_heard_ms: heard.map(|h| self.control.local_ms() - h),
+                }
             }
             NodeEvent::Proposed { index, term, data } => EventKind::Propose {
                 index: *index,
@@ -57,7 +64,7 @@ impl Observer for Recorder {
             }
             NodeEvent::Received { from, append_entries: true } => {
                 if history.views()[n].leader == Some(index(*from)) {
-                    history.heard_leader(n, t);
+                    history.heard_leader(n, t, self.control.local_ms());
                 }
                 return;
             }

@@ -77,7 +77,8 @@ impl NodeControl {
         self.paused.send_replace(paused);
     }
 
-    fn local_ms(&self) -> f64 {
+    /// The node's clock now, milliseconds.
+    pub(crate) fn local_ms(&self) -> f64 {
         self.clock.lock().expect("clock lock").local_at(sim_now_ms())
     }
 

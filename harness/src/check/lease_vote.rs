@@ -1,0 +1,47 @@
+//! No vote inside a lease: a node that heard from its leader refuses to help anyone else.
+
+use super::{violation, Violation};
+use crate::history::{EventKind, Views};
+
+/// With check-quorum on, no node grants a vote or a pre-vote within one minimum election
+/// timeout (of its own clock) after it accepted an AppendEntries from its leader (thesis
+/// §9.6: this is what keeps a rejoining node from deposing a live leader, and what the leader
+/// lease rests on). The harness never transfers leadership, the one case that may override it.
+pub(crate) fn lease_vote(v: &Views) -> Vec<Violation> {
+    let timing = v.setup().timing;
+    if !timing.check_quorum {
+        return Vec::new();
+    }
+    let min = timing.election_timeout_min_ms as f64;
+    let mut out = Vec::new();
+    for e in v.history().events() {
+        let EventKind::Vote { term, candidate, granted: true, pre_vote, since_heard_ms: Some(ago) } =
+            e.kind
+        else {
+            continue;
+        };
+        // The core counts whole milliseconds of its clock; allow for that rounding.
+        if ago + 1.0 < min {
+            let n = e.node.unwrap_or_default();
+            let what = if pre_vote { "pre-vote" } else { "vote" };
+            out.push(violation(
+                "lease-vote",
+                e.t_ms,
+                vec![n, candidate],
+                format!(
+                    "node {n} granted its term-{term} {what} to {candidate} {ago:.0} ms (its clock) after it heard from its leader, inside the {min:.0} ms lease"
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// The whole run with check-quorum on; nothing without it.
+pub(crate) fn judged_ms(v: &Views) -> f64 {
+    if v.setup().timing.check_quorum {
+        v.end_ms()
+    } else {
+        0.0
+    }
+}
