@@ -94,3 +94,34 @@ fn loss_and_latency_slow_elections_down_but_do_not_stop_them() {
         assert_every_property(&mut c);
     }
 }
+
+/// Hold and release: messages on a held link wait in the network (the receiver gets none of
+/// them), and arrive, every one, when the link is released; the cluster stays safe.
+#[test]
+fn held_messages_wait_and_arrive_on_release() {
+    for seed in SEEDS {
+        let mut c = cluster(3, seed);
+        let leader = wait_for_leader(&mut c, &all(3), 3_000);
+        let deaf = (leader + 1) % 3;
+        let received = |c: &ballot_harness::Cluster| c.handle(deaf).unwrap().stats().received;
+        let sent_to_deaf = |c: &ballot_harness::Cluster| c.handle(leader).unwrap().stats().sent;
+        assert!(c.hold(leader, deaf));
+        let (before, leader_sent) = (received(&c), sent_to_deaf(&c));
+        c.run_for(120);
+        let from_others = received(&c) - before;
+        let leader_sent = sent_to_deaf(&c) - leader_sent;
+        assert!(leader_sent >= 4, "seed {seed}: the leader kept sending ({leader_sent})");
+        assert_eq!(from_others, 0, "seed {seed}: nothing arrives while held");
+        let before = received(&c);
+        assert!(c.release(leader, deaf));
+        c.run_for(30);
+        // The leader sends to two followers; half of what it sent was held for `deaf`.
+        let arrived = received(&c) - before;
+        assert!(
+            arrived >= leader_sent / 2,
+            "seed {seed}: {arrived} of {} arrived",
+            leader_sent / 2
+        );
+        assert_every_property(&mut c);
+    }
+}

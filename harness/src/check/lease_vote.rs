@@ -3,10 +3,12 @@
 use super::{violation, Violation};
 use crate::history::{EventKind, Views};
 
-/// With check-quorum on, no node grants a vote or a pre-vote within one minimum election
-/// timeout (of its own clock) after it accepted an AppendEntries from its leader (thesis
-/// §9.6: this is what keeps a rejoining node from deposing a live leader, and what the leader
-/// lease rests on). The harness never transfers leadership, the one case that may override it.
+/// With check-quorum on, no node grants a vote or a pre-vote to another node within one
+/// minimum election timeout (of its own clock) after it accepted an AppendEntries from a
+/// leader that still holds its lease (thesis §9.6: this is what keeps a rejoining node from
+/// deposing a live leader, and what the leader lease rests on). A leader whose lease is gone
+/// (it lost its quorum, or a higher term reached the voter by another message) is owed
+/// nothing. The harness never transfers leadership, the one case that may override it.
 pub(crate) fn lease_vote(v: &Views) -> Vec<Violation> {
     let timing = v.setup().timing;
     if !timing.check_quorum {
@@ -15,13 +17,21 @@ pub(crate) fn lease_vote(v: &Views) -> Vec<Violation> {
     let min = timing.election_timeout_min_ms as f64;
     let mut out = Vec::new();
     for e in v.history().events() {
-        let EventKind::Vote { term, candidate, granted: true, pre_vote, since_heard_ms: Some(ago) } =
-            e.kind
+        let EventKind::Vote {
+            term,
+            candidate,
+            granted: true,
+            pre_vote,
+            heard_from: Some(leader),
+            since_heard_ms: Some(ago),
+        } = e.kind
         else {
             continue;
         };
+        let leased =
+            v.leases().iter().any(|l| l.node == leader && l.from <= e.t_ms && e.t_ms < l.to);
         // The core counts whole milliseconds of its clock; allow for that rounding.
-        if ago + 1.0 < min {
+        if leader != candidate && leased && ago + 1.0 < min {
             let n = e.node.unwrap_or_default();
             let what = if pre_vote { "pre-vote" } else { "vote" };
             out.push(violation(
@@ -29,7 +39,7 @@ pub(crate) fn lease_vote(v: &Views) -> Vec<Violation> {
                 e.t_ms,
                 vec![n, candidate],
                 format!(
-                    "node {n} granted its term-{term} {what} to {candidate} {ago:.0} ms (its clock) after it heard from its leader, inside the {min:.0} ms lease"
+                    "node {n} granted its term-{term} {what} to {candidate} {ago:.0} ms (its clock) after it heard from leader {leader}, which still holds its lease"
                 ),
             ));
         }

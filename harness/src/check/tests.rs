@@ -38,12 +38,13 @@ fn persist_log(first: u64, terms: &[u64]) -> K {
 
 /// A vote answered.
 fn answer(term: u64, candidate: usize, granted: bool) -> K {
-    K::Vote { term, candidate, granted, pre_vote: false, since_heard_ms: None }
+    K::Vote { term, candidate, granted, pre_vote: false, heard_from: None, since_heard_ms: None }
 }
 
-/// A pre-vote answered, `since_heard_ms` after the voter last heard its leader (own clock).
+/// A pre-vote answered, `since_heard_ms` after the voter last heard leader 0 (own clock).
 fn pre_vote(term: u64, candidate: usize, granted: bool, since_heard_ms: Option<f64>) -> K {
-    K::Vote { term, candidate, granted, pre_vote: true, since_heard_ms }
+    let heard_from = since_heard_ms.map(|_| 0);
+    K::Vote { term, candidate, granted, pre_vote: true, heard_from, since_heard_ms }
 }
 
 fn commit(index: u64, term: u64, in_term: u64) -> K {
@@ -379,26 +380,36 @@ fn quorum_step_down() {
 
 #[test]
 fn lease_vote() {
-    let good = history(&[
-        (1.0, Some(1), pre_vote(2, 2, true, Some(200.0))),
-        (2.0, Some(1), pre_vote(2, 2, true, None)),
-        (3.0, Some(1), pre_vote(2, 2, false, Some(10.0))),
+    // Leader 0 holds a lease from 1 to 500 ms.
+    let leader =
+        [(0.5, Some(0), role(Role::Leader, 1)), (1.0, Some(0), K::Lease { until_ms: Some(500.0) })];
+    let with = |extra: &[(f64, Option<usize>, K)]| {
+        let mut events = leader.to_vec();
+        events.extend(extra.iter().cloned());
+        history(&events)
+    };
+    let good = with(&[
+        (10.0, Some(1), pre_vote(2, 2, true, Some(200.0))), // after the voter's lease
+        (20.0, Some(1), pre_vote(2, 2, true, None)),        // it never heard a leader
+        (30.0, Some(1), pre_vote(2, 2, false, Some(10.0))), // refused
+        (600.0, Some(1), pre_vote(2, 2, true, Some(10.0))), // the leader's lease is over
     ]);
     assert!(check("lease-vote", &good).is_empty());
-    let in_lease = history(&[(5.0, Some(1), pre_vote(2, 2, true, Some(100.0)))]);
+    let in_lease = with(&[(5.0, Some(1), pre_vote(2, 2, true, Some(100.0)))]);
     assert_broken("lease-vote", &in_lease, 5.0, &[1, 2]);
-    let vote_in_lease = history(&[(
+    let vote_in_lease = with(&[(
         5.0,
-        Some(0),
+        Some(2),
         K::Vote {
             term: 3,
             candidate: 1,
             granted: true,
             pre_vote: false,
+            heard_from: Some(0),
             since_heard_ms: Some(20.0),
         },
     )]);
-    assert_broken("lease-vote", &vote_in_lease, 5.0, &[0, 1]);
+    assert_broken("lease-vote", &vote_in_lease, 5.0, &[2, 1]);
     assert_eq!(judged("lease-vote", &good), END);
 }
 

@@ -126,7 +126,9 @@ mod tests {
             "clock",
             "crash",
             "cut",
+            "duplicate",
             "heal",
+            "hold",
             "isolate",
             "latency",
             "loss",
@@ -134,6 +136,7 @@ mod tests {
             "partition_oneway",
             "pause",
             "propose",
+            "release",
             "restart",
             "resume",
         ];

@@ -74,6 +74,8 @@ pub struct Conditions {
     pub paused: Vec<bool>,
     /// Directed links that drop every message: (from, to).
     pub blocked: BTreeSet<(usize, usize)>,
+    /// Directed links whose messages wait in the network until released: (from, to).
+    pub held: BTreeSet<(usize, usize)>,
     /// Probability per message of being lost.
     pub loss: f64,
     /// Probability per message of being delivered twice.
@@ -93,6 +95,7 @@ impl Conditions {
             up: vec![true; nodes],
             paused: vec![false; nodes],
             blocked: BTreeSet::new(),
+            held: BTreeSet::new(),
             loss: baseline.loss,
             duplicate: 0.0,
             latency_ms: baseline.latency_ms,
@@ -112,10 +115,16 @@ impl Conditions {
         self.blocked.insert((b, a));
     }
 
-    /// Every link works again, every pause ends, loss and latency return to the baseline,
-    /// duplication stops.
+    /// Whether messages from `a` to `b` are dropped or held.
+    pub fn link_down(&self, a: usize, b: usize) -> bool {
+        self.blocked.contains(&(a, b)) || self.held.contains(&(a, b))
+    }
+
+    /// Every link works again (held messages are released), every pause ends, loss and
+    /// latency return to the baseline, duplication stops.
     pub(crate) fn heal(&mut self) {
         self.blocked.clear();
+        self.held.clear();
         self.paused.iter_mut().for_each(|p| *p = false);
         self.loss = self.baseline.loss;
         self.duplicate = 0.0;
@@ -129,7 +138,7 @@ impl Conditions {
 
     /// Whether every pair of `nodes` can reach each other both ways.
     pub fn connected(&self, nodes: &[usize]) -> bool {
-        nodes.iter().all(|&a| nodes.iter().all(|&b| a == b || !self.blocked.contains(&(a, b))))
+        nodes.iter().all(|&a| nodes.iter().all(|&b| a == b || !self.link_down(a, b)))
     }
 
     /// Whether the slowest clock runs at least `1 − bound` times as fast as the fastest: the

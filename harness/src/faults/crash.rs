@@ -24,10 +24,28 @@ impl Fault for Crash {
         std::mem::replace(&mut c.up[n], false)
     }
 
-    /// A crash for good, and a crash with a restart (by index: a name may not resolve to the
-    /// same node twice).
+    /// A crash for good; a crash with a restart (by index: a name may not resolve to the same
+    /// node twice); crashes timed against elections: a new leader dying within moments of
+    /// its win, and a voter crashing mid-election and coming back while the candidates of
+    /// that term still ask.
     fn shapes(n: usize) -> Vec<BoxedStrategy<Shape>> {
+        let leader = NodeRef::Leader;
         vec![
+            (150u64..450)
+                .prop_map(move |win| {
+                    vec![(0, Crash { node: leader }.into()), (win, Crash { node: leader }.into())]
+                })
+                .boxed(),
+            (0..n, 100u64..300, 5u64..200)
+                .prop_map(move |(k, mid, back)| {
+                    let node = NodeRef::Index(k);
+                    vec![
+                        (0, Crash { node: leader }.into()),
+                        (mid, Crash { node }.into()),
+                        (mid + back, Op::from(Restart { node })),
+                    ]
+                })
+                .boxed(),
             node_ref(n).prop_map(|node| vec![(0, Crash { node }.into())]).boxed(),
             (node_ref(n), length())
                 .prop_map(|(node, len)| {

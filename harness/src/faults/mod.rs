@@ -17,6 +17,7 @@ mod crash;
 mod cut;
 mod duplicate;
 mod heal;
+mod hold;
 mod isolate;
 mod latency;
 mod loss;
@@ -24,6 +25,7 @@ mod partition;
 mod partition_oneway;
 mod pause;
 mod propose;
+mod release;
 mod restart;
 mod resume;
 
@@ -33,6 +35,7 @@ pub use crash::Crash;
 pub use cut::Cut;
 pub use duplicate::Duplicate;
 pub use heal::Heal;
+pub use hold::Hold;
 pub use isolate::Isolate;
 pub(crate) use latency::check_latency;
 pub use latency::Latency;
@@ -41,6 +44,7 @@ pub use partition::Partition;
 pub use partition_oneway::PartitionOneway;
 pub use pause::Pause;
 pub use propose::Propose;
+pub use release::Release;
 pub use restart::Restart;
 pub use resume::Resume;
 
@@ -151,6 +155,8 @@ faults! {
     Clock(Clock) = "clock",
     Propose(Propose) = "propose",
     Duplicate(Duplicate) = "duplicate",
+    Hold(Hold) = "hold",
+    Release(Release) = "release",
 }
 
 impl Op {

@@ -60,8 +60,10 @@ pub enum EventKind {
         /// It answers a pre-vote (which changes neither term nor vote).
         #[serde(skip_serializing_if = "std::ops::Not::not", default)]
         pre_vote: bool,
-        /// Milliseconds of this node's own clock since it last accepted an AppendEntries
-        /// from the leader it knew then, if it ever did.
+        /// The leader this node last accepted an AppendEntries from, if it ever did.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        heard_from: Option<usize>,
+        /// Milliseconds of this node's own clock since then.
         #[serde(skip_serializing_if = "Option::is_none", default)]
         since_heard_ms: Option<f64>,
     },
@@ -138,10 +140,19 @@ pub struct NodeView {
     pub term: u64,
     /// Leader it knows of.
     pub leader: Option<usize>,
-    /// When it last received an AppendEntries from the leader it knows, milliseconds.
-    pub last_heartbeat_ms: Option<f64>,
-    /// The same instant on the node's own clock, milliseconds.
-    pub last_heartbeat_local_ms: Option<f64>,
+    /// The last AppendEntries it received from the leader it knew then.
+    pub last_heartbeat: Option<Heard>,
+}
+
+/// An AppendEntries received from a leader: from whom and when.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Heard {
+    /// The leader.
+    pub from: usize,
+    /// When, simulated milliseconds.
+    pub t_ms: f64,
+    /// When, on the receiving node's own clock, milliseconds.
+    pub local_ms: f64,
 }
 
 /// An append-only history of facts, with each node's state now for the nemesis and tests
@@ -162,8 +173,7 @@ impl History {
             role: Role::Follower,
             term: 0,
             leader: None,
-            last_heartbeat_ms: None,
-            last_heartbeat_local_ms: None,
+            last_heartbeat: None,
         };
         History { events: Vec::new(), views: vec![view; nodes], messages: 0 }
     }
@@ -182,8 +192,7 @@ impl History {
                         role: Role::Follower,
                         term: *term,
                         leader: None,
-                        last_heartbeat_ms: None,
-                        last_heartbeat_local_ms: None,
+                        last_heartbeat: None,
                     };
                 }
                 EventKind::Crash | EventKind::Stopped { .. } => {
@@ -202,12 +211,10 @@ impl History {
         &self.events
     }
 
-    /// Notes that node `n` heard an AppendEntries from its leader at `t_ms` (`local_ms` on
-    /// its own clock; a running view,
+    /// Notes that node `n` heard an AppendEntries from its leader (a running view,
     /// not an event: heartbeats are too many to keep).
-    pub(crate) fn heard_leader(&mut self, n: usize, t_ms: f64, local_ms: f64) {
-        self.views[n].last_heartbeat_ms = Some(t_ms);
-        self.views[n].last_heartbeat_local_ms = Some(local_ms);
+    pub(crate) fn heard_leader(&mut self, n: usize, heard: Heard) {
+        self.views[n].last_heartbeat = Some(heard);
     }
 
     /// The one leader that every node of `group` runs and follows in one term, if any.

@@ -78,15 +78,18 @@ fn lease_spans(v: &Views, n: usize) -> Vec<Span> {
         .collect()
 }
 
+type Links = std::collections::BTreeSet<(usize, usize)>;
+
 /// The part of the conditions a network band shows.
-fn network(c: &Conditions) -> (&std::collections::BTreeSet<(usize, usize)>, f64, f64, [u64; 2]) {
-    (&c.blocked, c.loss, c.duplicate, c.latency_ms)
+fn network(c: &Conditions) -> (&Links, &Links, f64, f64, [u64; 2]) {
+    (&c.blocked, &c.held, c.loss, c.duplicate, c.latency_ms)
 }
 
 /// Whether the network is worse than its baseline: links down, more loss or latency,
 /// duplication.
 fn network_faulty(c: &Conditions) -> bool {
     !c.blocked.is_empty()
+        || !c.held.is_empty()
         || c.loss > c.baseline.loss
         || c.duplicate > 0.0
         || c.latency_ms[1] > c.baseline.latency_ms[1]

@@ -145,8 +145,9 @@ impl HostSpec {
             *n
         };
         let bind = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), PORT);
-        let socket = turmoil::net::UdpSocket::bind(bind).await?;
+        let socket = Arc::new(turmoil::net::UdpSocket::bind(bind).await?);
         turmoil::fs::shim::std::fs::create_dir_all(STATE_DIR)?;
+        let peers: Vec<SocketAddr> = self.members.values().copied().collect();
         let config = NodeConfig {
             id: NodeId(self.index as u64),
             cluster_id: CLUSTER_ID,
@@ -157,7 +158,21 @@ impl HostSpec {
                 &format!("node {} core, incarnation {incarnation}", self.index),
             ),
         };
-        let transport = SimSocket { socket, control: self.slot.control.clone(), net: self.net };
+        let (control, net) = (self.slot.control.clone(), self.net.clone());
+        tokio::spawn(SimSocket::deliver_released(
+            socket.clone(),
+            self.index,
+            peers.clone(),
+            control,
+            net,
+        ));
+        let transport = SimSocket {
+            socket,
+            index: self.index,
+            peers,
+            control: self.slot.control.clone(),
+            net: self.net,
+        };
         let storage = FileStorage::new(SimFs, format!("{STATE_DIR}/state"));
         let clock = Arc::new(SimClock(self.slot.control.clone()));
         let recorder = Arc::new(Recorder {
@@ -313,6 +328,12 @@ impl Cluster {
         for &(a, b) in after.blocked.difference(&before.blocked) {
             self.sim.partition_oneway(self.names[a].as_str(), self.names[b].as_str());
         }
+        if before.held != after.held {
+            *self.net.holding.lock().expect("holding lock") = after.held.clone();
+            for &(from, _) in before.held.difference(&after.held) {
+                self.nodes[from].control.released.notify_one();
+            }
+        }
         *self.net.loss.lock().expect("loss lock") = after.loss;
         *self.net.duplicate.lock().expect("duplicate lock") = after.duplicate;
         if before.latency_ms != after.latency_ms {
@@ -353,6 +374,18 @@ impl Cluster {
     /// Drops messages both ways between `a` and `b` only.
     pub fn cut(&mut self, a: usize, b: usize) -> bool {
         self.apply(faults::Cut { a: NodeRef::Index(a), b: NodeRef::Index(b) }.into())
+    }
+
+    /// Holds every message from `from` to `to` in the network until released.
+    pub fn hold(&mut self, from: usize, to: usize) -> bool {
+        let (from, to) = (NodeRef::Index(from), NodeRef::Index(to));
+        self.apply(faults::Hold { from, to }.into())
+    }
+
+    /// Delivers what the link from `from` to `to` holds, oldest first, then lets it flow.
+    pub fn release(&mut self, from: usize, to: usize) -> bool {
+        let (from, to) = (NodeRef::Index(from), NodeRef::Index(to));
+        self.apply(faults::Release { from, to }.into())
     }
 
     /// Cuts node `n` off from every other node.

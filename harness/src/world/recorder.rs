@@ -1,7 +1,7 @@
 //! Turns the events of every node's driver into the run's history.
 
 use super::sim_io::{sim_now_ms, NodeControl};
-use crate::history::{EventKind, History};
+use crate::history::{EventKind, Heard, History};
 use ballot_core::NodeId;
 use ballot_node::{NodeEvent, Observer};
 use std::sync::{Arc, Mutex};
@@ -37,13 +37,14 @@ impl Observer for Recorder {
                 terms: entries.as_ref().map(|e| e.1.iter().map(|t| t.0).collect()),
             },
             NodeEvent::Vote { term, candidate, granted, pre_vote } => {
-                let heard = history.views()[n].last_heartbeat_local_ms;
+                let heard = history.views()[n].last_heartbeat;
                 EventKind::Vote {
                     term: term.0,
                     candidate: index(*candidate),
                     granted: *granted,
                     pre_vote: *pre_vote,
-                    since_heard_ms: heard.map(|h| self.control.local_ms() - h),
+                    heard_from: heard.map(|h| h.from),
+                    since_heard_ms: heard.map(|h| self.control.local_ms() - h.local_ms),
                 }
             }
             NodeEvent::Proposed { index, term, data } => EventKind::Propose {
@@ -64,7 +65,9 @@ impl Observer for Recorder {
             }
             NodeEvent::Received { from, append_entries: true } => {
                 if history.views()[n].leader == Some(index(*from)) {
-                    history.heard_leader(n, t, self.control.local_ms());
+                    let heard =
+                        Heard { from: index(*from), t_ms: t, local_ms: self.control.local_ms() };
+                    history.heard_leader(n, heard);
                 }
                 return;
             }

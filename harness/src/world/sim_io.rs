@@ -5,11 +5,12 @@ use ballot_core::Millis;
 use ballot_node::{Clock, FileSystem, Sleep, Transport};
 use rand::rngs::StdRng;
 use rand::Rng;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use turmoil::fs::shim::std::fs as simfs;
 
 /// Simulated time since the start of the run, milliseconds (inside a host).
@@ -42,6 +43,8 @@ pub(crate) struct NodeControl {
     clock: Mutex<ClockSegment>,
     paused: watch::Sender<bool>,
     loss_rng: Mutex<StdRng>,
+    /// Wakes the node's delivery of released messages.
+    pub(crate) released: Notify,
 }
 
 impl NodeControl {
@@ -51,6 +54,7 @@ impl NodeControl {
             clock: Mutex::new(segment),
             paused: watch::channel(false).0,
             loss_rng: Mutex::new(loss_rng),
+            released: Notify::new(),
         }
     }
 
@@ -115,19 +119,63 @@ impl Clock for SimClock {
     }
 }
 
-/// Message loss and duplication shared by every link, as probabilities per datagram.
+/// Datagrams waiting on one link, oldest first.
+pub(crate) type Queue = VecDeque<Vec<u8>>;
+
+/// Message loss and duplication shared by every link (probabilities per datagram), and the
+/// links whose messages are held.
 #[derive(Debug, Default)]
 pub(crate) struct NetConditions {
     pub(crate) loss: Mutex<f64>,
     pub(crate) duplicate: Mutex<f64>,
+    /// Directed links (from, to) whose messages are held in the network.
+    pub(crate) holding: Mutex<BTreeSet<(usize, usize)>>,
+    /// What waits on each link, oldest first: held, or released and not yet delivered.
+    pub(crate) waiting: Mutex<BTreeMap<(usize, usize), Queue>>,
 }
 
-/// turmoil's UDP socket, losing and duplicating datagrams at the configured rates and holding
-/// incoming ones while the node is paused.
+impl NetConditions {
+    /// The next datagram that node `from` may deliver now: the oldest one of a link that
+    /// is no longer held.
+    fn next_released(&self, from: usize) -> Option<(usize, Vec<u8>)> {
+        let holding = self.holding.lock().expect("holding lock");
+        let mut waiting = self.waiting.lock().expect("waiting lock");
+        let (&(_, to), queue) = waiting
+            .range_mut((from, 0)..=(from, usize::MAX))
+            .find(|(link, q)| !holding.contains(link) && !q.is_empty())?;
+        Some((to, queue.pop_front().expect("not empty")))
+    }
+}
+
+/// turmoil's UDP socket, losing, duplicating and holding datagrams as the network conditions
+/// say, and holding incoming ones while the node is paused.
 pub(crate) struct SimSocket {
-    pub(crate) socket: turmoil::net::UdpSocket,
+    pub(crate) socket: Arc<turmoil::net::UdpSocket>,
+    /// This node's index.
+    pub(crate) index: usize,
+    /// Every node's address, by index.
+    pub(crate) peers: Vec<SocketAddr>,
     pub(crate) control: Arc<NodeControl>,
     pub(crate) net: Arc<NetConditions>,
+}
+
+impl SimSocket {
+    /// Delivers what waits on this node's released links, oldest first, whenever a link is
+    /// released (and once at start, for what was released while the node was down).
+    pub(crate) async fn deliver_released(
+        socket: Arc<turmoil::net::UdpSocket>,
+        index: usize,
+        peers: Vec<SocketAddr>,
+        control: Arc<NodeControl>,
+        net: Arc<NetConditions>,
+    ) {
+        loop {
+            while let Some((to, datagram)) = net.next_released(index) {
+                let _ = socket.send_to(&datagram, peers[to]).await;
+            }
+            control.released.notified().await;
+        }
+    }
 }
 
 impl Transport for SimSocket {
@@ -141,10 +189,25 @@ impl Transport for SimSocket {
         if lost {
             return Ok(());
         }
-        if twice {
+        let copies = if twice { 2 } else { 1 };
+        // A held link, or one whose released messages are still on their way, keeps its
+        // order: the datagram waits behind them.
+        if let Some(link) = self.peers.iter().position(|a| *a == to).map(|t| (self.index, t)) {
+            let holding = self.net.holding.lock().expect("holding lock").contains(&link);
+            let mut waiting = self.net.waiting.lock().expect("waiting lock");
+            let queue = waiting.entry(link).or_default();
+            if holding || !queue.is_empty() {
+                queue.extend(std::iter::repeat_n(datagram.to_vec(), copies));
+                if !holding {
+                    self.control.released.notify_one();
+                }
+                return Ok(());
+            }
+        }
+        for _ in 0..copies {
             self.socket.send_to(datagram, to).await?;
         }
-        self.socket.send_to(datagram, to).await.map(|_| ())
+        Ok(())
     }
 
     async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
