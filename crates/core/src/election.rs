@@ -2,6 +2,7 @@
 
 use crate::leader::LeaderState;
 use crate::log::Payload;
+use crate::mark::Mark;
 use crate::message::{Body, Message};
 use crate::raft::Raft;
 use crate::types::{NodeId, Role};
@@ -9,6 +10,11 @@ use crate::types::{NodeId, Role};
 impl Raft {
     /// The election timer fired: ask for pre-votes first if configured, else campaign.
     pub(crate) fn campaign(&mut self) {
+        match self.role {
+            Role::PreCandidate => self.mark(Mark::PreVoteLost),
+            Role::Candidate => self.mark(Mark::SplitVote),
+            _ => {}
+        }
         if self.config.pre_vote {
             self.become_pre_candidate();
         } else {
@@ -51,6 +57,9 @@ impl Raft {
         self.leader = Some(self.id);
         self.votes.clear();
         self.leading = Some(LeaderState::new(&self.peers(), self.log.last_index(), self.now));
+        if self.log.last_index() > self.log.commit() {
+            self.mark(Mark::LeaderWithUncommittedOldEntries);
+        }
         // §5.4.2: an entry of its own term lets the new leader commit earlier entries.
         self.log.append(self.term, Payload::Noop);
         self.broadcast_append();
@@ -104,15 +113,24 @@ impl Raft {
         };
         let up_to_date = self.log.is_up_to_date(last_log_term, last_log_index);
         if pre_vote {
-            let granted = msg.term > self.term && up_to_date && (transfer || !self.in_lease());
+            let lease_holds = !transfer && self.in_lease();
+            let granted = msg.term > self.term && up_to_date && !lease_holds;
+            if msg.term > self.term && !up_to_date {
+                self.mark(Mark::PreVoteRefusedStaleLog);
+            } else if msg.term > self.term && lease_holds {
+                self.mark(Mark::PreVoteRefusedInLease);
+            }
             let term = if granted { msg.term } else { self.term };
             return self.send(msg.from, term, Body::RequestVoteResponse { pre_vote, granted });
         }
         let may_vote_for = |voted_for: Option<NodeId>, leader: Option<NodeId>| {
             voted_for == Some(msg.from) || (voted_for.is_none() && leader.is_none())
         };
-        let granted =
-            msg.term == self.term && may_vote_for(self.voted_for, self.leader) && up_to_date;
+        let may_vote = msg.term == self.term && may_vote_for(self.voted_for, self.leader);
+        if may_vote && !up_to_date {
+            self.mark(Mark::VoteRefusedStaleLog);
+        }
+        let granted = may_vote && up_to_date;
         if granted {
             if self.voted_for != Some(msg.from) {
                 self.voted_for = Some(msg.from);
@@ -135,7 +153,11 @@ impl Raft {
             _ => false,
         };
         if !current {
+            self.mark(Mark::StaleVoteResponse);
             return;
+        }
+        if self.votes.contains_key(&msg.from) {
+            self.mark(Mark::DuplicateVoteResponse);
         }
         self.votes.entry(msg.from).or_insert(granted);
         if self.poll_won() {
@@ -151,6 +173,8 @@ impl Raft {
     pub(crate) fn handle_timeout_now(&mut self, msg: Message) {
         if msg.term == self.term && self.role == Role::Follower && self.leader == Some(msg.from) {
             self.become_candidate(true);
+        } else {
+            self.mark(Mark::TimeoutNowIgnored);
         }
     }
 }

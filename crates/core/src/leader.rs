@@ -1,6 +1,7 @@
 //! What only a leader does: heartbeats, check-quorum, the lease and leadership transfer.
 
 use crate::error::TransferError;
+use crate::mark::Mark;
 use crate::message::Body;
 use crate::raft::Raft;
 use crate::types::{LogIndex, Millis, NodeId, Role};
@@ -80,6 +81,7 @@ impl Raft {
         let Some(leading) = self.leading.as_mut() else { return };
         if self.config.check_quorum && !leading.quorum_active(now, window, quorum) {
             let term = self.term;
+            self.mark(Mark::CheckQuorumStepDown);
             return self.become_follower(term, None);
         }
         if let Some(transfer) = leading.transfer.filter(|t| now >= t.deadline) {

@@ -4,6 +4,7 @@ use crate::config::Config;
 use crate::error::{InitError, StepError};
 use crate::leader::LeaderState;
 use crate::log::{Entry, Log};
+use crate::mark::Mark;
 use crate::message::{Body, Message};
 use crate::ready::{HardState, PersistedState, Ready, SoftState};
 use crate::timeout::{draw_timeout, AdaptiveTimeout};
@@ -66,6 +67,7 @@ pub struct Raft {
     awaiting_advance: bool,
     messages: Vec<Message>,
     persisted_messages: Vec<Message>,
+    marks: Vec<Mark>,
     reported_soft: SoftState,
     reported_commit: LogIndex,
 }
@@ -118,10 +120,14 @@ impl Raft {
             awaiting_advance: false,
             messages: Vec::new(),
             persisted_messages: Vec::new(),
+            marks: Vec::new(),
             reported_soft: SoftState { role: Role::Follower, term, leader: None },
             reported_commit: 0,
         };
         raft.reset_election_timer();
+        if voted_for.is_some() {
+            raft.mark(Mark::RestartAfterVote);
+        }
         Ok(raft)
     }
 
@@ -145,11 +151,21 @@ impl Raft {
         if msg.from == self.id || !self.members.contains(&msg.from) {
             return Err(StepError::UnknownSender(msg.from));
         }
+        if msg.term > self.term && self.role == Role::Leader {
+            self.mark(Mark::LeaderDeposed);
+        }
         if msg.term > self.term {
             match msg.body {
                 // Thesis §9.6: a node that hears from a live leader neither updates its term
                 // nor votes, unless leadership is being handed over on purpose.
-                Body::RequestVote { transfer: false, .. } if self.in_lease() => return Ok(()),
+                Body::RequestVote { transfer: false, pre_vote, .. } if self.in_lease() => {
+                    self.mark(if pre_vote {
+                        Mark::PreVoteRefusedInLease
+                    } else {
+                        Mark::VoteIgnoredInLease
+                    });
+                    return Ok(());
+                }
                 // A pre-vote carries the term the sender *would* campaign in.
                 Body::RequestVote { pre_vote: true, .. } => {}
                 Body::RequestVoteResponse { pre_vote: true, granted: true } => {}
@@ -202,6 +218,7 @@ impl Raft {
             messages: std::mem::take(&mut self.messages),
             persisted_messages: std::mem::take(&mut self.persisted_messages),
             committed,
+            marks: std::mem::take(&mut self.marks),
         })
     }
 
@@ -301,6 +318,11 @@ impl Raft {
             Some(leading) => self.leader_deadline(leading),
             None => self.election_deadline,
         }
+    }
+
+    /// Records a rare situation (coverage only: it changes nothing).
+    pub(crate) fn mark(&mut self, mark: Mark) {
+        self.marks.push(mark);
     }
 
     pub(crate) fn set_now(&mut self, now: Millis) {

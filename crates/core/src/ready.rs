@@ -1,6 +1,7 @@
 //! What the core hands to its driver: state to persist, messages to send, entries committed.
 
 use crate::log::{Entry, LogWrite};
+use crate::mark::Mark;
 use crate::message::Message;
 use crate::types::{NodeId, Role, Term};
 use serde::{Deserialize, Serialize};
@@ -56,6 +57,8 @@ pub struct Ready {
     pub persisted_messages: Vec<Message>,
     /// Entries newly known committed and durable here, in log order.
     pub committed: Vec<Entry>,
+    /// Rare situations met since the previous Ready (for test coverage; nothing to do).
+    pub marks: Vec<Mark>,
 }
 
 impl Ready {

@@ -2,6 +2,7 @@
 
 use crate::error::ProposeError;
 use crate::log::{AppendRejection, Payload};
+use crate::mark::Mark;
 use crate::message::{Body, Message};
 use crate::raft::Raft;
 use crate::types::{LogIndex, Millis, NodeId, Role};
@@ -46,10 +47,14 @@ impl Raft {
         };
         let prev_log_index = progress.next_index - 1;
         let prev_log_term = self.log.term_at(prev_log_index).expect("next_index within the log");
+        let entries = self.log.slice_from(progress.next_index, self.config.max_entries_per_message);
+        if entries.len() == self.config.max_entries_per_message {
+            self.mark(Mark::CatchUpInBatches);
+        }
         let body = Body::AppendEntries {
             prev_log_index,
             prev_log_term,
-            entries: self.log.slice_from(progress.next_index, self.config.max_entries_per_message),
+            entries,
             leader_commit: self.log.commit(),
             sent_at_ms: self.now,
             rtt_ms: self.adaptive.srtt_ms().unwrap_or(0),
@@ -73,6 +78,7 @@ impl Raft {
         };
         let reply = |success, index| Body::AppendEntriesResponse { success, index, sent_at_ms };
         if msg.term < self.term {
+            self.mark(Mark::StaleAppendEntries);
             return self.send(msg.from, self.term, reply(false, self.log.last_index()));
         }
         match self.role {
@@ -88,13 +94,26 @@ impl Raft {
         self.adaptive.observe_heartbeat(self.now, self.config.heartbeat_ms);
         self.adaptive.adopt_rtt(rtt_ms);
         self.reset_election_timer();
+        let last_before = self.log.last_index();
+        let conflicts = entries
+            .iter()
+            .any(|e| e.index <= last_before && self.log.term_at(e.index) != Some(e.term));
         let body = match self.log.try_append(prev_log_index, prev_log_term, &entries) {
             Ok(last_new) => {
+                if conflicts {
+                    self.mark(Mark::TruncatedConflict);
+                }
                 self.log.commit_to(leader_commit.min(last_new));
                 reply(true, last_new)
             }
-            Err(AppendRejection::Mismatch { hint }) => reply(false, hint),
-            Err(AppendRejection::WouldTruncateCommitted) => reply(false, self.log.commit()),
+            Err(AppendRejection::Mismatch { hint }) => {
+                self.mark(Mark::AppendMismatch);
+                reply(false, hint)
+            }
+            Err(AppendRejection::WouldTruncateCommitted) => {
+                self.mark(Mark::RefusedTruncatingCommitted);
+                reply(false, self.log.commit())
+            }
         };
         self.send(msg.from, self.term, body);
     }
@@ -105,6 +124,7 @@ impl Raft {
             unreachable!("dispatched by body");
         };
         if self.role != Role::Leader || msg.term != self.term {
+            self.mark(Mark::StaleAppendResponse);
             return;
         }
         let (now, last) = (self.now, self.log.last_index());
@@ -142,8 +162,13 @@ impl Raft {
             .collect();
         matched.sort_unstable_by(|a, b| b.cmp(a));
         let candidate = matched[self.quorum() - 1];
-        if self.log.term_at(candidate) == Some(self.term) {
-            self.log.commit_to(candidate);
+        let before = self.log.commit();
+        let own_term = self.log.term_at(candidate) == Some(self.term);
+        if own_term
+            && self.log.commit_to(candidate)
+            && self.log.term_at(before + 1).is_some_and(|t| t < self.term)
+        {
+            self.mark(Mark::CommittedOldTermEntries);
         }
     }
 }

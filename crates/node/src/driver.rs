@@ -227,7 +227,11 @@ impl<T: Transport, S: Storage> Node<T, S> {
                 messages,
                 persisted_messages,
                 committed,
+                marks,
             } = ready;
+            for mark in marks {
+                self.observer.event(self.config.id, &NodeEvent::Mark(mark));
+            }
             if let Some(soft) = soft_state {
                 info!(role = %soft.role, term = soft.term.0, leader = ?soft.leader.map(|l| l.0), "role");
                 let event =

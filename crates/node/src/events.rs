@@ -78,6 +78,8 @@ pub enum NodeEvent {
         /// Why, as a short stable name.
         reason: &'static str,
     },
+    /// The core met a rare situation (coverage marks: for test harnesses).
+    Mark(ballot_core::Mark),
     /// The node stopped because it could not go on safely.
     Stopped {
         /// Why.

@@ -110,6 +110,11 @@ pub(crate) fn chaos(args: ChaosArgs) -> ExitCode {
             Some(needs) => out.info(&format!("never reached: {} (needs {needs})", p.name)),
         }
     }
+    let unreached: Vec<&str> =
+        summary.marks.iter().filter(|(_, runs)| **runs == 0).map(|(m, _)| m.as_str()).collect();
+    if summary.runs > 0 && !unreached.is_empty() {
+        out.info(&format!("marks no run reached: {}", unreached.join(", ")));
+    }
     let path = args.out.join("summary.json");
     let json = serde_json::to_string_pretty(&summary).expect("summaries serialize");
     match ballot_harness::report::write_atomic(&path, json.as_bytes()) {

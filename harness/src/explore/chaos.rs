@@ -66,6 +66,9 @@ pub struct ChaosSummary {
     pub failover_ms: Percentiles,
     /// Per property, the runs that judged it for some time (SPEC.md `checked_runs`).
     pub checked_runs: BTreeMap<String, u64>,
+    /// Per coverage mark, the runs that reached it (SPEC.md `marks`); marks no run reached
+    /// are listed with 0.
+    pub marks: BTreeMap<String, u64>,
     /// Runs it took to find the first violation (1-based), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_violation_run: Option<u64>,
@@ -120,6 +123,9 @@ impl Campaign {
                 for (property, ms) in &result.summary.checked {
                     let runs = s.checked_runs.entry(property.clone()).or_default();
                     *runs += u64::from(*ms > 0.0);
+                }
+                for mark in result.summary.marks.keys() {
+                    *s.marks.entry(mark.clone()).or_default() += 1;
                 }
                 s.wall_s = self.started.elapsed().as_secs_f64();
                 (report.progress)(&s);
@@ -183,6 +189,7 @@ pub fn chaos(config: ChaosConfig, stop: Arc<AtomicBool>, report: &Reporter) -> C
         summary: Mutex::new(ChaosSummary {
             base_seed: config.base_seed,
             jobs,
+            marks: ballot_core::Mark::ALL.iter().map(|m| (m.name().to_string(), 0)).collect(),
             ..Default::default()
         }),
         config,

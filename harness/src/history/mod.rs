@@ -118,6 +118,11 @@ pub enum EventKind {
     /// The runner began the liveness phase (SPEC.md, "Phases"): the `fault` events at this
     /// instant are what it healed.
     LivenessPhase,
+    /// The node's core met a rare situation (a coverage mark, see `ballot_core::Mark`).
+    Mark {
+        /// The mark's name.
+        mark: String,
+    },
     /// The node crashed: its memory and unsynced writes are gone.
     Crash,
     /// The node was started again.

@@ -295,6 +295,17 @@ impl<'h> Views<'h> {
             .count()
     }
 
+    /// How many times each coverage mark was met, by name.
+    pub fn marks(&self) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        for e in self.history.events() {
+            if let EventKind::Mark { mark } = &e.kind {
+                *out.entry(mark.clone()).or_default() += 1;
+            }
+        }
+        out
+    }
+
     /// Highest term any node reported.
     pub fn max_term(&self) -> u64 {
         self.history

@@ -71,6 +71,9 @@ pub struct Summary {
     pub checked: BTreeMap<String, f64>,
     /// Every term that had a leader, in term order.
     pub leaders: Vec<LeaderSpan>,
+    /// How many times the nodes met each rare situation (coverage marks), by name.
+    #[serde(default)]
+    pub marks: BTreeMap<String, u64>,
 }
 
 impl Summary {
@@ -90,6 +93,7 @@ impl Summary {
             stats,
             checked: judgement.checked,
             leaders: views.leaders().to_vec(),
+            marks: views.marks(),
         }
     }
 

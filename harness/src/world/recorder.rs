@@ -59,6 +59,7 @@ impl Observer for Recorder {
                 EventKind::Lease { until_ms: until.map(|local| self.control.sim_ms_at(local)) }
             }
             NodeEvent::Stopped { error } => EventKind::Stopped { error: error.clone() },
+            NodeEvent::Mark(mark) => EventKind::Mark { mark: mark.name().to_string() },
             NodeEvent::Sent { .. } => {
                 history.messages += 1;
                 return;
