@@ -11,8 +11,10 @@ so the proof cannot silently test nothing.
 import sys
 from pathlib import Path
 
+# The taxonomy: votes, terms, log and commit, lease, timers, quorum, persistence, messages.
+# Each bug is one realistic mistake of the kind that reaches production.
 BUGS = {
-    # A granted vote goes out without reaching the disk: after a crash the node has forgotten
+    # persistence, votes: a granted vote goes out without reaching the disk: after a crash the node has forgotten
     # it and can vote again in the same term.
     "vote-before-persist": (
         "crates/core/src/election.rs",
@@ -22,24 +24,99 @@ BUGS = {
             }""",
         """            self.voted_for = Some(msg.from);""",
     ),
-    # The up-to-date rule (section 5.4.1) compares log length before the last term.
+    # log and commit: the up-to-date rule (section 5.4.1) compares log length before the last term.
     "index-before-term": (
         "crates/core/src/log.rs",
         "(last_term, last_index) >= (self.last_term(), self.last_index())",
         "(last_index, last_term) >= (self.last_index(), self.last_term())",
     ),
-    # A vote response that arrives twice is counted twice.
+    # messages, votes: a vote response that arrives twice is counted twice.
     "count-duplicate-votes": (
         "crates/core/src/election.rs",
         "self.votes.entry(msg.from).or_insert(granted);",
         "self.votes.insert(NodeId(msg.from.0 + 1_000 * self.votes.len() as u64), granted);",
     ),
-    # A leader ignores a higher term in an AppendEntries response and stays leader.
+    # terms: a leader ignores a higher term in an AppendEntries response and stays leader.
     "ignore-higher-term": (
         "crates/core/src/raft.rs",
         "                _ => self.become_follower(msg.term, None),",
         """                Body::AppendEntriesResponse { .. } if self.role == Role::Leader => {}
                 _ => self.become_follower(msg.term, None),""",
+    ),
+    # votes: a vote is granted without the up-to-date check (section 5.4.1).
+    "vote-without-log-check": (
+        "crates/core/src/election.rs",
+        "let granted = may_vote && up_to_date;",
+        "let granted = may_vote;",
+    ),
+    # votes: a candidate keeps the grants of its pre-vote and counts them as votes.
+    "stale-votes-counted": (
+        "crates/core/src/election.rs",
+        """    fn start_poll(&mut self) {
+        self.votes.clear();""",
+        """    fn start_poll(&mut self) {""",
+    ),
+    # terms, persistence: a higher term adopted on stepping down is not made durable.
+    "forget-term-on-step-down": (
+        "crates/core/src/raft.rs",
+        """            self.term = term;
+            self.voted_for = None;
+            self.mark_hard_state_dirty();""",
+        """            self.term = term;
+            self.voted_for = None;""",
+    ),
+    # log and commit: a leader commits an entry of an earlier term by counting replicas
+    # (the Figure 8 mistake).
+    "commit-old-term-directly": (
+        "crates/core/src/replication.rs",
+        "let own_term = self.log.term_at(candidate) == Some(self.term);",
+        "let own_term = self.log.term_at(candidate).is_some();",
+    ),
+    # log and commit: a follower commits up to the leader's commit index even beyond what
+    # it knows matches the leader's log.
+    "commit-beyond-match": (
+        "crates/core/src/replication.rs",
+        "self.log.commit_to(leader_commit.min(last_new));",
+        "self.log.commit_to(leader_commit);",
+    ),
+    # lease: a node that heard from its leader recently still answers vote requests.
+    "vote-ignores-lease": (
+        "crates/core/src/raft.rs",
+        "Body::RequestVote { transfer: false, pre_vote, .. } if self.in_lease() => {",
+        "Body::RequestVote { transfer: false, pre_vote, .. } if self.in_lease() && false => {",
+    ),
+    # lease: the leader lease is twice as long as the followers' promise not to vote.
+    "lease-too-long": (
+        "crates/core/src/config.rs",
+        "(self.election_timeout_min_ms as f64 * (1.0 - self.clock_drift_bound)).floor() as u64",
+        "(self.election_timeout_min_ms as f64 * (2.0 - self.clock_drift_bound)).floor() as u64",
+    ),
+    # timers: a follower does not reset its election timer on the leader's heartbeat.
+    "no-timer-reset-on-heartbeat": (
+        "crates/core/src/replication.rs",
+        """        self.adaptive.adopt_rtt(rtt_ms);
+        self.reset_election_timer();""",
+        """        self.adaptive.adopt_rtt(rtt_ms);""",
+    ),
+    # quorum: a majority computed one short (n / 2 instead of n / 2 + 1).
+    "quorum-off-by-one": (
+        "crates/core/src/raft.rs",
+        "self.members.len() / 2 + 1",
+        "self.members.len() / 2",
+    ),
+    # quorum: check-quorum never deposes a leader cut off from the majority.
+    "no-check-quorum-step-down": (
+        "crates/core/src/leader.rs",
+        "if self.config.check_quorum && !leading.quorum_active(now, window, quorum) {",
+        "if self.config.check_quorum && !leading.quorum_active(now, window, quorum) && false {",
+    ),
+    # messages: an AppendEntries of an older term is accepted instead of refused.
+    "stale-append-accepted": (
+        "crates/core/src/replication.rs",
+        """        if msg.term < self.term {
+            self.mark(Mark::StaleAppendEntries);""",
+        """        if msg.term < self.term && false {
+            self.mark(Mark::StaleAppendEntries);""",
     ),
 }
 
