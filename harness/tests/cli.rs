@@ -322,3 +322,57 @@ fn bench_json_is_one_document_without_float_noise_or_leftovers() {
         assert!(!left.exists(), "{} left behind", left.display());
     }
 }
+
+fn chaos_shard(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ballot"));
+    cmd.args(["chaos", "--runs", "2", "--seed", "9", "--json", "--out", dir.to_str().unwrap()]);
+    cmd.args(args).env_remove("BALLOT_SHARD").env_remove("JOB_COMPLETION_INDEX");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn shards_from_flags_or_an_indexed_job_merge_into_one_summary() {
+    let dir = scratch("merge");
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    let first = chaos_shard(&a, &["--shard", "1/2"], &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let env = [("JOB_COMPLETION_INDEX", "1"), ("BALLOT_SHARDS", "2")];
+    let second = chaos_shard(&b, &[], &env);
+    assert_eq!(json_of(&second)["shards"], serde_json::json!([[2, 2]]));
+    let half = chaos_shard(&dir.join("c"), &[], &[("JOB_COMPLETION_INDEX", "0")]);
+    assert_bad_input(&half, "BALLOT_SHARDS");
+    // The same finding in both shards is one finding after the merge.
+    for shard in [&a, &b] {
+        let found = artifact(shard, "election-safety-00000000000000aa.json", &["election-safety"]);
+        let mut summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(shard.join("summary.json")).unwrap())
+                .unwrap();
+        summary["artifacts"] = serde_json::json!([found]);
+        std::fs::write(shard.join("summary.json"), summary.to_string()).unwrap();
+    }
+    let merged = dir.join("merged");
+    let out = ballot(&[
+        "chaos",
+        "merge",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json = json_of(&out);
+    assert_eq!(json["runs"], 4);
+    assert_eq!(json["shards"], serde_json::json!([[1, 2], [2, 2]]));
+    assert_eq!(json["checked_runs"]["liveness"], 4);
+    assert_eq!(json["violations"], serde_json::json!({"election-safety": 1}));
+    assert!(merged.join("election-safety-00000000000000aa.json").exists());
+    let d = dir.join("d");
+    let other = ballot(&["chaos", "--runs", "1", "--seed", "10", "--json", "--out", d.to_str().unwrap()]);
+    assert_eq!(other.status.code(), Some(0));
+    let mixed = ballot(&["chaos", "merge", a.to_str().unwrap(), dir.join("d").to_str().unwrap()]);
+    assert_bad_input(&mixed, "not one campaign");
+}

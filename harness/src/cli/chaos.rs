@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 
 /// The flags of `ballot chaos`.
 #[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct ChaosArgs {
+    #[command(subcommand)]
+    command: Option<ChaosCommand>,
     /// Stop starting runs after this long: 90s, 10m, 2h.
     #[arg(long, value_parser = parse_duration)]
     duration: Option<Duration>,
@@ -26,9 +29,10 @@ pub(crate) struct ChaosArgs {
     /// Base seed (default: from the clock, printed first).
     #[arg(long)]
     seed: Option<u64>,
-    /// This machine's share of the seed space, K/N with K in 1..=N.
-    #[arg(long, value_parser = parse_shard, default_value = "1/1")]
-    shard: (u64, u64),
+    /// This machine's share of the seed space, K/N with K in 1..=N (default: $BALLOT_SHARD,
+    /// else a Kubernetes Indexed Job's $JOB_COMPLETION_INDEX of $BALLOT_SHARDS, else 1/1).
+    #[arg(long, value_parser = parse_shard)]
+    shard: Option<(u64, u64)>,
     /// Where artifacts and summary.json go.
     #[arg(long, default_value = "target/chaos")]
     out: PathBuf,
@@ -43,12 +47,53 @@ pub(crate) struct ChaosArgs {
     json: bool,
 }
 
-/// Runs a campaign, prints and writes its summary, exits with its verdict's status.
+/// What else `ballot chaos` does.
+#[derive(clap::Subcommand)]
+enum ChaosCommand {
+    /// Merge the summaries and artifacts of several shards of one campaign into one.
+    Merge {
+        /// The shards' output directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where the merged summary and artifacts go.
+        #[arg(long, default_value = "target/chaos/merged")]
+        out: PathBuf,
+        /// Print the merged summary as JSON (and nothing else on stdout).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// This machine's shard when `--shard` is absent: `$BALLOT_SHARD` (K/N), else a Kubernetes
+/// Indexed Job's (or a CI matrix's) 0-based `$JOB_COMPLETION_INDEX` of `$BALLOT_SHARDS`.
+fn shard_from_env() -> Result<(u64, u64), String> {
+    if let Ok(text) = std::env::var("BALLOT_SHARD") {
+        return parse_shard(&text).map_err(|e| format!("BALLOT_SHARD: {e}"));
+    }
+    let Ok(index) = std::env::var("JOB_COMPLETION_INDEX") else { return Ok((0, 1)) };
+    let count = std::env::var("BALLOT_SHARDS").map_err(|_| {
+        "JOB_COMPLETION_INDEX is set but BALLOT_SHARDS (the shard count) is not".to_string()
+    })?;
+    let k: u64 =
+        index.parse().map_err(|_| format!("JOB_COMPLETION_INDEX {index:?} is not a number"))?;
+    parse_shard(&format!("{}/{count}", k + 1))
+        .map_err(|e| format!("JOB_COMPLETION_INDEX of BALLOT_SHARDS: {e}"))
+}
+
+/// Runs a campaign (or merges shards), prints and writes its summary, exits with its
+/// verdict's status.
 pub(crate) fn chaos(args: ChaosArgs) -> ExitCode {
+    if let Some(ChaosCommand::Merge { dirs, out, json }) = args.command {
+        return merge(&dirs, &out, Out { json });
+    }
     let out = Out { json: args.json };
     if let Err(e) = super::check_output_dir(&args.out) {
         return bad_input(format!("{}: cannot write here: {e}", args.out.display()));
     }
+    let shard = match args.shard.map_or_else(shard_from_env, Ok) {
+        Ok(shard) => shard,
+        Err(e) => return bad_input(e),
+    };
     let base_seed = args.seed.unwrap_or_else(|| {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
         now.map_or(1, |d| d.as_nanos() as u64)
@@ -59,7 +104,7 @@ pub(crate) fn chaos(args: ChaosArgs) -> ExitCode {
         runs: args.runs,
         duration: args.duration.or(args.runs.is_none().then(|| Duration::from_secs(600))),
         jobs: jobs_or_cores(args.jobs),
-        shard: args.shard,
+        shard,
         out: args.out.clone(),
         stop_on_violation: args.stop_on_violation,
         shrink_budget: args.shrink_budget,
@@ -121,6 +166,26 @@ pub(crate) fn chaos(args: ChaosArgs) -> ExitCode {
         Ok(()) => out.info(&format!("summary: {}", path.display())),
         Err(e) => eprintln!("could not write {}: {e}", path.display()),
     }
+    out.json(&summary);
+    exit(summary.verdict())
+}
+
+/// `ballot chaos merge`: one summary and one copy of each finding from several shards.
+fn merge(dirs: &[PathBuf], to: &std::path::Path, out: Out) -> ExitCode {
+    if let Err(e) = super::check_output_dir(to) {
+        return bad_input(format!("{}: cannot write here: {e}", to.display()));
+    }
+    let summary = match ballot_harness::explore::merge::merge(dirs, to) {
+        Ok(s) => s,
+        Err(e) => return bad_input(e),
+    };
+    out.info(&format!(
+        "merged {} shards: {} runs, {} distinct findings; summary: {}",
+        dirs.len(),
+        summary.runs,
+        summary.artifacts.len(),
+        to.join("summary.json").display()
+    ));
     out.json(&summary);
     exit(summary.verdict())
 }

@@ -8,7 +8,7 @@ use crate::report::timeline::render;
 use crate::report::{write_atomic, Artifact, Verdict};
 use crate::run::run;
 use crate::seed::derive_seed;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -37,7 +37,7 @@ pub struct ChaosConfig {
 }
 
 /// Failover latency percentiles seen: crash of a leader to the next leader, milliseconds.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
     /// Median.
     pub p50: f64,
@@ -45,11 +45,28 @@ pub struct Percentiles {
     pub p99: f64,
 }
 
+impl Percentiles {
+    /// The percentiles of a histogram (milliseconds → how many).
+    pub fn of(histogram: &BTreeMap<u64, u64>) -> Percentiles {
+        let sorted: Vec<f64> = histogram
+            .iter()
+            .flat_map(|(&ms, &n)| std::iter::repeat_n(ms as f64, n as usize))
+            .collect();
+        Percentiles {
+            p50: round_ms(quantile(&sorted, 0.5)),
+            p99: round_ms(quantile(&sorted, 0.99)),
+        }
+    }
+}
+
 /// The campaign summary of SPEC.md.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ChaosSummary {
     /// The base seed.
     pub base_seed: u64,
+    /// The shards this summary covers, each `[k, n]` (1-based k of n).
+    pub shards: Vec<[u64; 2]>,
     /// Runs completed.
     pub runs: u64,
     /// Simulated time, milliseconds.
@@ -64,6 +81,9 @@ pub struct ChaosSummary {
     pub artifacts: Vec<String>,
     /// Failover latency percentiles.
     pub failover_ms: Percentiles,
+    /// Every failover seen, as a histogram: whole milliseconds → how many (so that shards
+    /// merge exactly).
+    pub failover_histogram_ms: BTreeMap<u64, u64>,
     /// Per property, the runs that judged it for some time (SPEC.md `checked_runs`).
     pub checked_runs: BTreeMap<String, u64>,
     /// Per coverage mark, the runs that reached it (SPEC.md `marks`); marks no run reached
@@ -188,6 +208,7 @@ pub fn chaos(config: ChaosConfig, stop: Arc<AtomicBool>, report: &Reporter) -> C
     let campaign = Campaign {
         summary: Mutex::new(ChaosSummary {
             base_seed: config.base_seed,
+            shards: vec![[config.shard.0 + 1, config.shard.1]],
             jobs,
             marks: ballot_core::Mark::ALL.iter().map(|m| (m.name().to_string(), 0)).collect(),
             ..Default::default()
@@ -206,12 +227,10 @@ pub fn chaos(config: ChaosConfig, stop: Arc<AtomicBool>, report: &Reporter) -> C
     });
     let mut summary = campaign.summary.into_inner().expect("workers done");
     summary.wall_s = campaign.started.elapsed().as_secs_f64();
-    let mut failovers = campaign.failovers.into_inner().expect("workers done");
-    failovers.sort_by(f64::total_cmp);
-    summary.failover_ms = Percentiles {
-        p50: round_ms(quantile(&failovers, 0.5)),
-        p99: round_ms(quantile(&failovers, 0.99)),
-    };
+    for ms in campaign.failovers.into_inner().expect("workers done") {
+        *summary.failover_histogram_ms.entry(ms.round() as u64).or_default() += 1;
+    }
+    summary.failover_ms = Percentiles::of(&summary.failover_histogram_ms);
     summary.artifacts.sort();
     summary
 }

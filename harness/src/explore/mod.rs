@@ -1,6 +1,7 @@
-//! Exploring for bugs: the schedule generator, the shrinker, and chaos campaigns that run
-//! generated schedules, shrink what fails and save it.
+//! Exploring for bugs: the schedule generator, the shrinker, chaos campaigns that run
+//! generated schedules, shrink what fails and save it, and the merge of a campaign's shards.
 
 pub mod chaos;
 pub mod generate;
+pub mod merge;
 pub mod shrink;
