@@ -5,6 +5,7 @@
 # bug took to find and the size of its shrunk schedule. The shipped core is never touched.
 #
 #   scripts/prove-bugs.sh [RUNS [BUG...]]   (default 4000 runs per bug at most, every bug)
+#   GUIDED=1 scripts/prove-bugs.sh ...      also hunts each bug with `chaos --guided --jobs 1`
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-4000}
@@ -18,19 +19,26 @@ for bug in $bugs; do
   copy=$work/$bug
   rm -rf "$copy" "$work/$bug-artifacts"
   mkdir -p "$copy"
-  (cd "$root" && git ls-files -z | xargs -0 cp --parents -t "$copy")
+  (cd "$root" && git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$copy")
   python3 "$root/scripts/bugs.py" "$bug" "$copy"
   (cd "$copy" && cargo build -q --release -p ballot-harness)
   cp "$CARGO_TARGET_DIR/release/ballot" "$work/$bug-ballot"
   echo "== $bug"
   "$work/$bug-ballot" chaos --runs "$runs" --seed 1 --stop-on-violation \
-    --out "$work/$bug-artifacts" > "$work/$bug.log" || true
+    --out "$work/$bug-artifacts" > "$work/$bug.log" 2>&1 || true
   found=$(grep -m1 ' in run ' "$work/$bug.log" || true)
   if [ -z "$found" ]; then
-    echo "   NOT FOUND in $runs runs"
+    echo "   random: NOT FOUND in $runs runs"
     status=1
   else
-    echo "   $found"
+    echo "   random: $found"
+  fi
+  if [ -n "${GUIDED:-}" ]; then
+    # One worker, so that the corpus (and the count) does not depend on thread timing.
+    "$work/$bug-ballot" chaos --runs "$runs" --seed 1 --stop-on-violation --guided --jobs 1 \
+      --out "$work/$bug-guided" > "$work/$bug-guided.log" 2>&1 || true
+    guided=$(grep -m1 ' in run ' "$work/$bug-guided.log" || echo "NOT FOUND in $runs runs")
+    echo "   guided: $guided"
   fi
 done
 exit $status

@@ -371,7 +371,8 @@ fn shards_from_flags_or_an_indexed_job_merge_into_one_summary() {
     assert_eq!(json["violations"], serde_json::json!({"election-safety": 1}));
     assert!(merged.join("election-safety-00000000000000aa.json").exists());
     let d = dir.join("d");
-    let other = ballot(&["chaos", "--runs", "1", "--seed", "10", "--json", "--out", d.to_str().unwrap()]);
+    let other =
+        ballot(&["chaos", "--runs", "1", "--seed", "10", "--json", "--out", d.to_str().unwrap()]);
     assert_eq!(other.status.code(), Some(0));
     let mixed = ballot(&["chaos", "merge", a.to_str().unwrap(), dir.join("d").to_str().unwrap()]);
     assert_bad_input(&mixed, "not one campaign");

@@ -125,6 +125,7 @@ fn chaos_rate(jobs: usize, runs: u64) -> f64 {
         out: dir.clone(),
         stop_on_violation: false,
         shrink_budget: 50,
+        guided: false,
     };
     let quiet = Reporter { line: &|_| {}, progress: &|_| {} };
     let s = chaos::chaos(config, Arc::new(AtomicBool::new(false)), &quiet);

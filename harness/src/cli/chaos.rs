@@ -45,6 +45,10 @@ pub(crate) struct ChaosArgs {
     /// Print the summary as JSON (and nothing else on stdout).
     #[arg(long)]
     json: bool,
+    /// Guided: half the runs mutate schedules that reached rarely reached coverage marks.
+    /// (Which runs mutate what depends on thread timing: replay a finding from its artifact.)
+    #[arg(long)]
+    guided: bool,
 }
 
 /// What else `ballot chaos` does.
@@ -108,6 +112,7 @@ pub(crate) fn chaos(args: ChaosArgs) -> ExitCode {
         out: args.out.clone(),
         stop_on_violation: args.stop_on_violation,
         shrink_budget: args.shrink_budget,
+        guided: args.guided,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let interrupted = Arc::new(AtomicBool::new(false));

@@ -2,11 +2,13 @@
 //! once, a summary at the end.
 
 use super::generate::generate;
+use super::mutate::mutate;
 use super::shrink::{shrink, size};
 use crate::bench::{quantile, round_ms};
 use crate::report::timeline::render;
 use crate::report::{write_atomic, Artifact, Verdict};
 use crate::run::run;
+use crate::schedule::Schedule;
 use crate::seed::derive_seed;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,7 +36,13 @@ pub struct ChaosConfig {
     pub stop_on_violation: bool,
     /// Most simulations to spend shrinking one failure.
     pub shrink_budget: usize,
+    /// Guided: half the runs mutate a schedule of the corpus (the schedules that reached a
+    /// rarely reached coverage mark) instead of generating a new one.
+    pub guided: bool,
 }
+
+/// The most schedules a guided campaign keeps.
+const CORPUS_MAX: usize = 256;
 
 /// Failover latency percentiles seen: crash of a leader to the next leader, milliseconds.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -89,9 +97,21 @@ pub struct ChaosSummary {
     /// Per coverage mark, the runs that reached it (SPEC.md `marks`); marks no run reached
     /// are listed with 0.
     pub marks: BTreeMap<String, u64>,
+    /// Guided campaigns: runs that mutated a corpus schedule, and the corpus size at the end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guided: Option<Guided>,
     /// Runs it took to find the first violation (1-based), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_violation_run: Option<u64>,
+}
+
+/// What a guided campaign did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Guided {
+    /// Runs whose schedule was a mutant of a corpus schedule.
+    pub mutant_runs: u64,
+    /// Schedules in the corpus at the end.
+    pub corpus: usize,
 }
 
 /// The seed of run `index` of shard `k` of `n`: derived from the run's global number, so
@@ -116,9 +136,26 @@ struct Campaign {
     summary: Mutex<ChaosSummary>,
     failovers: Mutex<Vec<f64>>,
     seen: Mutex<BTreeSet<(String, String)>>,
+    /// Guided campaigns: schedules that reached a rare mark.
+    corpus: Mutex<Vec<Schedule>>,
 }
 
 impl Campaign {
+    /// The schedule of the run with `seed`: generated, or (guided, every other run by the
+    /// seed's draw) a mutant of a corpus schedule; and whether it is a mutant.
+    fn schedule_for(&self, seed: u64) -> (Schedule, bool) {
+        if self.config.guided && derive_seed(seed, "guide").is_multiple_of(2) {
+            let corpus = self.corpus.lock().expect("lock");
+            if !corpus.is_empty() {
+                let parent = &corpus[(derive_seed(seed, "parent") % corpus.len() as u64) as usize];
+                if let Some(mutant) = mutate(parent, seed) {
+                    return (mutant, true);
+                }
+            }
+        }
+        (generate(seed), false)
+    }
+
     fn next_run(&self) -> Option<u64> {
         if self.stop.load(Ordering::SeqCst) {
             return None;
@@ -133,7 +170,7 @@ impl Campaign {
     fn work(&self, report: &Reporter) {
         while let Some(index) = self.next_run() {
             let seed = run_seed(self.config.base_seed, index, self.config.shard);
-            let schedule = generate(seed);
+            let (schedule, mutant) = self.schedule_for(seed);
             let result = run(&schedule);
             self.failovers.lock().expect("lock").extend(result.views().failovers());
             {
@@ -144,8 +181,23 @@ impl Campaign {
                     let runs = s.checked_runs.entry(property.clone()).or_default();
                     *runs += u64::from(*ms > 0.0);
                 }
+                let rare = (s.runs / 50).max(1);
+                let reached_rare =
+                    result.summary.marks.keys().any(|m| s.marks.get(m).is_none_or(|r| *r < rare));
                 for mark in result.summary.marks.keys() {
                     *s.marks.entry(mark.clone()).or_default() += 1;
+                }
+                if let Some(g) = s.guided.as_mut() {
+                    g.mutant_runs += u64::from(mutant);
+                    if reached_rare {
+                        let mut corpus = self.corpus.lock().expect("lock");
+                        if corpus.len() < CORPUS_MAX {
+                            corpus.push(schedule.clone());
+                        } else {
+                            corpus[(seed % CORPUS_MAX as u64) as usize] = schedule.clone();
+                        }
+                        g.corpus = corpus.len();
+                    }
                 }
                 s.wall_s = self.started.elapsed().as_secs_f64();
                 (report.progress)(&s);
@@ -209,6 +261,7 @@ pub fn chaos(config: ChaosConfig, stop: Arc<AtomicBool>, report: &Reporter) -> C
         summary: Mutex::new(ChaosSummary {
             base_seed: config.base_seed,
             shards: vec![[config.shard.0 + 1, config.shard.1]],
+            guided: config.guided.then(Guided::default),
             jobs,
             marks: ballot_core::Mark::ALL.iter().map(|m| (m.name().to_string(), 0)).collect(),
             ..Default::default()
@@ -219,6 +272,7 @@ pub fn chaos(config: ChaosConfig, stop: Arc<AtomicBool>, report: &Reporter) -> C
         started: Instant::now(),
         failovers: Mutex::new(Vec::new()),
         seen: Mutex::new(BTreeSet::new()),
+        corpus: Mutex::new(Vec::new()),
     };
     std::thread::scope(|scope| {
         for _ in 0..jobs {

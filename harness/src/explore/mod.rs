@@ -4,4 +4,5 @@
 pub mod chaos;
 pub mod generate;
 pub mod merge;
+pub mod mutate;
 pub mod shrink;
