@@ -97,17 +97,25 @@ impl Fault for Partition {
                     ]
                 })
                 .boxed(),
-            (0..n, length(), any::<u16>())
-                .prop_map(move |(offset, len, tag)| {
+            (0..n, length(), any::<u16>(), prop_oneof![Just(3u64), 70u64..200])
+                .prop_map(move |(offset, len, tag, early)| {
+                    // `early` writes reach whichever leader the minority keeps, and later ones
+                    // the majority's: a few, or more than one AppendEntries carries, so that
+                    // healed followers catch up in batches over a divergent suffix.
                     let (majority, minority) = split(n, offset);
                     let mut shape: Shape =
                         vec![(0, Partition { groups: vec![majority, minority] }.into())];
-                    for (i, t) in [10, 30, 50, len / 2 + 400].into_iter().enumerate() {
+                    let late = if early > 3 { early } else { 1 };
+                    let times = (0..early)
+                        .map(|i| 10 + 2 * i)
+                        .chain((0..late).map(|i| len / 2 + 400 + 2 * i));
+                    for (i, t) in times.enumerate() {
                         let value = format!("d{tag}-{i}");
                         shape.push((t, Propose { node: NodeRef::Leader, value }.into()));
                     }
-                    shape.push((len + 500, Op::from(Crash { node: NodeRef::Leader })));
-                    shape.push((len + 500, Op::from(Heal {})));
+                    let heal = len + 500 + 2 * late;
+                    shape.push((heal, Op::from(Crash { node: NodeRef::Leader })));
+                    shape.push((heal, Op::from(Heal {})));
                     shape
                 })
                 .boxed(),

@@ -215,14 +215,25 @@ pub fn render(v: &Views, violations: &[Violation], title: &str) -> String {
         );
         t += step;
     }
+    // Each violation is a red line; a name is written only where it does not run into the
+    // previous one (every line carries its message as a tooltip, and the list below has all).
+    let mut last_label: Option<f64> = None;
     for v in violations {
         let p = x(v.t_ms);
         let _ = write!(
             svg,
-            r#"<line class="violation" x1="{p:.1}" y1="{a:.1}" x2="{p:.1}" y2="{b:.1}"><title>{m}</title></line><text class="violation" x="{tx:.1}" y="{ty:.1}" text-anchor="{anchor}">{name}</text>"#,
+            r#"<line class="violation" x1="{p:.1}" y1="{a:.1}" x2="{p:.1}" y2="{b:.1}"><title>{m}</title></line>"#,
             a = TOP - 14.0,
             b = network_y + LANE,
             m = escape(&v.message),
+        );
+        if last_label.is_some_and(|l| p - l < 160.0) {
+            continue;
+        }
+        last_label = Some(p);
+        let _ = write!(
+            svg,
+            r#"<text class="violation" x="{tx:.1}" y="{ty:.1}" text-anchor="{anchor}">{name}</text>"#,
             tx = if p > LEFT + WIDTH - 160.0 { p - 3.0 } else { p + 3.0 },
             anchor = if p > LEFT + WIDTH - 160.0 { "end" } else { "start" },
             ty = TOP - 18.0,
