@@ -17,9 +17,9 @@ fn leader_kill() {
         let old = wait_for_leader(&mut c, &all(5), 3_000);
         c.crash(old);
         let rest: Vec<usize> = (0..5).filter(|&n| n != old).collect();
-        let took = c.run_until(500, |h| agreed_leader(h, &rest).is_some());
+        let took = c.run_until(500, |h| h.agreed_leader(&rest).is_some());
         assert!(took.is_some(), "seed {seed}: no new leader within 500 ms");
-        let new = agreed_leader(&c.history(), &rest).unwrap();
+        let new = c.history().agreed_leader(&rest).unwrap();
         assert_ne!(new, old);
         assert_eq!(c.history().leaders_now(), vec![new], "seed {seed}: exactly one leader");
         assert_every_property(&mut c);

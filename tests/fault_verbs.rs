@@ -72,7 +72,7 @@ fn cutting_one_link_between_followers_changes_nothing() {
         let (a, b) = ((leader + 1) % 3, (leader + 2) % 3);
         c.cut(a, b);
         c.run_for(3_000);
-        assert_eq!(agreed_leader(&c.history(), &all(3)), Some(leader), "seed {seed}");
+        assert_eq!(c.history().agreed_leader(&all(3)), Some(leader), "seed {seed}");
         assert_every_property(&mut c);
     }
 }

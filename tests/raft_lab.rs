@@ -21,7 +21,7 @@ fn initial_election() {
         assert!(term >= 1);
         c.run_for(2 * 300);
         let h = c.history();
-        assert_eq!(agreed_leader(&h, &all(3)), Some(leader), "seed {seed}");
+        assert_eq!(h.agreed_leader(&all(3)), Some(leader), "seed {seed}");
         assert!(h.views().iter().all(|v| v.term == term), "seed {seed}: term moved");
         assert_every_property(&mut c);
     }
@@ -71,7 +71,7 @@ fn many_elections() {
                 c.isolate(n);
             }
             let connected: Vec<usize> = (0..7).filter(|n| !cut.contains(n)).collect();
-            c.run_until(3_000, |h| agreed_leader(h, &connected).is_some())
+            c.run_until(3_000, |h| h.agreed_leader(&connected).is_some())
                 .unwrap_or_else(|| panic!("seed {seed} round {round}: no leader of {connected:?}"));
             c.heal();
         }

@@ -13,11 +13,6 @@ pub fn cluster(n: usize, seed: u64) -> Cluster {
     ClusterBuilder::new(n).seed(seed).build()
 }
 
-/// The one leader that every node of `group` runs and follows in one term, if there is one.
-pub fn agreed_leader(h: &History, group: &[usize]) -> Option<usize> {
-    h.agreed_leader(group)
-}
-
 /// All nodes `0..n`.
 pub fn all(n: usize) -> Vec<usize> {
     (0..n).collect()
@@ -25,9 +20,9 @@ pub fn all(n: usize) -> Vec<usize> {
 
 /// Runs until `group` agrees on a leader (at most `max_ms`) and returns it.
 pub fn wait_for_leader(c: &mut Cluster, group: &[usize], max_ms: u64) -> usize {
-    c.run_until(max_ms, |h| agreed_leader(h, group).is_some())
+    c.run_until(max_ms, |h| h.agreed_leader(group).is_some())
         .unwrap_or_else(|| panic!("no agreed leader among {group:?} within {max_ms} ms"));
-    agreed_leader(&c.history(), group).expect("just agreed")
+    c.history().agreed_leader(group).expect("just agreed")
 }
 
 /// Ends the scenario as every run ends (the liveness phase: faults healed, crashed nodes

@@ -134,7 +134,6 @@ struct Campaign {
     stop: Arc<AtomicBool>,
     started: Instant,
     summary: Mutex<ChaosSummary>,
-    failovers: Mutex<Vec<f64>>,
     seen: Mutex<BTreeSet<(String, String)>>,
     /// Guided campaigns: schedules that reached a rare mark.
     corpus: Mutex<Vec<Schedule>>,
@@ -172,10 +171,13 @@ impl Campaign {
             let seed = run_seed(self.config.base_seed, index, self.config.shard);
             let (schedule, mutant) = self.schedule_for(seed);
             let result = run(&schedule);
-            self.failovers.lock().expect("lock").extend(result.views().failovers());
+            let failovers = result.views().failovers();
             {
                 let mut s = self.summary.lock().expect("lock");
                 s.runs += 1;
+                for ms in failovers {
+                    *s.failover_histogram_ms.entry(ms.round() as u64).or_default() += 1;
+                }
                 s.sim_ms += result.summary.stats.sim_ms as f64;
                 for (property, ms) in &result.summary.checked {
                     let runs = s.checked_runs.entry(property.clone()).or_default();
@@ -270,7 +272,6 @@ pub fn chaos(config: ChaosConfig, stop: Arc<AtomicBool>, report: &Reporter) -> C
         next: AtomicU64::new(0),
         stop,
         started: Instant::now(),
-        failovers: Mutex::new(Vec::new()),
         seen: Mutex::new(BTreeSet::new()),
         corpus: Mutex::new(Vec::new()),
     };
@@ -281,9 +282,6 @@ pub fn chaos(config: ChaosConfig, stop: Arc<AtomicBool>, report: &Reporter) -> C
     });
     let mut summary = campaign.summary.into_inner().expect("workers done");
     summary.wall_s = campaign.started.elapsed().as_secs_f64();
-    for ms in campaign.failovers.into_inner().expect("workers done") {
-        *summary.failover_histogram_ms.entry(ms.round() as u64).or_default() += 1;
-    }
     summary.failover_ms = Percentiles::of(&summary.failover_histogram_ms);
     summary.artifacts.sort();
     summary

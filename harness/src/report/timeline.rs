@@ -101,21 +101,20 @@ fn network_faulty(c: &Conditions) -> bool {
 fn fault_spans(v: &Views, nodes: usize) -> (Vec<Vec<Span>>, Vec<Span>) {
     let mut per_node: Vec<Vec<Span>> = (0..nodes).map(|_| Vec::new()).collect();
     let mut bands = Vec::new();
-    let changes = v.conditions();
-    for (i, (from, c)) in changes.iter().enumerate() {
-        let to = changes.get(i + 1).map_or(v.end_ms(), |(t, _)| *t);
+    for (i, (from, to, c)) in v.stretches().enumerate() {
         for (n, lane) in per_node.iter_mut().enumerate() {
             if c.paused[n] {
-                lane.push(Span::band(*from, to, "paused", "paused".into()));
+                lane.push(Span::band(from, to, "paused", "paused".into()));
             }
             if c.clock_rates[n] != 1.0 {
-                lane.push(Span::band(*from, to, "drift", format!("clock ×{}", c.clock_rates[n])));
+                lane.push(Span::band(from, to, "drift", format!("clock ×{}", c.clock_rates[n])));
             }
         }
         if !network_faulty(c) {
             continue;
         }
-        let before = if i == 0 { c } else { &changes[i - 1].1 };
+        // Stretches follow the conditions one for one: the previous entry is the state before.
+        let before = &v.conditions()[i.saturating_sub(1)].1;
         let changed_network = |op: &crate::schedule::Op| {
             let mut probe = before.clone();
             op.apply(&mut probe);
@@ -126,14 +125,14 @@ fn fault_spans(v: &Views, nodes: usize) -> (Vec<Vec<Span>>, Vec<Span>) {
             .events()
             .iter()
             .filter_map(|e| match &e.kind {
-                EventKind::Fault { step, skipped: false } if e.t_ms == *from => Some(&step.op),
+                EventKind::Fault { step, skipped: false } if e.t_ms == from => Some(&step.op),
                 _ => None,
             })
             .filter(|op| changed_network(op))
             .map(|op| op.label())
             .collect();
         let label = if steps.is_empty() { "network fault".to_string() } else { steps.join(", ") };
-        bands.push(Span::band(*from, to, "netfault", label));
+        bands.push(Span::band(from, to, "netfault", label));
     }
     (per_node, bands)
 }
