@@ -9,13 +9,13 @@ BALLOT := target/release/ballot
 
 ## Run every test: unit, rule tables, simulated clusters, generated schedules, doc tests.
 test:
-	$(CARGO) test --workspace --all-targets
-	$(CARGO) test --workspace --doc
+	$(CARGO) test --workspace --all-targets --all-features
+	$(CARGO) test --workspace --doc --all-features
 
 ## rustfmt check, clippy with warnings denied, and no async runtime or simulator in the core.
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 	@if $(CARGO) tree -p ballot-core -e normal --prefix none | grep -E '^(tokio|turmoil|async-std|smol) '; then \
 		echo "ballot-core must not depend on an async runtime or a simulator"; exit 1; fi
 

@@ -5,11 +5,12 @@ use crate::log::Payload;
 use crate::mark::Mark;
 use crate::message::{Body, Message};
 use crate::raft::Raft;
-use crate::types::{NodeId, Role};
+use crate::types::Role;
 
 impl Raft {
-    /// The election timer fired: ask for pre-votes first if configured, else campaign.
-    pub(crate) fn campaign(&mut self) {
+    /// The election timer fired (or the application asked): ask for pre-votes first if
+    /// configured, else campaign.
+    pub(crate) fn start_campaign(&mut self) {
         match self.role {
             Role::PreCandidate => self.mark(Mark::PreVoteLost),
             Role::Candidate => self.mark(Mark::SplitVote),
@@ -112,21 +113,25 @@ impl Raft {
             unreachable!("dispatched by body");
         };
         let up_to_date = self.log.is_up_to_date(last_log_term, last_log_index);
+        // In this term: only for the candidate already voted for, or a first vote while no
+        // leader is known.
+        let free_in_term =
+            self.voted_for == Some(msg.from) || (self.voted_for.is_none() && self.leader.is_none());
         if pre_vote {
+            // "Would you vote for me in msg.term?": yes exactly when a real vote would be
+            // granted, a term above ours clearing our vote, our own term keeping it.
+            let would_vote = msg.term > self.term || (msg.term == self.term && free_in_term);
             let lease_holds = !transfer && self.in_lease();
-            let granted = msg.term > self.term && up_to_date && !lease_holds;
-            if msg.term > self.term && !up_to_date {
+            let granted = would_vote && up_to_date && !lease_holds;
+            if would_vote && !up_to_date {
                 self.mark(Mark::PreVoteRefusedStaleLog);
-            } else if msg.term > self.term && lease_holds {
+            } else if would_vote && lease_holds {
                 self.mark(Mark::PreVoteRefusedInLease);
             }
             let term = if granted { msg.term } else { self.term };
             return self.send(msg.from, term, Body::RequestVoteResponse { pre_vote, granted });
         }
-        let may_vote_for = |voted_for: Option<NodeId>, leader: Option<NodeId>| {
-            voted_for == Some(msg.from) || (voted_for.is_none() && leader.is_none())
-        };
-        let may_vote = msg.term == self.term && may_vote_for(self.voted_for, self.leader);
+        let may_vote = msg.term == self.term && free_in_term;
         if may_vote && !up_to_date {
             self.mark(Mark::VoteRefusedStaleLog);
         }

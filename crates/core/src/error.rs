@@ -66,4 +66,7 @@ pub enum TransferError {
     /// Another transfer is already under way.
     #[error("leadership transfer to {0} already in progress")]
     InProgress(NodeId),
+    /// The transfer cannot be called off: TimeoutNow already went to this node.
+    #[error("leadership already handed to {0} (TimeoutNow sent)")]
+    AlreadyHandedOver(NodeId),
 }

@@ -154,7 +154,7 @@ impl Raft {
             return Err(TransferError::NotLeader { leader });
         };
         if target == self.id {
-            return Ok(());
+            return self.abort_transfer();
         }
         if !leading.progress.contains_key(&target) {
             return Err(TransferError::UnknownNode(target));
@@ -167,6 +167,25 @@ impl Raft {
             self.send_append(target);
         }
         Ok(())
+    }
+
+    /// Calls off the leadership transfer under way, if any, so that proposals are accepted
+    /// again (`transfer_leadership` to this node itself does the same, as in etcd). Too late
+    /// once TimeoutNow went out: the target may already be campaigning, so the transfer is
+    /// left to run out and [`TransferError::AlreadyHandedOver`] says so. Without a transfer
+    /// there is nothing to call off, and that is `Ok`.
+    pub fn abort_transfer(&mut self) -> Result<(), TransferError> {
+        let leader = self.leader;
+        let Some(leading) = self.leading.as_mut() else {
+            return Err(TransferError::NotLeader { leader });
+        };
+        match leading.transfer {
+            Some(t) if t.timeout_now_sent => Err(TransferError::AlreadyHandedOver(t.target)),
+            _ => {
+                leading.transfer = None;
+                Ok(())
+            }
+        }
     }
 
     /// Gives leadership up to the follower whose log matches the most (lowest id on ties);
@@ -197,8 +216,8 @@ impl Raft {
         true
     }
 
-    /// The target of the leadership transfer under way, if any.
-    pub(crate) fn transfer_target(&self) -> Option<NodeId> {
+    /// The target of the leadership transfer under way, if this node leads and hands over.
+    pub fn pending_transfer(&self) -> Option<NodeId> {
         debug_assert_eq!(self.leading.is_some(), self.role == Role::Leader);
         self.leading.as_ref().and_then(|l| l.transfer).map(|t| t.target)
     }

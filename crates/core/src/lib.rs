@@ -11,8 +11,9 @@
 //! A driver owns the network and the disk and loops:
 //!
 //! 1. Feed inputs: [`Raft::tick`] when [`Raft::next_deadline`] has passed, [`Raft::step`]
-//!    for every message received, [`Raft::propose`] and [`Raft::transfer_leadership`] for
-//!    application requests.
+//!    for every message received, and application requests: [`Raft::propose`],
+//!    [`Raft::transfer_leadership`] and [`Raft::abort_transfer`], [`Raft::campaign`],
+//!    [`Raft::set_config`] (pre-vote or check-quorum switched on a live node).
 //! 2. Take a [`Ready`] from [`Raft::ready`].
 //! 3. Persist [`Ready::hard_state`] and [`Ready::log_write`] durably (fsync).
 //! 4. Send [`Ready::messages`] (these could have gone before step 3) and
@@ -21,7 +22,23 @@
 //!    leaders in one term).
 //! 5. Apply [`Ready::committed`], publish [`Ready::soft_state`], then call [`Raft::advance`].
 //!
-//! After a crash, rebuild the node with [`Raft::new`] from the [`PersistedState`] on disk.
+//! After a crash, rebuild the node with [`Raft::new`] from the [`PersistedState`] on disk,
+//! and hand back the index the application has applied ([`RaftOptions::applied`]) so that
+//! those entries are not delivered again.
+//!
+//! [`Raft::advance`] takes no argument on purpose: the driver moves the parts of a `Ready` to
+//! different places (the disk, the network, the application), and the core hands out no
+//! second `Ready` until `advance`, so there is exactly one batch it can acknowledge.
+//!
+//! [`Raft::status`] reports everything the node knows in one value: role, term, leader, vote,
+//! commit and applied index, each follower's progress, the vote tally, lease expiry, transfer
+//! target and election deadline.
+//!
+//! ## Testing code that uses it
+//!
+//! With the `testnet` feature, [`testnet::TestNet`] runs whole clusters on a seeded
+//! in-memory network (delays, loss, duplicates, isolation, crashes and restarts) and checks
+//! election safety, durability before announcement and leader completeness as it goes.
 //!
 //! ```
 //! use ballot_core::{Config, NodeId, PersistedState, Raft, RaftOptions, Role};
@@ -33,6 +50,7 @@
 //!     persisted: PersistedState::default(),
 //!     seed: 7,
 //!     now_ms: 0,
+//!     applied: 0,
 //! })
 //! .expect("valid configuration");
 //! let mut disk = PersistedState::default();
@@ -52,6 +70,8 @@
 //! assert_eq!(disk.hard_state.voted_for, Some(NodeId(1)));
 //! ```
 
+#![warn(missing_docs)]
+
 mod config;
 mod election;
 mod error;
@@ -62,11 +82,12 @@ mod message;
 mod raft;
 mod ready;
 mod replication;
+mod status;
 mod timeout;
 mod types;
 
-#[cfg(test)]
-mod testnet;
+#[cfg(any(test, feature = "testnet"))]
+pub mod testnet;
 #[cfg(test)]
 mod tests;
 
@@ -77,4 +98,5 @@ pub use mark::Mark;
 pub use message::{Body, Message};
 pub use raft::{Raft, RaftOptions};
 pub use ready::{HardState, PersistedState, Ready, SoftState};
+pub use status::{FollowerProgress, Status};
 pub use types::{LogIndex, Millis, NodeId, Role, Term};

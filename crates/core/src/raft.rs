@@ -1,6 +1,6 @@
 //! The election state machine: its state, its inputs, and the Ready/advance handshake.
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::error::{InitError, StepError};
 use crate::leader::LeaderState;
 use crate::log::{Entry, Log};
@@ -28,6 +28,11 @@ pub struct RaftOptions {
     pub seed: u64,
     /// The node's local time now, milliseconds.
     pub now_ms: Millis,
+    /// Highest log index the application has applied, from the application's own durable
+    /// state (`0` for a new node, or to have every committed entry delivered again). Entries
+    /// up to it count as committed and are not handed out again in [`Ready::committed`]; it
+    /// must not exceed the persisted log.
+    pub applied: LogIndex,
 }
 
 /// One node's Raft election core. Deterministic: the same inputs give the same outputs.
@@ -77,7 +82,7 @@ impl Raft {
     /// restarted node refuses votes for one minimum election timeout, since it may have
     /// acknowledged a leader's lease just before it stopped.
     pub fn new(options: RaftOptions) -> Result<Raft, InitError> {
-        let RaftOptions { id, members, config, persisted, seed, now_ms: now } = options;
+        let RaftOptions { id, members, config, persisted, seed, now_ms: now, applied } = options;
         config.validate()?;
         let mut sorted = members;
         sorted.sort();
@@ -91,7 +96,14 @@ impl Raft {
         if let Some(v) = voted_for.filter(|v| !sorted.contains(v)) {
             return Err(InitError::InconsistentState(format!("voted for non-member {v}")));
         }
-        let log = Log::restore(persisted.entries).map_err(InitError::InconsistentState)?;
+        let mut log = Log::restore(persisted.entries).map_err(InitError::InconsistentState)?;
+        if applied > log.last_index() {
+            return Err(InitError::InconsistentState(format!(
+                "applied index {applied} is past the log's last index {}",
+                log.last_index()
+            )));
+        }
+        log.commit_to(applied);
         if log.last_term() > term {
             return Err(InitError::InconsistentState(format!(
                 "log holds an entry of {} but the term is only {term}",
@@ -122,7 +134,7 @@ impl Raft {
             persisted_messages: Vec::new(),
             marks: Vec::new(),
             reported_soft: SoftState { role: Role::Follower, term, leader: None },
-            reported_commit: 0,
+            reported_commit: applied,
         };
         raft.reset_election_timer();
         if voted_for.is_some() {
@@ -138,8 +150,31 @@ impl Raft {
         if self.role == Role::Leader {
             self.tick_leader();
         } else if self.now >= self.election_deadline {
-            self.campaign();
+            self.start_campaign();
         }
+    }
+
+    /// Starts an election at `now` (milliseconds), with pre-vote if configured, as if the
+    /// election timer had fired: for tests, and for an operator who knows the leader is gone.
+    /// Peers still apply every rule (a lease they keep refuses it). A leader ignores it;
+    /// returns whether a campaign started.
+    pub fn campaign(&mut self, now: Millis) -> bool {
+        self.set_now(now);
+        if self.role == Role::Leader {
+            return false;
+        }
+        self.start_campaign();
+        true
+    }
+
+    /// Switches to another configuration on a live node, such as pre-vote or check-quorum on
+    /// (etcd's rolling migration: nodes with and without pre-vote elect leaders together).
+    /// Timeouts change at the next timer reset. An invalid configuration is refused and the
+    /// old one kept.
+    pub fn set_config(&mut self, config: Config) -> Result<(), ConfigError> {
+        config.validate()?;
+        self.config = config;
+        Ok(())
     }
 
     /// Handles one message received at `now` (milliseconds).
@@ -237,11 +272,6 @@ impl Raft {
         self.id
     }
 
-    /// Every member, this node included, in ascending order.
-    pub fn members(&self) -> &[NodeId] {
-        &self.members
-    }
-
     /// This node's role.
     pub fn role(&self) -> Role {
         self.role
@@ -268,39 +298,13 @@ impl Raft {
     }
 
     /// Term and vote, as they must be persisted.
-    pub fn hard_state(&self) -> HardState {
+    pub(crate) fn hard_state(&self) -> HardState {
         HardState { term: self.term, voted_for: self.voted_for }
     }
 
     /// The whole log, durable or not.
     pub fn entries(&self) -> &[Entry] {
         self.log.entries()
-    }
-
-    /// Highest index known committed.
-    pub fn commit_index(&self) -> LogIndex {
-        self.log.commit()
-    }
-
-    /// When the election timer fires, local milliseconds (meaningless while leader).
-    pub fn election_deadline(&self) -> Millis {
-        self.election_deadline
-    }
-
-    /// The range the next election timeout is drawn from, `[min, max]` milliseconds.
-    pub fn election_timeout_range(&self) -> (u64, u64) {
-        self.adaptive.range(&self.config)
-    }
-
-    /// Smoothed round-trip time measured from heartbeat acknowledgements (or adopted from
-    /// the leader), milliseconds.
-    pub fn rtt_estimate_ms(&self) -> Option<u64> {
-        self.adaptive.srtt_ms()
-    }
-
-    /// Smoothed share of the leader's heartbeats that did not arrive here, as a fraction.
-    pub fn heartbeat_loss_estimate(&self) -> f64 {
-        self.adaptive.loss()
     }
 
     /// Leader failure detector: milliseconds since the last valid heartbeat from the current
@@ -335,6 +339,11 @@ impl Raft {
 
     pub(crate) fn peers(&self) -> Vec<NodeId> {
         self.members.iter().copied().filter(|&m| m != self.id).collect()
+    }
+
+    /// Highest index handed out in [`Ready::committed`].
+    pub(crate) fn reported_commit(&self) -> LogIndex {
+        self.reported_commit
     }
 
     /// Highest index both committed and durable here: what may be reported as committed.

@@ -15,7 +15,7 @@ impl Raft {
         if self.role != Role::Leader {
             return Err(ProposeError::NotLeader { leader: self.leader });
         }
-        if let Some(target) = self.transfer_target() {
+        if let Some(target) = self.pending_transfer() {
             return Err(ProposeError::TransferInProgress(target));
         }
         let index = self.log.append(self.term, Payload::Data(data));

@@ -1,32 +1,54 @@
-//! A deterministic in-memory network for the core's tests: seeded delivery delays, drops and duplicates,
-//! isolation, crashes and restarts from what each node persisted. Every millisecond it
-//! delivers due messages (some twice), ticks every node and drains every Ready; it checks election
-//! safety, vote durability and leader completeness as it goes.
+//! A deterministic in-memory network for tests of the core, yours included (feature
+//! `testnet`): seeded delivery delays, drops and duplicates, isolation, crashes and restarts
+//! from what each node persisted. Every millisecond it delivers due messages (some twice),
+//! ticks every node and drains every Ready as a careful driver would; as it goes it checks
+//! election safety, that votes and terms are durable before they are announced, and leader
+//! completeness, and panics (naming the seed) when one breaks.
+//!
+//! ```
+//! use ballot_core::testnet::TestNet;
+//! use ballot_core::Config;
+//!
+//! let mut net = TestNet::new(5, Config::default(), 7); // nodes 0..5, seed 7
+//! let first = net.wait_for_leader(3_000);
+//! net.crash(first);
+//! let second = net.wait_for_leader(3_000);
+//! assert_ne!(first, second);
+//! assert!(net.propose(second, b"x"));
+//! net.run_for(100);
+//! net.assert_election_safety();
+//! ```
 
 use crate::{Body, Config, Entry, Message, NodeId, PersistedState, Raft, Role, Term};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::{BTreeMap, BTreeSet};
 
-pub(crate) struct TestNet {
-    pub(crate) nodes: Vec<Option<Raft>>,
-    pub(crate) disks: Vec<PersistedState>,
-    pub(crate) config: Config,
-    pub(crate) now: u64,
+/// A cluster of nodes `0..n` on one simulated network, driven one millisecond at a time.
+pub struct TestNet {
+    /// Each node, `None` while crashed.
+    pub nodes: Vec<Option<Raft>>,
+    /// What each node has persisted: what it restarts from. Edit it while a node is down to
+    /// start it from another state.
+    pub disks: Vec<PersistedState>,
+    /// The configuration each node (re)starts with; see [`TestNet::set_config`].
+    pub configs: Vec<Config>,
+    /// Simulated time, milliseconds.
+    pub now: u64,
     /// Probability that a message is lost.
-    pub(crate) drop_rate: f64,
+    pub drop_rate: f64,
     /// Probability that a delivered message is delivered a second time, later.
-    pub(crate) duplicate_rate: f64,
+    pub duplicate_rate: f64,
     /// Highest one-way delay, milliseconds (each message takes 1..=this).
-    pub(crate) max_latency_ms: u64,
+    pub max_latency_ms: u64,
     /// Every node seen leading each term.
-    pub(crate) leaders_by_term: BTreeMap<Term, BTreeSet<NodeId>>,
+    pub leaders_by_term: BTreeMap<Term, BTreeSet<NodeId>>,
     /// Entries some node reported committed: (index, term).
-    pub(crate) committed: BTreeSet<(u64, Term)>,
+    pub committed: BTreeSet<(u64, Term)>,
     /// Messages sent so far.
-    pub(crate) sent: u64,
+    pub sent: u64,
     /// Times any node became candidate.
-    pub(crate) elections: u64,
+    pub elections: u64,
     members: Vec<NodeId>,
     seed: u64,
     incarnations: u64,
@@ -37,12 +59,14 @@ pub(crate) struct TestNet {
 }
 
 impl TestNet {
-    pub(crate) fn new(n: usize, config: Config, seed: u64) -> TestNet {
+    /// `n` nodes (ids `0..n`) with one configuration, booted at time 0; `seed` drives
+    /// every delay, drop and election timeout.
+    pub fn new(n: usize, config: Config, seed: u64) -> TestNet {
         let members: Vec<NodeId> = (0..n as u64).map(NodeId).collect();
         let mut net = TestNet {
             nodes: Vec::new(),
             disks: vec![PersistedState::default(); n],
-            config,
+            configs: vec![config; n],
             now: 0,
             drop_rate: 0.0,
             duplicate_rate: 0.0,
@@ -70,34 +94,35 @@ impl TestNet {
         Raft::new(crate::RaftOptions {
             id: NodeId(i as u64),
             members: self.members.clone(),
-            config: self.config.clone(),
+            config: self.configs[i].clone(),
             persisted: disk,
             seed,
             now_ms: self.now,
+            applied: 0,
         })
         .expect("valid node")
     }
 
-    pub(crate) fn node(&self, id: u64) -> &Raft {
+    /// Node `id`; panics if it is down.
+    pub fn node(&self, id: u64) -> &Raft {
         self.nodes[id as usize].as_ref().expect("node is up")
     }
 
-    pub(crate) fn node_mut(&mut self, id: u64) -> &mut Raft {
+    /// Node `id`, to feed it inputs directly; panics if it is down. Call
+    /// [`TestNet::drain`] afterwards so that what it produced is delivered.
+    pub fn node_mut(&mut self, id: u64) -> &mut Raft {
         self.nodes[id as usize].as_mut().expect("node is up")
     }
 
-    pub(crate) fn run_for(&mut self, ms: u64) {
+    /// Runs `ms` simulated milliseconds.
+    pub fn run_for(&mut self, ms: u64) {
         for _ in 0..ms {
             self.step_ms();
         }
     }
 
     /// Runs until `done` holds, for at most `max_ms`; returns how long it took.
-    pub(crate) fn run_until(
-        &mut self,
-        max_ms: u64,
-        done: impl Fn(&TestNet) -> bool,
-    ) -> Option<u64> {
+    pub fn run_until(&mut self, max_ms: u64, done: impl Fn(&TestNet) -> bool) -> Option<u64> {
         let start = self.now;
         while self.now - start < max_ms {
             if done(self) {
@@ -109,19 +134,19 @@ impl TestNet {
     }
 
     /// Runs until one leader is followed by every connected node (at most `max_ms`); returns it.
-    pub(crate) fn wait_for_leader(&mut self, max_ms: u64) -> u64 {
+    pub fn wait_for_leader(&mut self, max_ms: u64) -> u64 {
         self.run_until(max_ms, |net| net.stable_leader().is_some())
             .unwrap_or_else(|| panic!("seed {}: no stable leader within {max_ms} ms", self.seed));
         self.stable_leader().expect("just found")
     }
 
     /// Live nodes that are leader right now.
-    pub(crate) fn leaders(&self) -> Vec<u64> {
+    pub fn leaders(&self) -> Vec<u64> {
         self.live().filter(|r| r.role() == Role::Leader).map(|r| r.id().0).collect()
     }
 
     /// The single live leader that every other live, connected node follows, if there is one.
-    pub(crate) fn stable_leader(&self) -> Option<u64> {
+    pub fn stable_leader(&self) -> Option<u64> {
         let leaders = self.leaders();
         let [leader] = leaders[..] else { return None };
         let term = self.node(leader).term();
@@ -132,43 +157,57 @@ impl TestNet {
             .then_some(leader)
     }
 
-    pub(crate) fn live(&self) -> impl Iterator<Item = &Raft> {
+    /// The nodes that are up.
+    pub fn live(&self) -> impl Iterator<Item = &Raft> {
         self.nodes.iter().flatten()
     }
 
-    pub(crate) fn max_term(&self) -> Term {
+    /// The highest term of any live node.
+    pub fn max_term(&self) -> Term {
         self.live().map(|r| r.term()).max().unwrap_or_default()
     }
 
-    pub(crate) fn isolate(&mut self, id: u64) {
+    /// Cuts node `id` off from everyone (both directions) until [`TestNet::heal`].
+    pub fn isolate(&mut self, id: u64) {
         self.isolated.insert(NodeId(id));
     }
 
-    pub(crate) fn heal(&mut self) {
+    /// Reconnects every isolated node.
+    pub fn heal(&mut self) {
         self.isolated.clear();
     }
 
     /// Stops a node; what it persisted survives, messages to it are lost.
-    pub(crate) fn crash(&mut self, id: u64) {
+    pub fn crash(&mut self, id: u64) {
         self.nodes[id as usize] = None;
     }
 
     /// Starts a crashed node again from its disk.
-    pub(crate) fn restart(&mut self, id: u64) {
+    pub fn restart(&mut self, id: u64) {
         if self.nodes[id as usize].is_none() {
             self.nodes[id as usize] = Some(self.boot(id as usize));
         }
     }
 
-    pub(crate) fn propose(&mut self, id: u64, data: &[u8]) -> bool {
+    /// Proposes `data` at node `id`; returns whether it was accepted.
+    pub fn propose(&mut self, id: u64, data: &[u8]) -> bool {
         let now = self.now;
         let ok = self.node_mut(id).propose(data.to_vec(), now).is_ok();
         self.drain(id as usize);
         ok
     }
 
+    /// Switches node `id` to `config`, live if it is up (see [`Raft::set_config`]) and at
+    /// every restart; panics if the configuration is invalid.
+    pub fn set_config(&mut self, id: u64, config: Config) {
+        if let Some(node) = self.nodes[id as usize].as_mut() {
+            node.set_config(config.clone()).expect("valid configuration");
+        }
+        self.configs[id as usize] = config;
+    }
+
     /// Panics if any term had two leaders.
-    pub(crate) fn assert_election_safety(&self) {
+    pub fn assert_election_safety(&self) {
         for (term, leaders) in &self.leaders_by_term {
             assert!(leaders.len() <= 1, "seed {}: {term} had leaders {leaders:?}", self.seed);
         }
@@ -196,7 +235,7 @@ impl TestNet {
 
     /// Plays the driver for node `i`: send what may go at once, persist, send the rest,
     /// advance. Every message is checked against what is on disk when it leaves.
-    pub(crate) fn drain(&mut self, i: usize) {
+    pub fn drain(&mut self, i: usize) {
         while let Some(ready) = self.nodes[i].as_mut().and_then(|n| n.ready()) {
             for msg in ready.messages {
                 self.transmit(i, msg);

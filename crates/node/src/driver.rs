@@ -77,6 +77,7 @@ impl<T: Transport, S: Storage> Node<T, S> {
             persisted,
             seed: config.seed,
             now_ms: clock.now_ms(),
+            applied: 0,
         })?;
         observer.event(config.id, &NodeEvent::Started { hard_state, log_len });
         let soft = core.soft_state();
@@ -187,7 +188,9 @@ impl<T: Transport, S: Storage> Node<T, S> {
                 let _ = reply.send(result.map_err(|e| match e {
                     TransferError::NotLeader { leader } => RequestError::NotLeader { leader },
                     TransferError::UnknownNode(id) => RequestError::UnknownNode(id),
-                    TransferError::InProgress(_) => RequestError::TransferInProgress,
+                    TransferError::InProgress(_) | TransferError::AlreadyHandedOver(_) => {
+                        RequestError::TransferInProgress
+                    }
                 }));
             }
             Command::Shutdown => unreachable!("handled by the loop"),

@@ -20,7 +20,7 @@ fn answer_to(ready: &Ready, to: u64) -> Option<(Term, bool)> {
 #[test]
 fn pre_vote_changes_no_term_and_no_vote() {
     let mut r = node(3, Config::default(), 2, Some(3), &[]);
-    r.tick(r.election_deadline());
+    r.tick(r.status().election_deadline.expect("not leader"));
     assert_eq!((r.role(), r.term()), (Role::PreCandidate, Term(2)));
     let ready = take(&mut r);
     assert!(ready.hard_state.is_none(), "a pre-candidate persists nothing");
@@ -43,12 +43,12 @@ fn pre_vote_outcomes() {
     let pre_granted =
         |from| msg(from, 3, Body::RequestVoteResponse { pre_vote: true, granted: true });
     let mut r = node(3, Config::default(), 2, None, &[]);
-    r.tick(r.election_deadline());
+    r.tick(r.status().election_deadline.expect("not leader"));
     r.step(pre_granted(2), LATER).unwrap();
     assert_eq!((r.role(), r.term()), (Role::Candidate, Term(3)));
 
     let mut r = node(3, Config::default(), 2, None, &[]);
-    r.tick(r.election_deadline());
+    r.tick(r.status().election_deadline.expect("not leader"));
     r.step(msg(2, 7, Body::RequestVoteResponse { pre_vote: true, granted: false }), LATER).unwrap();
     assert_eq!((r.role(), r.term()), (Role::Follower, Term(7)));
 }
@@ -248,9 +248,12 @@ fn election_timer_is_randomized_and_reset_by_heartbeats_and_grants() {
                 persisted: PersistedState::default(),
                 seed,
                 now_ms: 0,
+                applied: 0,
             })
             .unwrap()
-            .election_deadline()
+            .status()
+            .election_deadline
+            .expect("not leader")
         })
         .collect();
     assert!(deadlines.iter().all(|d| (150..=300).contains(d)), "{deadlines:?}");
@@ -258,17 +261,28 @@ fn election_timer_is_randomized_and_reset_by_heartbeats_and_grants() {
 
     let mut r = node(3, Config::default(), 2, None, &[]);
     r.step(heartbeat(2, 2, (0, 0), 0), LATER).unwrap();
-    assert!((LATER + 150..=LATER + 300).contains(&r.election_deadline()));
+    assert!(
+        (LATER + 150..=LATER + 300).contains(&r.status().election_deadline.expect("not leader"))
+    );
     r.step(vote_request(3, 1, 0, 0), LATER + 400).unwrap();
-    assert!(r.election_deadline() <= LATER + 300, "a refused vote does not reset the timer");
+    assert!(
+        r.status().election_deadline.expect("not leader") <= LATER + 300,
+        "a refused vote does not reset the timer"
+    );
     let mut behind = node(3, Config::default(), 2, None, &[1, 2]);
-    let deadline = behind.election_deadline();
+    let deadline = behind.status().election_deadline.expect("not leader");
     behind.step(vote_request(3, 5, 0, 0), LATER).unwrap();
     assert_eq!(behind.term(), Term(5));
-    assert_eq!(behind.election_deadline(), deadline, "nor does a higher term it refuses");
+    assert_eq!(
+        behind.status().election_deadline.expect("not leader"),
+        deadline,
+        "nor does a higher term it refuses"
+    );
     r.step(vote_request(3, 3, 0, 0), LATER + 400).unwrap();
     assert_eq!(r.hard_state().voted_for, Some(NodeId(3)));
-    assert!((LATER + 550..=LATER + 700).contains(&r.election_deadline()));
+    assert!(
+        (LATER + 550..=LATER + 700).contains(&r.status().election_deadline.expect("not leader"))
+    );
 }
 
 /// Same seed and inputs, same outputs: the core has no hidden clock or RNG.
@@ -308,7 +322,7 @@ fn adaptive_timeout_follows_measured_round_trips() {
     let mut leader = node(3, config.clone(), 1, None, &[]);
     let t = elect(&mut leader, 3, LATER);
     leader.step(append_ok(2, 2, 1, t), t + 100).unwrap();
-    assert_eq!(leader.rtt_estimate_ms(), Some(100));
+    assert_eq!(leader.status().rtt_estimate_ms, Some(100));
     leader.tick(t + 100);
     let carried = sent(&take(&mut leader)).into_iter().find_map(|m| match m.body {
         Body::AppendEntries { rtt_ms, .. } => Some(rtt_ms),
@@ -317,15 +331,16 @@ fn adaptive_timeout_follows_measured_round_trips() {
     assert_eq!(carried, Some(100));
 
     let mut follower = node(3, config, 2, None, &[]);
-    assert_eq!(follower.election_timeout_range(), (150, 300));
+    assert_eq!(follower.status().election_timeout_range_ms, (150, 300));
     let mut slow = heartbeat(2, 2, (0, 0), 0);
     if let Body::AppendEntries { rtt_ms, .. } = &mut slow.body {
         *rtt_ms = 100;
     }
     follower.step(slow, LATER).unwrap();
-    let (lo, hi) = follower.election_timeout_range();
+    let (lo, hi) = follower.status().election_timeout_range_ms;
     assert!(lo >= 2 * 50 + 100 && hi == lo + 150 && hi <= 1_000, "({lo}, {hi})");
-    assert!((LATER + lo..=LATER + hi).contains(&follower.election_deadline()));
+    assert!((LATER + lo..=LATER + hi)
+        .contains(&follower.status().election_deadline.expect("not leader")));
 }
 
 /// Resigning hands leadership to the follower with the most of the log.

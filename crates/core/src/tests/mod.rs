@@ -1,6 +1,7 @@
 //! Tests of the core: election rules one message at a time, and whole clusters on the
 //! in-memory network.
 
+mod api;
 mod features;
 mod network;
 mod rules;
@@ -35,6 +36,7 @@ pub(crate) fn node(n: u64, config: Config, term: u64, vote: Option<u64>, log: &[
         persisted,
         seed: 42,
         now_ms: 0,
+        applied: 0,
     })
     .expect("valid node")
 }
@@ -88,7 +90,7 @@ pub(crate) fn append_ok(from: u64, term: u64, index: u64, sent_at_ms: u64) -> Me
 /// Drives node 1 of `n` to leadership of the next term, from its election timeout or `at`,
 /// whichever is later, answering its pre-votes and votes; returns when it became leader.
 pub(crate) fn elect(r: &mut Raft, n: u64, at: u64) -> u64 {
-    let now = r.election_deadline().max(at);
+    let now = r.status().election_deadline.expect("not leader").max(at);
     r.tick(now);
     let majority = 2..=n / 2 + 1;
     if r.role() == crate::Role::PreCandidate {

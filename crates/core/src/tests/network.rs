@@ -148,7 +148,7 @@ fn the_log_up_to_date_rule_decides_who_wins() {
             assert!(net.propose(leader, &[i]));
         }
         net.run_for(200);
-        let committed = net.node(ahead).commit_index();
+        let committed = net.node(ahead).status().commit_index;
         assert!(committed >= 4, "seed {seed}: no-op and three entries committed on 2 of 3");
         assert!(net.node(behind).entries().len() < committed as usize);
         net.crash(leader);
@@ -169,13 +169,13 @@ fn committed_entries_survive_a_leader_crash() {
             net.propose(leader, &[i]);
         }
         net.run_for(100);
-        let committed = net.node(leader).commit_index();
+        let committed = net.node(leader).status().commit_index;
         net.crash(leader);
         net.run_until(3_000, |net| net.stable_leader().is_some()).expect("new leader");
         net.restart(leader);
         net.run_for(1_000);
         for node in net.live() {
-            assert!(node.commit_index() >= committed, "seed {seed}: {:?}", node.id());
+            assert!(node.status().commit_index >= committed, "seed {seed}: {:?}", node.id());
             assert_eq!(
                 node.entries()[..committed as usize],
                 net.node(0).entries()[..committed as usize]

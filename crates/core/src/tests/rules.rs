@@ -152,7 +152,7 @@ fn lower_term_never_lowers_ours() {
 #[test]
 fn votes_are_counted_once_and_only_for_the_current_term() {
     let mut r = node(5, no_pre_vote(), 3, None, &[]);
-    r.tick(r.election_deadline());
+    r.tick(r.status().election_deadline.expect("not leader"));
     assert_eq!((r.role(), r.term()), (Role::Candidate, Term(4)));
     let _ = take(&mut r);
     for _ in 0..3 {
@@ -169,7 +169,7 @@ fn votes_are_counted_once_and_only_for_the_current_term() {
 #[test]
 fn a_candidate_short_of_a_majority_waits_for_its_timeout() {
     let mut r = node(3, no_pre_vote(), 1, None, &[]);
-    let started = r.election_deadline();
+    let started = r.status().election_deadline.expect("not leader");
     r.tick(started);
     let _ = take(&mut r);
     r.step(vote_response(2, 2, false), started + 5).unwrap();
@@ -179,7 +179,7 @@ fn a_candidate_short_of_a_majority_waits_for_its_timeout() {
         (Role::Candidate, Term(2)),
         "rejected by all, still candidate"
     );
-    let deadline = r.election_deadline();
+    let deadline = r.status().election_deadline.expect("not leader");
     r.tick(deadline - 1);
     assert_eq!(r.term(), Term(2));
     r.tick(deadline);
@@ -223,6 +223,7 @@ fn a_restarted_node_does_not_vote_twice_in_a_term() {
         persisted,
         seed: 43,
         now_ms: LATER,
+        applied: 0,
     })
     .unwrap();
     restarted.step(vote_request(3, 2, 5, 1), LATER * 2).unwrap();
@@ -237,9 +238,9 @@ fn a_restarted_node_does_not_vote_twice_in_a_term() {
 fn follower_commit_is_bounded_by_what_the_request_verified() {
     let mut r = node(3, no_pre_vote(), 2, None, &[1, 1, 1]);
     r.step(heartbeat(2, 2, (1, 1), 3), LATER).unwrap();
-    assert_eq!(r.commit_index(), 1, "entries 2 and 3 are not known to match the leader's");
+    assert_eq!(r.status().commit_index, 1, "entries 2 and 3 are not known to match the leader's");
     r.step(heartbeat(2, 2, (3, 1), 3), LATER).unwrap();
-    assert_eq!(r.commit_index(), 3);
+    assert_eq!(r.status().commit_index, 3);
 }
 
 /// §5.4.2 (Figure 8): a leader does not commit an entry of an earlier term by counting
@@ -251,9 +252,13 @@ fn only_entries_of_the_current_term_commit_by_counting() {
     assert_eq!(r.entries().len(), 3, "a new leader appends a no-op");
     assert_eq!(r.entries()[2].payload, Payload::Noop);
     r.step(append_ok(2, 4, 2, LATER), LATER + 1).unwrap();
-    assert_eq!(r.commit_index(), 0, "entry 2 of term 2 is on a majority but must not commit");
+    assert_eq!(
+        r.status().commit_index,
+        0,
+        "entry 2 of term 2 is on a majority but must not commit"
+    );
     r.step(append_ok(2, 4, 3, LATER), LATER + 2).unwrap();
-    assert_eq!(r.commit_index(), 3, "the no-op of term 4 commits, and entry 2 with it");
+    assert_eq!(r.status().commit_index, 3, "the no-op of term 4 commits, and entry 2 with it");
     let committed: Vec<u64> = take(&mut r).committed.iter().map(|e| e.index).collect();
     assert_eq!(committed, [1, 2, 3]);
 }
@@ -265,10 +270,14 @@ fn the_leader_counts_itself_only_after_persisting() {
     elect(&mut r, 3, LATER);
     let index = r.propose(b"x".to_vec(), LATER).unwrap();
     r.step(append_ok(2, 2, index, LATER), LATER + 1).unwrap();
-    assert_eq!(r.commit_index(), index - 1, "the entry is on node 2 but not yet on our disk");
+    assert_eq!(
+        r.status().commit_index,
+        index - 1,
+        "the entry is on node 2 but not yet on our disk"
+    );
     let ready = take(&mut r);
     assert_eq!(ready.log_write.map(|w| w.first_index), Some(index));
-    assert_eq!(r.commit_index(), index, "durable here and on node 2: a majority of 3");
+    assert_eq!(r.status().commit_index, index, "durable here and on node 2: a majority of 3");
 }
 
 /// §5.3: proposals go to the leader only.
@@ -306,6 +315,7 @@ fn inconsistent_persisted_state_is_refused() {
             persisted,
             seed: 1,
             now_ms: 0,
+            applied: 0,
         });
         assert!(matches!(err, Err(crate::InitError::InconsistentState(_))), "{err:?}");
     }
@@ -316,6 +326,7 @@ fn inconsistent_persisted_state_is_refused() {
         persisted: PersistedState::default(),
         seed: 1,
         now_ms: 0,
+        applied: 0,
     });
     assert!(matches!(err, Err(crate::InitError::NotAMember(NodeId(4)))));
 }
