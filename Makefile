@@ -5,7 +5,7 @@ DURATION ?= 10m
 JOBS ?=
 BALLOT := target/release/ballot
 
-.PHONY: test lint fmt chaos build prove-bugs timeline bench readme
+.PHONY: test lint fmt chaos build prove-bugs mutants timeline bench readme
 
 ## Run every test: unit, rule tables, simulated clusters, generated schedules, doc tests.
 test:
@@ -39,6 +39,13 @@ readme:
 ## Show that generated schedules find four known bugs put into scratch copies of the core.
 prove-bugs:
 	scripts/prove-bugs.sh
+
+## Mutation score of the core: every cargo-mutants mutant against the core's tests, then a
+## chaos budget for those the tests miss: make mutants [SHARD=2/4] [RUNS=500]. Long: see README.
+mutants:
+	$(CARGO) mutants --version >/dev/null 2>&1 || $(CARGO) install --locked cargo-mutants
+	scripts/mutants.py run $(if $(SHARD),--shard $(SHARD)) $(if $(RUNS),--runs $(RUNS))
+	scripts/mutants.py report
 
 ## Run examples/faults.json, draw its timeline and screenshot it in headless Chromium.
 timeline: build
