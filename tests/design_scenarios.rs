@@ -121,3 +121,34 @@ fn a_stale_leader_steps_down_within_one_election_timeout() {
         assert_every_property(&mut c);
     }
 }
+
+/// A rolling pre-vote migration caught halfway (etcd#8501): nodes 0 and 1 still run without
+/// pre-vote, 2, 3 and 4 with it. Whoever leads is crashed and restarted three times; each
+/// time the mixed cluster elects another leader within one second, and every property holds.
+#[test]
+fn a_cluster_halfway_through_switching_pre_vote_on_keeps_electing() {
+    use ballot_core::Config;
+    use ballot_harness::ClusterBuilder;
+    let mut kinds_that_led = std::collections::BTreeSet::new();
+    for seed in SEEDS {
+        let without = Config { pre_vote: false, ..Config::default() };
+        let mut c = ClusterBuilder::new(5)
+            .seed(seed)
+            .node_core(0, without.clone())
+            .node_core(1, without)
+            .build();
+        let mut leaders = vec![wait_for_leader(&mut c, &all(5), 3_000)];
+        for round in 0..3 {
+            let old = *leaders.last().unwrap();
+            c.crash(old);
+            let others: Vec<usize> = all(5).into_iter().filter(|&n| n != old).collect();
+            leaders.push(wait_for_leader(&mut c, &others, 1_000));
+            c.restart(old);
+            c.run_for(1_000);
+            assert_eq!(c.history().leaders_now().len(), 1, "seed {seed}, round {round}");
+        }
+        kinds_that_led.extend(leaders.iter().map(|&n| if n < 2 { "without" } else { "with" }));
+        assert_every_property(&mut c);
+    }
+    assert_eq!(kinds_that_led.len(), 2, "nodes with and without pre-vote both led");
+}

@@ -30,6 +30,8 @@ const CLUSTER_ID: u64 = 0xba110;
 pub struct ClusterBuilder {
     nodes: usize,
     core: Config,
+    /// Nodes that run another configuration than `core`, by index.
+    node_cores: BTreeMap<usize, Config>,
     network: NetworkSpec,
     seed: u64,
 }
@@ -38,12 +40,26 @@ impl ClusterBuilder {
     /// A cluster of `nodes` nodes with default settings: the core's defaults, 1–10 ms latency,
     /// no loss, seed 0.
     pub fn new(nodes: usize) -> Self {
-        ClusterBuilder { nodes, core: Config::default(), network: NetworkSpec::default(), seed: 0 }
+        ClusterBuilder {
+            nodes,
+            core: Config::default(),
+            node_cores: BTreeMap::new(),
+            network: NetworkSpec::default(),
+            seed: 0,
+        }
     }
 
     /// The election core's configuration for every node.
     pub fn core(mut self, core: Config) -> Self {
         self.core = core;
+        self
+    }
+
+    /// Another configuration for node `index` only: a mixed cluster, such as one halfway
+    /// through switching pre-vote on. The properties keep judging with the timing of
+    /// [`ClusterBuilder::core`], so keep the timeouts, heartbeat and check-quorum the same.
+    pub fn node_core(mut self, index: usize, core: Config) -> Self {
+        self.node_cores.insert(index, core);
         self
     }
 
@@ -104,7 +120,7 @@ impl ClusterBuilder {
                 index: i,
                 slot: slot.clone(),
                 members: members.clone(),
-                core: self.core.clone(),
+                core: self.node_cores.get(&i).unwrap_or(&self.core).clone(),
                 seed: self.seed,
                 net: net.clone(),
                 history: history.clone(),
