@@ -174,9 +174,16 @@ impl Raft {
         }
     }
 
-    /// The leader asks us to campaign now (thesis §3.10): skip pre-vote and leases.
+    /// The leader asks us to campaign now (thesis §3.10): skip pre-vote and leases. Not once
+    /// a heartbeat showed that the leader's clock passed the transfer's expiry: the leader
+    /// has abandoned it, and a delayed TimeoutNow must not depose it after all.
     pub(crate) fn handle_timeout_now(&mut self, msg: Message) {
-        if msg.term == self.term && self.role == Role::Follower && self.leader == Some(msg.from) {
+        let Body::TimeoutNow { expires_at_ms } = msg.body else {
+            unreachable!("dispatched by body");
+        };
+        let expired = self.leader_clock.is_some_and(|clock| clock >= expires_at_ms);
+        let from_leader = self.role == Role::Follower && self.leader == Some(msg.from);
+        if msg.term == self.term && from_leader && !expired {
             self.become_candidate(true);
         } else {
             self.mark(Mark::TimeoutNowIgnored);

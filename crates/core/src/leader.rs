@@ -211,8 +211,8 @@ impl Raft {
         }
         transfer.timeout_now_sent = true;
         leading.lease_revoked = true;
-        let term = self.term;
-        self.send(peer, term, Body::TimeoutNow);
+        let (term, expires_at_ms) = (self.term, transfer.deadline);
+        self.send(peer, term, Body::TimeoutNow { expires_at_ms });
         true
     }
 

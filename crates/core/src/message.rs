@@ -66,5 +66,9 @@ pub enum Body {
         sent_at_ms: Millis,
     },
     /// Tells the target of a leadership transfer to campaign at once (thesis §3.10).
-    TimeoutNow,
+    TimeoutNow {
+        /// When the leader abandons this transfer, milliseconds of the leader's clock: a
+        /// target that already heard a heartbeat sent at or after it ignores this message.
+        expires_at_ms: Millis,
+    },
 }

@@ -63,6 +63,9 @@ pub struct Raft {
     pub(crate) votes: BTreeMap<NodeId, bool>,
     /// Last time a valid AppendEntries arrived from the current leader.
     pub(crate) last_leader_contact: Option<Millis>,
+    /// The latest send time, on the current leader's clock, of its AppendEntries seen here:
+    /// how far the leader's clock has certainly got (milliseconds).
+    pub(crate) leader_clock: Option<Millis>,
     pub(crate) adaptive: AdaptiveTimeout,
     /// Present exactly while this node is leader.
     pub(crate) leading: Option<LeaderState>,
@@ -125,6 +128,7 @@ impl Raft {
             election_deadline: now,
             votes: BTreeMap::new(),
             last_leader_contact: None,
+            leader_clock: None,
             adaptive: AdaptiveTimeout::default(),
             leading: None,
             hard_state_dirty: false,
@@ -204,7 +208,7 @@ impl Raft {
                 // A pre-vote carries the term the sender *would* campaign in.
                 Body::RequestVote { pre_vote: true, .. } => {}
                 Body::RequestVoteResponse { pre_vote: true, granted: true } => {}
-                Body::AppendEntries { .. } | Body::TimeoutNow => {
+                Body::AppendEntries { .. } | Body::TimeoutNow { .. } => {
                     self.become_follower(msg.term, Some(msg.from))
                 }
                 _ => self.become_follower(msg.term, None),
@@ -215,7 +219,7 @@ impl Raft {
             Body::RequestVoteResponse { .. } => self.handle_vote_response(msg),
             Body::AppendEntries { .. } => self.handle_append_entries(msg),
             Body::AppendEntriesResponse { .. } => self.handle_append_response(msg),
-            Body::TimeoutNow => self.handle_timeout_now(msg),
+            Body::TimeoutNow { .. } => self.handle_timeout_now(msg),
         }
         Ok(())
     }
@@ -390,6 +394,7 @@ impl Raft {
         }
         if leader != self.leader {
             self.adaptive.reset_heartbeats();
+            self.leader_clock = None;
         }
         let was_leader = self.role == Role::Leader;
         self.role = Role::Follower;

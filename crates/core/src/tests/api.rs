@@ -167,7 +167,7 @@ fn a_transfer_can_be_called_off_until_timeout_now_goes_out() {
         let _ = take(&mut r);
         r.step(append_ok(2, 2, 2, t + 3), t + 4).unwrap();
         let after = sent(&take(&mut r));
-        assert!(after.iter().all(|m| m.body != Body::TimeoutNow), "{after:?}");
+        assert!(!after.iter().any(|m| matches!(m.body, Body::TimeoutNow { .. })), "{after:?}");
         assert_eq!(r.role(), Role::Leader);
     }
 
@@ -175,7 +175,9 @@ fn a_transfer_can_be_called_off_until_timeout_now_goes_out() {
     let t = elect(&mut r, 3, LATER);
     r.step(append_ok(2, 2, 1, t), t + 1).unwrap();
     r.transfer_leadership(NodeId(2), t + 2).unwrap();
-    assert!(sent(&take(&mut r)).iter().any(|m| m.body == Body::TimeoutNow));
+    let handed = sent(&take(&mut r));
+    let expiry = t + 2 + Config::default().election_timeout_max_ms;
+    assert!(handed.iter().any(|m| m.body == Body::TimeoutNow { expires_at_ms: expiry }));
     assert_eq!(r.abort_transfer(), Err(TransferError::AlreadyHandedOver(NodeId(2))));
     assert_eq!(r.pending_transfer(), Some(NodeId(2)), "an error changes nothing");
 
@@ -184,6 +186,24 @@ fn a_transfer_can_be_called_off_until_timeout_now_goes_out() {
     let mut leader = node(3, Config::default(), 1, None, &[]);
     elect(&mut leader, 3, LATER);
     assert_eq!(leader.abort_transfer(), Ok(()), "nothing to call off");
+}
+
+/// A TimeoutNow that arrives after a heartbeat showed the leader's clock past the transfer's
+/// expiry is stale: the leader gave the transfer up, and the target does not campaign. One
+/// that arrives in time is obeyed.
+#[test]
+fn a_stale_timeout_now_is_ignored() {
+    for (heartbeat_sent_at, expires_at_ms, campaigns) in [(299, 300, true), (300, 300, false)] {
+        let mut r = node(3, Config::default(), 2, None, &[]);
+        let mut beat = heartbeat(2, 2, (0, 0), 0);
+        if let Body::AppendEntries { sent_at_ms, .. } = &mut beat.body {
+            *sent_at_ms = heartbeat_sent_at;
+        }
+        r.step(beat, LATER).unwrap();
+        r.step(msg(2, 2, Body::TimeoutNow { expires_at_ms }), LATER + 1).unwrap();
+        let role = if campaigns { Role::Candidate } else { Role::Follower };
+        assert_eq!(r.role(), role, "heartbeat sent at {heartbeat_sent_at}");
+    }
 }
 
 /// `campaign(now)` starts an election at once, with pre-vote when configured; a leader

@@ -207,7 +207,7 @@ fn leadership_transfer_catches_the_target_up_first() {
     assert!(matches!(first[..], [Message { body: Body::AppendEntries { .. }, .. }]), "{first:?}");
     r.step(append_ok(2, 2, 1, t + 2), t + 3).unwrap();
     let second = sent(&take(&mut r));
-    assert!(matches!(second[..], [Message { body: Body::TimeoutNow, to: NodeId(2), .. }]));
+    assert!(matches!(second[..], [Message { body: Body::TimeoutNow { .. }, to: NodeId(2), .. }]));
 
     r.step(append_ok(3, 2, 1, t + 290), t + 295).unwrap();
     r.tick(t + 2 + 300);
@@ -224,9 +224,9 @@ fn timeout_now_starts_a_transfer_campaign() {
     let mut r = node(3, Config::default(), 2, None, &[]);
     r.step(heartbeat(2, 2, (0, 0), 0), LATER).unwrap();
     let _ = take(&mut r);
-    r.step(msg(3, 2, Body::TimeoutNow), LATER + 1).unwrap();
+    r.step(msg(3, 2, Body::TimeoutNow { expires_at_ms: 300 }), LATER + 1).unwrap();
     assert_eq!(r.role(), Role::Follower, "only the current leader can ask");
-    r.step(msg(2, 2, Body::TimeoutNow), LATER + 1).unwrap();
+    r.step(msg(2, 2, Body::TimeoutNow { expires_at_ms: 300 }), LATER + 1).unwrap();
     assert_eq!((r.role(), r.term()), (Role::Candidate, Term(3)));
     let requests = sent(&take(&mut r));
     assert_eq!(requests.len(), 2);
@@ -352,5 +352,5 @@ fn resign_picks_the_most_up_to_date_follower() {
     r.step(append_ok(3, 2, 1, t), t + 1).unwrap();
     assert_eq!(r.resign(t + 2), Ok(NodeId(3)));
     let out = sent(&take(&mut r));
-    assert!(matches!(out[..], [Message { body: Body::TimeoutNow, to: NodeId(3), .. }]));
+    assert!(matches!(out[..], [Message { body: Body::TimeoutNow { .. }, to: NodeId(3), .. }]));
 }
