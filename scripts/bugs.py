@@ -35,7 +35,7 @@ BUGS = {
     "count-duplicate-votes": (
         "crates/core/src/election.rs",
         "self.votes.entry(msg.from).or_insert(granted);",
-        "self.votes.insert(NodeId(msg.from.0 + 1_000 * self.votes.len() as u64), granted);",
+        "self.votes.insert(crate::NodeId(msg.from.0 + 1_000 * self.votes.len() as u64), granted);",
     ),
     # terms: a leader ignores a higher term in an AppendEntries response and stays leader.
     "ignore-higher-term": (
