@@ -231,6 +231,7 @@ impl Raft {
                 || self.log.has_unpersisted()
                 || !self.messages.is_empty()
                 || !self.persisted_messages.is_empty()
+                || !self.marks.is_empty()
                 || self.soft_state() != self.reported_soft
                 || self.committable() > self.reported_commit)
     }

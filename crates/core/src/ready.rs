@@ -70,5 +70,6 @@ impl Ready {
             && self.messages.is_empty()
             && self.persisted_messages.is_empty()
             && self.committed.is_empty()
+            && self.marks.is_empty()
     }
 }

@@ -3,6 +3,7 @@
 
 mod api;
 mod features;
+mod marks;
 mod network;
 mod rules;
 
