@@ -1,7 +1,7 @@
 //! What applications use: who leads, in which term, watch for changes, propose, hand over.
 
 use crate::clock::Clock;
-use ballot_core::{LogIndex, Millis, NodeId, Role, Term};
+use ballot_core::{Config, LogIndex, Millis, NodeId, Role, Term};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use thiserror::Error;
@@ -69,12 +69,16 @@ pub enum RequestError {
     /// The node has stopped.
     #[error("node stopped")]
     Stopped,
+    /// The configuration was refused; the node keeps its old one.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
 }
 
 /// Requests from handles to the node's task.
 pub(crate) enum Command {
     Propose(Vec<u8>, oneshot::Sender<Result<Committed, RequestError>>),
     Transfer(Option<NodeId>, oneshot::Sender<Result<(), RequestError>>),
+    Reconfigure(Config, oneshot::Sender<Result<(), RequestError>>),
     Shutdown,
 }
 
@@ -162,6 +166,15 @@ impl NodeHandle {
         let (tx, rx) = oneshot::channel();
         let _ = self.commands.send(Command::Transfer(target, tx));
         rx.await.unwrap_or(Err(RequestError::Stopped))
+    }
+
+    /// Switches the running node's core to `core` (pre-vote or check-quorum switched on one
+    /// node at a time, as in etcd's rolling migration) without waiting; the receiver gets the
+    /// outcome. A restart starts again from the configuration the node was built with.
+    pub fn reconfigure(&self, core: Config) -> oneshot::Receiver<Result<(), RequestError>> {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.commands.send(Command::Reconfigure(core, tx));
+        rx
     }
 
     /// Asks the node to stop.

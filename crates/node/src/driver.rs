@@ -193,6 +193,10 @@ impl<T: Transport, S: Storage> Node<T, S> {
                     }
                 }));
             }
+            Command::Reconfigure(core, reply) => {
+                let result = self.core.set_config(core);
+                let _ = reply.send(result.map_err(|e| RequestError::InvalidConfig(e.to_string())));
+            }
             Command::Shutdown => unreachable!("handled by the loop"),
         }
     }
