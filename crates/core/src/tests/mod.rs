@@ -4,6 +4,7 @@
 mod api;
 mod features;
 mod marks;
+mod mutants;
 mod network;
 mod rules;
 
