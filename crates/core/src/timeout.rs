@@ -170,6 +170,58 @@ mod tests {
         assert!(draws.iter().min() < Some(&880) && draws.iter().max() > Some(&970));
     }
 
+    /// RFC 6298, exactly: the first sample sets srtt and half of it as the variation; later
+    /// ones move srtt by 1/8 and the variation by 1/4 of the difference.
+    #[test]
+    fn round_trips_are_smoothed_as_rfc_6298_says() {
+        let mut a = AdaptiveTimeout::default();
+        a.adopt_rtt(0);
+        assert_eq!(a.srtt_us, None, "0 means the leader has no estimate yet");
+        a.adopt_rtt(10);
+        assert_eq!((a.srtt_us, a.rttvar_us), (Some(10_000), 5_000));
+        a.observe_rtt(18);
+        assert_eq!((a.srtt_us, a.rttvar_us), (Some(11_000), 5_750));
+        assert_eq!(a.srtt_ms(), Some(11));
+    }
+
+    /// A gap is rounded to whole heartbeat intervals; each one beyond the first is a loss,
+    /// smoothed by 1/8. A reset (new leader) starts the gaps afresh.
+    #[test]
+    fn heartbeat_gaps_count_losses_exactly() {
+        let mut a = AdaptiveTimeout::default();
+        a.observe_heartbeat(0, 50);
+        a.observe_heartbeat(74, 50);
+        assert_eq!(a.loss_ppm, 0, "74 ms rounds to one interval");
+        a.observe_heartbeat(149, 50);
+        assert_eq!(a.loss_ppm, 500_000 / 8, "75 ms rounds to two: one of two lost");
+        a.observe_heartbeat(299, 50);
+        assert_eq!(a.loss_ppm, (7 * 62_500 + 666_666) / 8, "three intervals, two lost");
+        assert_eq!(a.loss(), a.loss_ppm as f64 / 1e6);
+        let before = a.loss_ppm;
+        a.reset_heartbeats();
+        a.observe_heartbeat(5_000, 50);
+        assert_eq!(a.loss_ppm, before, "no gap across a change of leader");
+    }
+
+    /// The lower bound: enough heartbeats that missing all of them has a chance of at most
+    /// one in a thousand, one more, and the round trip with four deviations.
+    #[test]
+    fn the_range_arithmetic() {
+        let estimate = |loss_ppm, srtt_us, rttvar_us| AdaptiveTimeout {
+            srtt_us,
+            rttvar_us,
+            loss_ppm,
+            last_heartbeat: None,
+        };
+        // 10 % loss: 1, 0.1, 0.01, 0.001 after three heartbeats; (3 + 1) × 50 ms.
+        assert_eq!(estimate(100_000, None, 0).range(&adaptive()), (200, 350));
+        // Plus srtt and four deviations, rounded up to whole milliseconds.
+        assert_eq!(estimate(100_000, Some(10_000), 2_001).range(&adaptive()), (219, 369));
+        // Every heartbeat lost: at most 64 of them are counted.
+        let wide = Config { adaptive_timeout_cap_ms: 10_000, ..adaptive() };
+        assert_eq!(estimate(1_000_000, None, 0).range(&wide), (65 * 50, 65 * 50 + 150));
+    }
+
     #[test]
     fn draws_cover_the_whole_range_uniformly() {
         let mut rng = StdRng::seed_from_u64(9);

@@ -148,3 +148,132 @@ fn a_truncation_during_a_write_keeps_the_new_entry_undurable() {
     let last = take(&mut r);
     assert_eq!(last.committed.iter().map(|e| e.index).collect::<Vec<_>>(), [4]);
 }
+
+/// `Ready::is_empty` is true exactly when every part is empty.
+#[test]
+fn a_ready_is_empty_only_when_every_part_is() {
+    assert!(Ready::default().is_empty());
+    let parts: [fn(&mut Ready); 7] = [
+        |r| {
+            r.soft_state =
+                Some(crate::SoftState { role: Role::Leader, term: Term(1), leader: None })
+        },
+        |r| r.hard_state = Some(HardState::default()),
+        |r| r.log_write = Some(crate::LogWrite { first_index: 1, entries: vec![] }),
+        |r| r.messages.push(heartbeat(2, 1, (0, 0), 0)),
+        |r| r.persisted_messages.push(heartbeat(2, 1, (0, 0), 0)),
+        |r| r.committed = entries(&[1]),
+        |r| r.marks.push(crate::Mark::SplitVote),
+    ];
+    for (i, fill) in parts.iter().enumerate() {
+        let mut ready = Ready::default();
+        fill(&mut ready);
+        assert!(!ready.is_empty(), "part {i} filled");
+    }
+}
+
+/// A new leader's clock is not the old one's: a TimeoutNow from the leader of a new term is
+/// judged against the new leader's heartbeats only.
+#[test]
+fn the_leaders_clock_is_forgotten_when_the_leader_changes() {
+    let mut r = node(3, Config::default(), 2, None, &[]);
+    let mut old = heartbeat(2, 2, (0, 0), 0);
+    if let Body::AppendEntries { sent_at_ms, .. } = &mut old.body {
+        *sent_at_ms = 1_000;
+    }
+    r.step(old, LATER).unwrap();
+    r.step(heartbeat(3, 3, (0, 0), 0), LATER + 1).unwrap();
+    r.step(msg(3, 3, Body::TimeoutNow { expires_at_ms: 300 }), LATER + 2).unwrap();
+    assert_eq!((r.role(), r.term()), (Role::Candidate, Term(4)));
+}
+
+/// Heartbeats from one leader are gaps of one series: with the adaptive timeout, two missed
+/// heartbeats show as loss.
+#[test]
+fn gaps_between_one_leaders_heartbeats_count_as_loss() {
+    let config = Config { adaptive_timeout: true, ..Config::default() };
+    let mut r = node(3, config, 2, None, &[]);
+    r.step(heartbeat(2, 2, (0, 0), 0), LATER).unwrap();
+    r.step(heartbeat(2, 2, (0, 0), 0), LATER + 150).unwrap();
+    assert!(r.status().heartbeat_loss_estimate > 0.0);
+}
+
+/// A proposal goes at once to every follower that has nothing in flight.
+#[test]
+fn a_proposal_goes_at_once_to_idle_followers() {
+    let mut r = node(3, Config::default(), 1, None, &[]);
+    let t = elect(&mut r, 3, LATER);
+    r.step(append_ok(2, 2, 1, t), t + 1).unwrap();
+    r.step(append_ok(3, 2, 1, t), t + 1).unwrap();
+    let _ = take(&mut r);
+    let index = r.propose(b"x".to_vec(), t + 2).unwrap();
+    let out = sent(&take(&mut r));
+    let carrying: Vec<u64> = out
+        .iter()
+        .filter(|m| matches!(&m.body, Body::AppendEntries { entries, .. } if entries.iter().any(|e| e.index == index)))
+        .map(|m| m.to.0)
+        .collect();
+    assert_eq!(carrying, [2, 3]);
+}
+
+/// The leader's view of a follower: a partial acknowledgement moves it forward and sends the
+/// rest at once; a stale one never moves it back; a refusal's hint sets where to resend.
+#[test]
+fn follower_progress_follows_acknowledgements_and_hints() {
+    let config = Config { max_entries_per_message: 2, ..Config::default() };
+    let mut r = node(3, config, 1, None, &[1, 1, 1, 1]);
+    r.campaign(LATER);
+    let next = r.term().0 + 1;
+    for voter in [2, 3] {
+        let granted = Body::RequestVoteResponse { pre_vote: true, granted: true };
+        r.step(msg(voter, next, granted), LATER).unwrap();
+    }
+    r.step(vote_response(2, 2, true), LATER).unwrap();
+    assert_eq!(r.role(), Role::Leader);
+    let _ = take(&mut r);
+    let progress = |r: &Raft, id| r.status().progress[&NodeId(id)];
+    let refuse =
+        |hint| Body::AppendEntriesResponse { success: false, index: hint, sent_at_ms: LATER };
+    r.step(msg(2, 2, refuse(2)), LATER + 1).unwrap();
+    assert_eq!(progress(&r, 2).next_index, 3, "the hint: nothing matches beyond 2");
+    let resent = sent(&take(&mut r));
+    assert!(matches!(
+        resent[..],
+        [Message { body: Body::AppendEntries { prev_log_index: 2, .. }, .. }]
+    ));
+    r.step(append_ok(2, 2, 4, LATER + 1), LATER + 2).unwrap();
+    assert_eq!((progress(&r, 2).match_index, progress(&r, 2).next_index), (4, 5));
+    let rest = sent(&take(&mut r));
+    assert!(
+        matches!(&rest[..], [Message { body: Body::AppendEntries { prev_log_index: 4, .. }, .. }]),
+        "the rest goes at once: {rest:?}"
+    );
+    r.step(append_ok(2, 2, 2, LATER), LATER + 3).unwrap();
+    assert_eq!(progress(&r, 2).match_index, 4, "a stale acknowledgement");
+}
+
+/// `committed-old-term-entries` is about the entries newly committed, not the ones before.
+#[test]
+fn an_old_entry_committed_before_does_not_mark_a_new_commit() {
+    let persisted = PersistedState {
+        hard_state: HardState { term: Term(1), voted_for: None },
+        entries: entries(&[1]),
+    };
+    let mut r = Raft::new(crate::RaftOptions {
+        id: NodeId(1),
+        members: members(3),
+        config: Config { pre_vote: false, ..Config::default() },
+        persisted,
+        seed: 1,
+        now_ms: 0,
+        applied: 1,
+    })
+    .unwrap();
+    r.campaign(LATER);
+    r.step(vote_response(2, 2, true), LATER).unwrap();
+    let _ = take(&mut r);
+    r.step(append_ok(2, 2, 2, LATER), LATER + 1).unwrap();
+    let ready = take(&mut r);
+    assert_eq!(ready.committed.iter().map(|e| e.index).collect::<Vec<_>>(), [2]);
+    assert!(!ready.marks.contains(&crate::Mark::CommittedOldTermEntries));
+}
