@@ -3,13 +3,13 @@
 
 use crate::api::{Command, Committed, Leadership, NodeHandle, NodeStats, RequestError};
 use crate::clock::Clock;
+use crate::core::{Batch, ElectionCore, MessageKind};
 use crate::events::{NodeEvent, Observer};
 use crate::storage::{Storage, StorageError};
 use crate::transport::Transport;
 use crate::wire::{self, MAX_DATAGRAM};
 use ballot_core::{
-    Body, Config, InitError, LogIndex, Message, NodeId, ProposeError, Raft, RaftOptions, Ready,
-    Term, TransferError,
+    Config, InitError, LogIndex, NodeId, ProposeError, Raft, RaftOptions, Term, TransferError,
 };
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -44,9 +44,10 @@ pub enum NodeError {
     Storage(#[from] StorageError),
 }
 
-/// A running election node: the core, a transport, a storage and a clock.
-pub struct Node<T, S> {
-    core: Raft,
+/// A running election node: the core (ballot's own unless another [`ElectionCore`] is
+/// named), a transport, a storage and a clock.
+pub struct Node<T, S, C: ElectionCore = Raft> {
+    core: C,
     config: NodeConfig,
     addresses: BTreeMap<SocketAddr, NodeId>,
     transport: T,
@@ -60,17 +61,30 @@ pub struct Node<T, S> {
 }
 
 impl<T: Transport, S: Storage> Node<T, S> {
-    /// Loads the persisted state and builds the node; [`Node::run`] starts it.
+    /// Loads the persisted state and builds a node of ballot's core; [`Node::run`] starts it.
     pub fn new(
+        config: NodeConfig,
+        transport: T,
+        storage: S,
+        clock: Arc<dyn Clock>,
+        observer: Arc<dyn Observer>,
+    ) -> Result<(Node<T, S>, NodeHandle), NodeError> {
+        Node::with_core(config, transport, storage, clock, observer)
+    }
+}
+
+impl<T: Transport, S: Storage, C: ElectionCore> Node<T, S, C> {
+    /// Loads the persisted state and builds a node of core `C`; [`Node::run`] starts it.
+    pub fn with_core(
         config: NodeConfig,
         transport: T,
         mut storage: S,
         clock: Arc<dyn Clock>,
         observer: Arc<dyn Observer>,
-    ) -> Result<(Node<T, S>, NodeHandle), NodeError> {
+    ) -> Result<(Node<T, S, C>, NodeHandle), NodeError> {
         let persisted = storage.load()?;
         let (hard_state, log_len) = (persisted.hard_state, persisted.entries.len() as u64);
-        let core = Raft::new(RaftOptions {
+        let core = C::start(RaftOptions {
             id: config.id,
             members: config.members.keys().copied().collect(),
             config: config.core.clone(),
@@ -137,7 +151,7 @@ impl<T: Transport, S: Storage> Node<T, S> {
             if now >= self.core.next_deadline() {
                 self.core.tick(now);
             }
-            let term = self.core.term().0;
+            let term = self.core.soft_state().term.0;
             self.flush().instrument(tracing::info_span!("term", term)).await?;
             // Never sleep zero: a deadline the core left in the past must not spin the loop.
             let wake = self.core.next_deadline().max(self.clock.now_ms() + 1);
@@ -168,7 +182,7 @@ impl<T: Transport, S: Storage> Node<T, S> {
         match command {
             Command::Propose(data, reply) => match self.core.propose(data.clone(), now) {
                 Ok(index) => {
-                    let term = self.core.term();
+                    let term = self.core.soft_state().term;
                     let event = NodeEvent::Proposed { index, term, data };
                     self.observer.event(self.config.id, &event);
                     self.pending.insert(index, (term, reply));
@@ -181,10 +195,7 @@ impl<T: Transport, S: Storage> Node<T, S> {
                 }
             },
             Command::Transfer(target, reply) => {
-                let result = match target {
-                    Some(target) => self.core.transfer_leadership(target, now),
-                    None => self.core.resign(now).map(|_| ()),
-                };
+                let result = self.core.transfer_leadership(target, now);
                 let _ = reply.send(result.map_err(|e| match e {
                     TransferError::NotLeader { leader } => RequestError::NotLeader { leader },
                     TransferError::UnknownNode(id) => RequestError::UnknownNode(id),
@@ -202,14 +213,16 @@ impl<T: Transport, S: Storage> Node<T, S> {
     }
 
     fn receive(&mut self, datagram: &[u8], from: SocketAddr) {
-        let msg = match wire::decode(self.config.cluster_id, datagram) {
+        let msg = match wire::decode::<C>(self.config.cluster_id, datagram) {
             Ok(msg) => msg,
             Err(e) => return self.count_drop(e.kind()),
         };
-        if self.addresses.get(&from) != Some(&msg.from) {
+        let envelope = C::envelope(&msg);
+        if self.addresses.get(&from) != Some(&envelope.from) {
             return self.count_drop("wrong_source");
         }
-        let (from, append_entries) = (msg.from, matches!(msg.body, Body::AppendEntries { .. }));
+        let from = envelope.from;
+        let append_entries = envelope.kind == MessageKind::AppendEntries;
         if let Err(e) = self.core.step(msg, self.clock.now_ms()) {
             warn!(error = %e, "message refused");
             return self.count_drop("refused");
@@ -227,7 +240,7 @@ impl<T: Transport, S: Storage> Node<T, S> {
     /// report commits, advance.
     async fn flush(&mut self) -> Result<(), NodeError> {
         while let Some(ready) = self.core.ready() {
-            let Ready {
+            let Batch {
                 soft_state,
                 hard_state,
                 log_write,
@@ -271,16 +284,15 @@ impl<T: Transport, S: Storage> Node<T, S> {
         Ok(())
     }
 
-    async fn send_all(&mut self, messages: Vec<Message>) {
+    async fn send_all(&mut self, messages: Vec<C::Message>) {
         for msg in messages {
-            if let Body::RequestVoteResponse { pre_vote, granted } = msg.body {
-                let event =
-                    NodeEvent::Vote { term: msg.term, candidate: msg.to, granted, pre_vote };
+            let to = C::envelope(&msg).to;
+            if let MessageKind::VoteAnswer { term, granted, pre_vote } = C::envelope(&msg).kind {
+                let event = NodeEvent::Vote { term, candidate: to, granted, pre_vote };
                 self.observer.event(self.config.id, &event);
             }
-            let Some(&addr) = self.config.members.get(&msg.to) else { continue };
-            let to = msg.to;
-            match wire::encode(self.config.cluster_id, &msg) {
+            let Some(&addr) = self.config.members.get(&to) else { continue };
+            match wire::encode::<C>(self.config.cluster_id, &msg) {
                 Ok(bytes) => {
                     if let Err(e) = self.transport.send_to(&bytes, addr).await {
                         warn!(error = %e, to = to.0, "send failed");

@@ -36,6 +36,7 @@
 
 mod api;
 mod clock;
+mod core;
 mod driver;
 mod events;
 mod storage;
@@ -44,6 +45,7 @@ pub mod wire;
 
 pub use api::{Committed, LeaderToken, Leadership, NodeHandle, NodeStats, RequestError};
 pub use clock::{Clock, Sleep, TokioClock};
+pub use core::{Batch, ElectionCore, Envelope, MessageKind};
 pub use driver::{Node, NodeConfig, NodeError};
 pub use events::{NoObserver, NodeEvent, Observer};
 pub use storage::{FileStorage, FileSystem, StdFileSystem, Storage, StorageError};

@@ -2,13 +2,13 @@
 //!
 //! ```text
 //! 0      2        3                 11
-//! | "BL" | version | cluster id (LE) | postcard-encoded ballot_core::Message ...
+//! | "BL" | version | cluster id (LE) | the core's encoded message (ballot: postcard) ...
 //! ```
 //!
 //! Decoding never panics: anything that is not a well-formed message of our version and our
 //! cluster is refused with a [`WireError`] saying why, so that the node can count and drop it.
 
-use ballot_core::Message;
+use crate::core::ElectionCore;
 use thiserror::Error;
 
 /// Marks a ballot datagram.
@@ -56,21 +56,23 @@ impl WireError {
     }
 }
 
-/// Encodes `msg` for `cluster_id`; fails only if it would exceed [`MAX_DATAGRAM`].
-pub fn encode(cluster_id: u64, msg: &Message) -> Result<Vec<u8>, WireError> {
-    let mut out = Vec::with_capacity(64);
+/// Frames a core's encoded message for `cluster_id`; fails only if it would exceed
+/// [`MAX_DATAGRAM`].
+pub fn frame(cluster_id: u64, payload: &[u8]) -> Result<Vec<u8>, WireError> {
+    let len = HEADER_LEN + payload.len();
+    if len > MAX_DATAGRAM {
+        return Err(WireError::Oversized(len));
+    }
+    let mut out = Vec::with_capacity(len);
     out.extend_from_slice(&MAGIC);
     out.push(WIRE_VERSION);
     out.extend_from_slice(&cluster_id.to_le_bytes());
-    let out = postcard::to_extend(msg, out).map_err(|e| WireError::Malformed(e.to_string()))?;
-    if out.len() > MAX_DATAGRAM {
-        return Err(WireError::Oversized(out.len()));
-    }
+    out.extend_from_slice(payload);
     Ok(out)
 }
 
-/// Decodes a datagram addressed to `cluster_id`.
-pub fn decode(cluster_id: u64, bytes: &[u8]) -> Result<Message, WireError> {
+/// The payload of a datagram addressed to `cluster_id`.
+pub fn unframe(cluster_id: u64, bytes: &[u8]) -> Result<&[u8], WireError> {
     if bytes.len() > MAX_DATAGRAM {
         return Err(WireError::Oversized(bytes.len()));
     }
@@ -87,19 +89,32 @@ pub fn decode(cluster_id: u64, bytes: &[u8]) -> Result<Message, WireError> {
     if cluster != cluster_id {
         return Err(WireError::ForeignCluster(cluster));
     }
-    let (msg, rest) = postcard::take_from_bytes::<Message>(&bytes[HEADER_LEN..])
-        .map_err(|e| WireError::Malformed(e.to_string()))?;
-    if !rest.is_empty() {
-        return Err(WireError::Malformed(format!("{} trailing bytes", rest.len())));
-    }
-    Ok(msg)
+    Ok(&bytes[HEADER_LEN..])
+}
+
+/// Encodes a message of core `C` for `cluster_id`.
+pub fn encode<C: ElectionCore>(cluster_id: u64, msg: &C::Message) -> Result<Vec<u8>, WireError> {
+    frame(cluster_id, &C::encode(msg).map_err(WireError::Malformed)?)
+}
+
+/// Decodes a datagram addressed to `cluster_id` into a message of core `C`.
+pub fn decode<C: ElectionCore>(cluster_id: u64, bytes: &[u8]) -> Result<C::Message, WireError> {
+    C::decode(unframe(cluster_id, bytes)?).map_err(WireError::Malformed)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ballot_core::{Body, Entry, NodeId, Payload, Term};
+    use ballot_core::{Body, Entry, Message, NodeId, Payload, Raft, Term};
     use proptest::prelude::*;
+
+    fn encode(cluster_id: u64, msg: &Message) -> Result<Vec<u8>, WireError> {
+        super::encode::<Raft>(cluster_id, msg)
+    }
+
+    fn decode(cluster_id: u64, bytes: &[u8]) -> Result<Message, WireError> {
+        super::decode::<Raft>(cluster_id, bytes)
+    }
 
     fn sample() -> Message {
         Message {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use ballot_core::{Body, Config, Message, NodeId, Term};
+use ballot_core::{Body, Config, Message, NodeId, Raft, Term};
 use ballot_node::{
     wire, FileStorage, FileSystem, NoObserver, Node, NodeConfig, NodeError, StdFileSystem,
     StorageError, TokioClock,
@@ -44,11 +44,11 @@ async fn garbage_datagrams_are_counted_and_dropped_and_the_cluster_goes_on() {
             last_log_term: Term(99),
         },
     };
-    let foreign = wire::encode(8, &vote).unwrap();
+    let foreign = wire::encode::<Raft>(8, &vote).unwrap();
     attacker.send_to(&foreign, target).await.unwrap();
-    let spoofed = wire::encode(7, &vote).unwrap();
+    let spoofed = wire::encode::<Raft>(7, &vote).unwrap();
     attacker.send_to(&spoofed, target).await.unwrap();
-    let mut header_only = wire::encode(7, &vote).unwrap();
+    let mut header_only = wire::encode::<Raft>(7, &vote).unwrap();
     header_only.truncate(14);
     attacker.send_to(&header_only, target).await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -108,7 +108,7 @@ async fn a_node_whose_disk_fails_stops_and_never_announces_the_vote() {
             last_log_term: Term(0),
         },
     };
-    peer.send_to(&wire::encode(7, &vote).unwrap(), node_addr).await.unwrap();
+    peer.send_to(&wire::encode::<Raft>(7, &vote).unwrap(), node_addr).await.unwrap();
 
     let result = tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap();
     let Err(NodeError::Storage(StorageError::Io { source, .. })) = result else {
@@ -121,7 +121,7 @@ async fn a_node_whose_disk_fails_stops_and_never_announces_the_vote() {
     while let Ok(Ok((len, _))) =
         tokio::time::timeout(Duration::from_millis(300), peer.recv_from(&mut buf)).await
     {
-        let msg = wire::decode(7, &buf[..len]).unwrap();
+        let msg = wire::decode::<Raft>(7, &buf[..len]).unwrap();
         let announces_state = match msg.body {
             Body::RequestVote { pre_vote, .. } => !pre_vote,
             Body::RequestVoteResponse { pre_vote, .. } => !pre_vote,
