@@ -3,6 +3,7 @@
 CARGO ?= cargo
 DURATION ?= 10m
 JOBS ?=
+MUTANTS_OUT ?= target/mutants
 BALLOT := target/release/ballot
 
 .PHONY: test lint fmt chaos build prove-bugs mutants timeline bench readme
@@ -44,8 +45,8 @@ prove-bugs:
 ## chaos budget for those the tests miss: make mutants [SHARD=2/4] [RUNS=500]. Long: see README.
 mutants:
 	$(CARGO) mutants --version >/dev/null 2>&1 || $(CARGO) install --locked cargo-mutants
-	scripts/mutants.py run $(if $(SHARD),--shard $(SHARD)) $(if $(RUNS),--runs $(RUNS))
-	scripts/mutants.py report
+	scripts/mutants.py run $(if $(SHARD),--shard $(SHARD)) $(if $(RUNS),--runs $(RUNS)) --out $(MUTANTS_OUT)
+	scripts/mutants.py report $(MUTANTS_OUT)
 
 ## Run examples/faults.json, draw its timeline and screenshot it in headless Chromium.
 timeline: build

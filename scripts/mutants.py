@@ -15,19 +15,22 @@ unviable (does not compile; not counted in the score).
     scripts/mutants.py run [--shard K/N] [--runs N] [--re REGEX] [--out DIR]
     scripts/mutants.py report [--json] [DIR...]
 
-`run` writes DIR/shard-K-of-N/result.json; `report` reads every result.json under the
-directories given (default target/mutants), so shards run on different machines are merged by
-copying their directories side by side. Exit status of `report`: 0, or 1 when a mutant that
+`run` writes DIR/shard-K-of-N/result.json (with --re, DIR/only-<hash>/result.json: a rerun
+of some mutants after a hole was closed); `report` reads every result.json under the
+directories given (default target/mutants), the latest outcome of each mutant winning, so
+shards run on different machines are merged by copying their directories side by side. Exit status of `report`: 0, or 1 when a mutant that
 docs/mutants.md does not diagnose was missed.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,6 +123,9 @@ def describe(outcome):
 def run(args):
     shard = args.shard
     label = "shard-" + (shard.replace("/", "-of-") if shard else "1-of-1")
+    if args.re:
+        # A rerun of some mutants (after a hole was closed) lands beside the full run.
+        label = "only-" + hashlib.sha1(args.re.encode()).hexdigest()[:8]
     out = Path(args.out).resolve() / label
     out.mkdir(parents=True, exist_ok=True)
     outcomes = cargo_mutants(shard, args.re, out)
@@ -151,8 +157,8 @@ def run(args):
         else:
             sys.exit(f"unexpected cargo-mutants outcome {summary} for {result['name']}")
         results.append(result)
-    doc = {"shard": shard or "1/1", "chaos_runs": args.runs, "chaos_seed": CHAOS_SEED,
-           "mutants": results}
+    doc = {"shard": shard or "1/1", "only": args.re, "chaos_runs": args.runs,
+           "chaos_seed": CHAOS_SEED, "finished": time.time(), "mutants": results}
     (out / "result.json").write_text(json.dumps(doc, indent=2) + "\n")
     print(f"wrote {out / 'result.json'}")
 
@@ -166,13 +172,13 @@ def diagnosed():
 
 def report(args):
     dirs = [Path(d) for d in (args.dirs or [ROOT / "target" / "mutants"])]
+    docs = [json.loads(p.read_text()) for d in dirs for p in sorted(d.glob("**/result.json"))]
     mutants, runs = {}, set()
-    for d in dirs:
-        for path in sorted(d.glob("**/result.json")):
-            doc = json.loads(path.read_text())
-            runs.add(doc["chaos_runs"])
-            for m in doc["mutants"]:
-                mutants[m["name"]] = m
+    # Oldest first, so that a rerun's outcome replaces the full run's for the same mutant.
+    for doc in sorted(docs, key=lambda doc: doc.get("finished", 0)):
+        runs.add(doc["chaos_runs"])
+        for m in doc["mutants"]:
+            mutants[m["name"]] = m
     if not mutants:
         sys.exit(f"no result.json under {', '.join(map(str, dirs))}: run `scripts/mutants.py run`")
     counts = {c: sum(1 for m in mutants.values() if m["class"] == c) for c in CLASSES}

@@ -2,8 +2,8 @@
 # Runs the README's commands that a test does not already run, and checks what they must do:
 # the UDP example five times in a row (exit 0, nothing left in the temporary directory),
 # `--json` of every command through a JSON parser, a short `make chaos`, the timeline
-# screenshot, `make prove-bugs`, and the worked example of a failure found, shrunk and
-# replayed (on prove-bugs' copy with the bug put in). Called by .ci/run. (`make bench` runs
+# screenshot, `make prove-bugs`, one shard of `make mutants`, and the worked example of a
+# failure found, shrunk and replayed (on prove-bugs' copy with the bug put in). Called by .ci/run. (`make bench` runs
 # here only in its short form: the full one takes many minutes.)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,6 +40,10 @@ scripts/screenshot.sh "$work/timeline.html" "$work/timeline.png"
 
 echo "== make prove-bugs: every known bug found and shrunk"
 scripts/prove-bugs.sh 3000
+
+echo "== make mutants, one shard of a hundred with a small chaos budget"
+make -s mutants SHARD=1/100 RUNS=50 MUTANTS_OUT="$work/mutants" > "$work/mutants.log"
+grep -q '^  score ' "$work/mutants.log"
 
 echo "== a failure found, shrunk and replayed (README)"
 B=$root/target/bugs/index-before-term-ballot
