@@ -64,3 +64,17 @@ impl fmt::Display for Role {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_are_short_and_stable() {
+        assert_eq!(NodeId(3).to_string(), "n3");
+        assert_eq!(Term(7).to_string(), "t7");
+        let roles = [Role::Follower, Role::PreCandidate, Role::Candidate, Role::Leader];
+        let shown: Vec<String> = roles.iter().map(Role::to_string).collect();
+        assert_eq!(shown, ["follower", "pre_candidate", "candidate", "leader"]);
+    }
+}

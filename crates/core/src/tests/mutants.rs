@@ -277,3 +277,17 @@ fn an_old_entry_committed_before_does_not_mark_a_new_commit() {
     assert_eq!(ready.committed.iter().map(|e| e.index).collect::<Vec<_>>(), [2]);
     assert!(!ready.marks.contains(&crate::Mark::CommittedOldTermEntries));
 }
+
+/// A leader whose followers are all busy still persists a new entry at once: a log write
+/// alone makes a Ready.
+#[test]
+fn a_log_write_alone_makes_a_ready() {
+    let mut r = node(3, Config::default(), 1, None, &[]);
+    elect(&mut r, 3, LATER);
+    let ready = r.ready();
+    assert!(ready.is_none(), "the no-op went out with the election: {ready:?}");
+    let index = r.propose(b"x".to_vec(), LATER + 1).unwrap();
+    let ready = r.ready().expect("the new entry must be persisted");
+    assert_eq!(ready.log_write.as_ref().map(|w| w.first_index), Some(index));
+    assert!(sent(&ready).is_empty(), "followers are still answering the no-op");
+}
