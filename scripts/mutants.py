@@ -167,7 +167,9 @@ def diagnosed():
     """Mutant names that docs/mutants.md diagnoses (each appears in backticks there)."""
     if not DIAGNOSES.exists():
         return set()
-    return set(re.findall(r"`([^`]+: replace [^`]+|[^`]+: delete [^`]+)`", DIAGNOSES.read_text()))
+    # A name may wrap across lines in the Markdown: compare with whitespace collapsed.
+    spans = {" ".join(span.split()) for span in re.findall(r"`([^`]+)`", DIAGNOSES.read_text())}
+    return {span for span in spans if re.search(r": (replace|delete) ", span)}
 
 
 def report(args):
