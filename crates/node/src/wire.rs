@@ -13,8 +13,8 @@ use thiserror::Error;
 
 /// Marks a ballot datagram.
 const MAGIC: [u8; 2] = *b"BL";
-/// The wire format version this build speaks.
-pub const WIRE_VERSION: u8 = 1;
+/// The wire format version this build speaks (2: TimeoutNow carries its transfer's expiry).
+pub const WIRE_VERSION: u8 = 2;
 const HEADER_LEN: usize = 2 + 1 + 8;
 /// Largest datagram sent or accepted, bytes (fits a UDP datagram with room to spare).
 pub const MAX_DATAGRAM: usize = 60 * 1024;
@@ -148,7 +148,7 @@ mod tests {
         let mut wrong_magic = good.clone();
         wrong_magic[0] = b'X';
         let mut wrong_version = good.clone();
-        wrong_version[2] = 2;
+        wrong_version[2] = WIRE_VERSION - 1; // the format before TimeoutNow carried its expiry
         let mut trailing = good.clone();
         trailing.push(0);
         let cases: Vec<(Vec<u8>, &str)> = vec![
