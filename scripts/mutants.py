@@ -188,7 +188,8 @@ def report(args):
     caught = counts["caught by tests"] + counts["timeout"] + counts["caught by chaos"]
     missed = sorted((m for m in mutants.values() if m["class"] == "missed"),
                     key=lambda m: (m["file"], m["line"], m["name"]))
-    undiagnosed = [m["name"] for m in missed if m["name"] not in diagnosed()]
+    explained = diagnosed()
+    undiagnosed = [m["name"] for m in missed if m["name"] not in explained]
     if args.json:
         print(json.dumps({"mutants": len(mutants), "viable": viable, "caught": caught,
                           "chaos_runs": sorted(runs), "classes": counts,
@@ -201,7 +202,7 @@ def report(args):
             print(f"  {c:16} {counts[c]:4}")
         print(f"  score            {caught}/{viable} = {100 * caught / max(viable, 1):.1f} %")
         for m in missed:
-            mark = "  " if m["name"] in diagnosed() else "! "
+            mark = "  " if m["name"] in explained else "! "
             print(f"{mark}{m['name']}")
         if undiagnosed:
             print(f"{len(undiagnosed)} missed mutants are not diagnosed in docs/mutants.md (!)")

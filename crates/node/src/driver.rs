@@ -286,8 +286,9 @@ impl<T: Transport, S: Storage, C: ElectionCore> Node<T, S, C> {
 
     async fn send_all(&mut self, messages: Vec<C::Message>) {
         for msg in messages {
-            let to = C::envelope(&msg).to;
-            if let MessageKind::VoteAnswer { term, granted, pre_vote } = C::envelope(&msg).kind {
+            let envelope = C::envelope(&msg);
+            let to = envelope.to;
+            if let MessageKind::VoteAnswer { term, granted, pre_vote } = envelope.kind {
                 let event = NodeEvent::Vote { term, candidate: to, granted, pre_vote };
                 self.observer.event(self.config.id, &event);
             }

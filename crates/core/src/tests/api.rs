@@ -5,16 +5,6 @@ use super::*;
 use crate::testnet::TestNet;
 use crate::{InitError, Role, TransferError};
 
-fn pre_vote(from: u64, term: u64, last_index: u64, last_term: u64) -> Message {
-    let body = Body::RequestVote {
-        pre_vote: true,
-        transfer: false,
-        last_log_index: last_index,
-        last_log_term: Term(last_term),
-    };
-    msg(from, term, body)
-}
-
 /// Thesis §9.6: a pre-vote asks "would you vote for me in this term?", so it is granted
 /// exactly when a real vote would be (etcd's TestRecvMsgPreVote), including for the
 /// receiver's own term, and it changes nothing on the receiver.

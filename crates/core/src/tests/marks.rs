@@ -13,36 +13,6 @@ fn raised(r: &mut Raft, mark: Mark) -> bool {
     marks(r).contains(&mark)
 }
 
-fn pre_vote(from: u64, term: u64, last_index: u64, last_term: u64) -> Message {
-    let body = Body::RequestVote {
-        pre_vote: true,
-        transfer: false,
-        last_log_index: last_index,
-        last_log_term: Term(last_term),
-    };
-    msg(from, term, body)
-}
-
-fn append(from: u64, term: u64, prev: (u64, u64), entries: &[(u64, u64)], commit: u64) -> Message {
-    let entries = entries
-        .iter()
-        .map(|&(index, term)| Entry { index, term: Term(term), payload: Payload::Noop })
-        .collect();
-    let body = Body::AppendEntries {
-        prev_log_index: prev.0,
-        prev_log_term: Term(prev.1),
-        entries,
-        leader_commit: commit,
-        sent_at_ms: 0,
-        rtt_ms: 0,
-    };
-    msg(from, term, body)
-}
-
-fn no_pre_vote() -> Config {
-    Config { pre_vote: false, ..Config::default() }
-}
-
 /// A candidate of term 2 (no pre-vote), its own Ready taken.
 fn candidate(n: u64) -> Raft {
     let mut r = node(n, no_pre_vote(), 1, None, &[]);

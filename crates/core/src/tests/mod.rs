@@ -12,6 +12,11 @@ use crate::{
     Body, Config, Entry, HardState, Message, NodeId, Payload, PersistedState, Raft, Ready, Term,
 };
 
+/// The default configuration without pre-vote.
+pub(crate) fn no_pre_vote() -> Config {
+    Config { pre_vote: false, ..Config::default() }
+}
+
 /// A time well past the start-up lease, milliseconds.
 pub(crate) const LATER: u64 = 1_000;
 
@@ -69,6 +74,16 @@ pub(crate) fn vote_request(from: u64, term: u64, last_index: u64, last_term: u64
     msg(from, term, body)
 }
 
+pub(crate) fn pre_vote(from: u64, term: u64, last_index: u64, last_term: u64) -> Message {
+    let body = Body::RequestVote {
+        pre_vote: true,
+        transfer: false,
+        last_log_index: last_index,
+        last_log_term: Term(last_term),
+    };
+    msg(from, term, body)
+}
+
 pub(crate) fn vote_response(from: u64, term: u64, granted: bool) -> Message {
     msg(from, term, Body::RequestVoteResponse { pre_vote: false, granted })
 }
@@ -78,6 +93,29 @@ pub(crate) fn heartbeat(from: u64, term: u64, prev: (u64, u64), commit: u64) -> 
         prev_log_index: prev.0,
         prev_log_term: Term(prev.1),
         entries: vec![],
+        leader_commit: commit,
+        sent_at_ms: 0,
+        rtt_ms: 0,
+    };
+    msg(from, term, body)
+}
+
+/// An AppendEntries carrying `entries` as (index, term) pairs.
+pub(crate) fn append(
+    from: u64,
+    term: u64,
+    prev: (u64, u64),
+    entries: &[(u64, u64)],
+    commit: u64,
+) -> Message {
+    let entries = entries
+        .iter()
+        .map(|&(index, term)| Entry { index, term: Term(term), payload: Payload::Noop })
+        .collect();
+    let body = Body::AppendEntries {
+        prev_log_index: prev.0,
+        prev_log_term: Term(prev.1),
+        entries,
         leader_commit: commit,
         sent_at_ms: 0,
         rtt_ms: 0,

@@ -124,21 +124,10 @@ fn a_truncation_during_a_write_keeps_the_new_entry_undurable() {
     let mut r = node(3, Config::default(), 1, None, &[1, 1, 1]);
     r.step(heartbeat(2, 1, (3, 1), 0), LATER).unwrap();
     let _ = take(&mut r);
-    let mut grow = heartbeat(2, 1, (3, 1), 0);
-    if let Body::AppendEntries { entries, .. } = &mut grow.body {
-        *entries = vec![
-            Entry { index: 4, term: Term(1), payload: Payload::Noop },
-            Entry { index: 5, term: Term(1), payload: Payload::Noop },
-        ];
-    }
-    r.step(grow, LATER + 1).unwrap();
+    r.step(append(2, 1, (3, 1), &[(4, 1), (5, 1)], 0), LATER + 1).unwrap();
     let in_flight = r.ready().expect("a write of entries 4 and 5");
     assert_eq!(in_flight.log_write.map(|w| w.first_index), Some(4));
-    let mut replace = heartbeat(3, 2, (3, 1), 4);
-    if let Body::AppendEntries { entries, .. } = &mut replace.body {
-        *entries = vec![Entry { index: 4, term: Term(2), payload: Payload::Noop }];
-    }
-    r.step(replace, LATER + 2).unwrap();
+    r.step(append(3, 2, (3, 1), &[(4, 2)], 4), LATER + 2).unwrap();
     r.advance();
     let next = r.ready().expect("the write of the new entry 4");
     assert_eq!(next.log_write.as_ref().map(|w| w.first_index), Some(4));

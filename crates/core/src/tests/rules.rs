@@ -4,10 +4,6 @@
 use super::*;
 use crate::{Role, StepError};
 
-fn no_pre_vote() -> Config {
-    Config { pre_vote: false, ..Config::default() }
-}
-
 /// §5.2 and §5.4.1, as a table: a vote is granted only for a term at least ours, when we have
 /// not voted for someone else in it, and for a log at least as up to date as ours.
 #[test]
