@@ -91,6 +91,9 @@ pub enum ConfigError {
     /// AppendEntries could never carry an entry.
     #[error("max_entries_per_message must be greater than 0")]
     ZeroEntriesPerMessage,
+    /// A setting this core (an adapter around another Raft library) cannot honour.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl Config {
