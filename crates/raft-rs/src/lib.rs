@@ -171,10 +171,11 @@ impl ElectionCore for RaftRs {
         let entries: Vec<RsEntry> = persisted.entries.iter().map(convert::to_rs_entry).collect();
         {
             let mut core = storage.wl();
-            let mut hs = RsHardState::default();
-            hs.term = hard_state.term.0;
-            hs.vote = hard_state.voted_for.map_or(0, rs_id);
-            core.set_hardstate(hs);
+            core.set_hardstate(RsHardState {
+                term: hard_state.term.0,
+                vote: hard_state.voted_for.map_or(0, rs_id),
+                ..Default::default()
+            });
             core.append(&entries)
                 .map_err(|e| InitError::InconsistentState(format!("raft-rs storage: {e}")))?;
         }
