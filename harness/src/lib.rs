@@ -17,6 +17,7 @@
 //! - [`schedule`]: the schedule file (SPEC.md) and its validation.
 //! - [`faults`]: one file per fault: fields, validation, how it changes [`faults::Conditions`],
 //!   the generator's shapes, the shrinker's simplifications.
+//! - [`cores`]: the election cores a cluster can run ([`CoreName`]).
 //! - [`world`]: [`Cluster`] of real nodes, its fault verbs, and the nemesis.
 //! - [`run()`]: the runner: the fault phase (the schedule's steps), then the liveness phase.
 //! - [`history`]: events (facts only) and [`Views`] (everything derived from them).
@@ -28,6 +29,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod cores;
 pub mod explore;
 pub mod faults;
 pub mod history;
@@ -38,6 +40,7 @@ mod seed;
 pub mod world;
 
 pub use check::{Class, Violation, PROPERTIES};
+pub use cores::CoreName;
 pub use history::{Event, EventKind, History, Views};
 pub use report::{Artifact, Summary, Verdict};
 pub use run::{liveness_steps, phase_bounds, run, Run};

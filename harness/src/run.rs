@@ -100,6 +100,7 @@ impl Cluster {
 /// Runs a (validated) schedule and checks every property.
 pub fn run(schedule: &Schedule) -> Run {
     let mut cluster = ClusterBuilder::new(schedule.cluster.nodes)
+        .election_core(schedule.cluster.core)
         .core(schedule.cluster.core_config())
         .network(schedule.network.clone())
         .seed(schedule.seed)

@@ -24,16 +24,12 @@ pub fn envelope(msg: &Message) -> Envelope {
         MessageType::MsgAppend | MessageType::MsgHeartbeat | MessageType::MsgSnapshot => {
             MessageKind::AppendEntries
         }
-        MessageType::MsgRequestVoteResponse => MessageKind::VoteAnswer {
-            term: Term(msg.term),
-            granted: !msg.reject,
-            pre_vote: false,
-        },
-        MessageType::MsgRequestPreVoteResponse => MessageKind::VoteAnswer {
-            term: Term(msg.term),
-            granted: !msg.reject,
-            pre_vote: true,
-        },
+        MessageType::MsgRequestVoteResponse => {
+            MessageKind::VoteAnswer { term: Term(msg.term), granted: !msg.reject, pre_vote: false }
+        }
+        MessageType::MsgRequestPreVoteResponse => {
+            MessageKind::VoteAnswer { term: Term(msg.term), granted: !msg.reject, pre_vote: true }
+        }
         _ => MessageKind::Other,
     };
     // Id 0 is raft-rs's "none"; it maps to a node no cluster has.

@@ -267,8 +267,7 @@ impl ElectionCore for RaftRs {
         RaftRs::rs_config(NodeId(self.node.raft.id - 1), &config)?;
         let raft = &mut self.node.raft;
         let timing = (config.election_timeout_min_ms, config.election_timeout_max_ms);
-        if timing != self.timeout_range || config.heartbeat_ms != raft.heartbeat_timeout() as u64
-        {
+        if timing != self.timeout_range || config.heartbeat_ms != raft.heartbeat_timeout() as u64 {
             return Err(ConfigError::Unsupported(
                 "raft-rs cannot change its election timeout or heartbeat on a running node".into(),
             ));

@@ -186,10 +186,7 @@ fn messages_no_peer_sends_are_refused_before_raft_rs_sees_them() {
 fn settings_raft_rs_has_no_equivalent_for_are_refused() {
     let mut opts = options(0, 3, 1, Default::default());
     opts.config.adaptive_timeout = true;
-    assert!(matches!(
-        RaftRs::start(opts),
-        Err(InitError::Config(ConfigError::Unsupported(_)))
-    ));
+    assert!(matches!(RaftRs::start(opts), Err(InitError::Config(ConfigError::Unsupported(_)))));
     let mut core = RaftRs::start(options(0, 3, 1, Default::default())).unwrap();
     let slower = Config { heartbeat_ms: 60, ..Config::default() };
     assert!(matches!(core.set_config(slower), Err(ConfigError::Unsupported(_))));

@@ -4,6 +4,7 @@
 //! length); measured: time from the crash until a new leader is elected.
 
 use super::{quantile, round_ms};
+use crate::cores::CoreName;
 use crate::history::{Setup, Views};
 use crate::schedule::{ClusterSpec, NetworkSpec};
 use crate::seed::derive_seed;
@@ -18,6 +19,8 @@ use std::sync::Mutex;
 /// One configuration of the experiment.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Row {
+    /// The election core the nodes run.
+    pub core: CoreName,
     /// Election timeout range, milliseconds.
     pub election_timeout_ms: [u64; 2],
     /// Heartbeat interval, milliseconds.
@@ -38,6 +41,7 @@ impl Row {
             pre_vote: self.pre_vote,
             check_quorum: self.check_quorum,
             adaptive_timeout: false,
+            core: self.core,
             ..ClusterSpec::default()
         }
     }
@@ -47,6 +51,7 @@ impl Row {
 /// then ballot's defaults with pre-vote on and off.
 pub fn rows() -> Vec<Row> {
     let paper = |min, max| Row {
+        core: CoreName::Ballot,
         election_timeout_ms: [min, max],
         heartbeat_ms: min / 2,
         pre_vote: false,
@@ -60,6 +65,7 @@ pub fn rows() -> Vec<Row> {
             .collect();
     for pre_vote in [true, false] {
         rows.push(Row {
+            core: CoreName::Ballot,
             election_timeout_ms: [150, 300],
             heartbeat_ms: 50,
             pre_vote,
@@ -93,8 +99,12 @@ pub fn trial(row: &Row, seed: u64, cap_ms: u64) -> Option<Trial> {
     let spec = row.cluster();
     let network = NetworkSpec { latency_ms: [LATENCY_MS.0, LATENCY_MS.1], loss: 0.0 };
     let mut rng = StdRng::seed_from_u64(derive_seed(seed, "failover timing"));
-    let mut c =
-        ClusterBuilder::new(5).core(spec.core_config()).network(network.clone()).seed(seed).build();
+    let mut c = ClusterBuilder::new(5)
+        .election_core(spec.core)
+        .core(spec.core_config())
+        .network(network.clone())
+        .seed(seed)
+        .build();
     // Servers boot at different moments, as real ones do; without that, fixed timeouts
     // (the 150–150 row) would keep every node in lockstep from the very first election.
     for n in 1..5 {
@@ -130,6 +140,8 @@ fn setup(spec: &ClusterSpec, network: &NetworkSpec, end_ms: f64) -> Setup {
 /// A row's results, in the shape SPEC.md gives.
 #[derive(Clone, Debug, Serialize)]
 pub struct RowResult {
+    /// The election core the nodes ran.
+    pub core: CoreName,
     /// Election timeout range, milliseconds.
     pub election_timeout_ms: [u64; 2],
     /// Heartbeat interval, milliseconds.
@@ -190,6 +202,7 @@ pub fn run_row(row: &Row, trials: usize, jobs: usize, base_seed: u64) -> RowResu
     let bound = row.election_timeout_ms[0] as f64 - row.heartbeat_ms as f64 / 2.0 + round_trip;
     let p50 = quantile(&samples, 0.5);
     RowResult {
+        core: row.core,
         election_timeout_ms: row.election_timeout_ms,
         heartbeat_ms: row.heartbeat_ms,
         pre_vote: row.pre_vote,
@@ -285,6 +298,7 @@ mod tests {
     #[test]
     fn a_trial_measures_a_failover_above_the_minimum_timeout() {
         let row = Row {
+            core: CoreName::Ballot,
             election_timeout_ms: [150, 300],
             heartbeat_ms: 50,
             pre_vote: true,

@@ -1,6 +1,7 @@
 //! `ballot bench sim`: simulated seconds per wall-clock second for stable clusters, next to a
 //! bare turmoil program of the same shape (the floor turmoil itself sets).
 
+use crate::cores::CoreName;
 use crate::world::ClusterBuilder;
 use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -11,7 +12,9 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 pub struct SimRow {
     /// Cluster size.
     pub nodes: usize,
-    /// Simulated seconds per wall-clock second, ballot's nodes.
+    /// The election core the nodes ran.
+    pub core: CoreName,
+    /// Simulated seconds per wall-clock second, the cluster's nodes.
     pub sim_s_per_wall_s: f64,
     /// The same for the bare turmoil program.
     pub floor_sim_s_per_wall_s: f64,
@@ -19,9 +22,9 @@ pub struct SimRow {
     pub ratio: f64,
 }
 
-/// Simulated seconds per wall second of a stable ballot cluster of `nodes`.
-pub fn ballot_speed(nodes: usize, sim_s: u64) -> f64 {
-    let mut c = ClusterBuilder::new(nodes).seed(1).build();
+/// Simulated seconds per wall second of a stable cluster of `nodes` running `core`.
+pub fn cluster_speed(core: CoreName, nodes: usize, sim_s: u64) -> f64 {
+    let mut c = ClusterBuilder::new(nodes).election_core(core).seed(1).build();
     c.run_for(1_000); // elect a leader first
     let start = Instant::now();
     c.run_for(sim_s * 1_000);
@@ -89,14 +92,15 @@ pub fn floor_speed(nodes: usize, sim_s: u64) -> f64 {
     sim_s as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Both speeds for 3, 5 and 7 nodes.
-pub fn rows(sim_s: u64) -> Vec<SimRow> {
+/// Both speeds for 3, 5 and 7 nodes running `core`.
+pub fn rows(core: CoreName, sim_s: u64) -> Vec<SimRow> {
     [3, 5, 7]
         .into_iter()
         .map(|nodes| {
-            let ours = ballot_speed(nodes, sim_s);
+            let ours = cluster_speed(core, nodes, sim_s);
             let floor = floor_speed(nodes, sim_s);
             SimRow {
+                core,
                 nodes,
                 sim_s_per_wall_s: ours.round(),
                 floor_sim_s_per_wall_s: floor.round(),

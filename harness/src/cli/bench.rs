@@ -1,9 +1,10 @@
 //! `ballot bench failover` and `ballot bench sim`.
 
-use super::{bad_input, check_outputs, jobs_or_cores, parse_jobs, Out};
+use super::{bad_input, check_core, check_outputs, jobs_or_cores, parse_core, parse_jobs, Out};
 use ballot_harness::bench::{failover, sim};
 use ballot_harness::explore::chaos::{self, ChaosConfig, Reporter};
 use ballot_harness::report::write_atomic;
+use ballot_harness::CoreName;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -27,6 +28,9 @@ pub(crate) enum Bench {
         /// Worker threads (default: every core).
         #[arg(long, value_parser = parse_jobs)]
         jobs: Option<usize>,
+        /// The election core the nodes run: ballot, raft-rs, raft-rs-0.3.0, raft-rs-0.3.1.
+        #[arg(long, default_value = "ballot", value_parser = parse_core)]
+        core: CoreName,
     },
     /// Simulated seconds per wall second, ours and turmoil's floor, and chaos runs per second.
     Sim {
@@ -39,21 +43,32 @@ pub(crate) enum Bench {
         /// Chaos runs per measurement of runs per second.
         #[arg(long, default_value_t = 300)]
         chaos_runs: u64,
+        /// The election core the nodes run: ballot, raft-rs, raft-rs-0.3.0, raft-rs-0.3.1.
+        #[arg(long, default_value = "ballot", value_parser = parse_core)]
+        core: CoreName,
     },
 }
 
 /// Runs the chosen benchmark.
 pub(crate) fn bench(which: Bench) -> ExitCode {
     match which {
-        Bench::Failover { trials, json, svg, jobs } => {
-            bench_failover(trials, Out { json }, svg, jobs)
+        Bench::Failover { trials, json, svg, jobs, core } => {
+            bench_failover(trials, Out { json }, svg, jobs, core)
         }
-        Bench::Sim { json, seconds, chaos_runs } => bench_sim(Out { json }, seconds, chaos_runs),
+        Bench::Sim { json, seconds, chaos_runs, core } => {
+            bench_sim(Out { json }, seconds, chaos_runs, core)
+        }
     }
 }
 
-fn bench_failover(trials: usize, out: Out, svg: PathBuf, jobs: Option<usize>) -> ExitCode {
-    if let Err(e) = check_outputs([Some(&svg)]) {
+fn bench_failover(
+    trials: usize,
+    out: Out,
+    svg: PathBuf,
+    jobs: Option<usize>,
+    core: CoreName,
+) -> ExitCode {
+    if let Err(e) = check_outputs([Some(&svg)]).and_then(|()| check_core(core)) {
         return bad_input(e);
     }
     out.info("seed: 1");
@@ -79,7 +94,7 @@ fn bench_failover(trials: usize, out: Out, svg: PathBuf, jobs: Option<usize>) ->
         println!("(milliseconds; multi: trials needing more than one election; capped trials count as 20 s)");
     }
     for row in failover::rows() {
-        let r = failover::run_row(&row, trials, jobs, 1);
+        let r = failover::run_row(&failover::Row { core, ..row }, trials, jobs, 1);
         if !out.json {
             println!(
                 "{:>11} {:>3} {:>4} {:>6} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>6} {:>7.0} {:>6.2}",
@@ -114,7 +129,7 @@ fn bench_failover(trials: usize, out: Out, svg: PathBuf, jobs: Option<usize>) ->
 }
 
 /// Chaos runs per second with `jobs` workers, artifacts (if any) in a directory removed after.
-fn chaos_rate(jobs: usize, runs: u64) -> f64 {
+fn chaos_rate(core: CoreName, jobs: usize, runs: u64) -> f64 {
     let dir = std::env::temp_dir().join(format!("ballot-bench-{}-{jobs}", std::process::id()));
     let config = ChaosConfig {
         base_seed: 1,
@@ -126,6 +141,7 @@ fn chaos_rate(jobs: usize, runs: u64) -> f64 {
         stop_on_violation: false,
         shrink_budget: 50,
         guided: false,
+        core,
     };
     let quiet = Reporter { line: &|_| {}, progress: &|_| {} };
     let s = chaos::chaos(config, Arc::new(AtomicBool::new(false)), &quiet);
@@ -133,10 +149,13 @@ fn chaos_rate(jobs: usize, runs: u64) -> f64 {
     s.runs as f64 / s.wall_s
 }
 
-fn bench_sim(out: Out, seconds: u64, chaos_runs: u64) -> ExitCode {
+fn bench_sim(out: Out, seconds: u64, chaos_runs: u64, core: CoreName) -> ExitCode {
+    if let Err(e) = check_core(core) {
+        return bad_input(e);
+    }
     out.info("seed: 1");
-    let rows = sim::rows(seconds);
-    let (one, two) = (chaos_rate(1, chaos_runs), chaos_rate(2, chaos_runs));
+    let rows = sim::rows(core, seconds);
+    let (one, two) = (chaos_rate(core, 1, chaos_runs), chaos_rate(core, 2, chaos_runs));
     if out.json {
         let rate = |r: f64| (r * 10.0).round() / 10.0;
         out.json(&serde_json::json!({
@@ -145,7 +164,7 @@ fn bench_sim(out: Out, seconds: u64, chaos_runs: u64) -> ExitCode {
         }));
         return ExitCode::SUCCESS;
     }
-    println!("{:>5} {:>14} {:>14} {:>6}", "nodes", "ballot sim/s", "floor sim/s", "ratio");
+    println!("{:>5} {:>14} {:>14} {:>6}", "nodes", format!("{core} sim/s"), "floor sim/s", "ratio");
     for r in &rows {
         println!(
             "{:>5} {:>14.0} {:>14.0} {:>6.2}",

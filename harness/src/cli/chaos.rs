@@ -1,9 +1,11 @@
 //! `ballot chaos`: generated schedules on every core until time or runs run out.
 
 use super::{
-    bad_input, exit, jobs_or_cores, parse_duration, parse_jobs, parse_shard, progress_bar, Out,
+    bad_input, check_core, exit, jobs_or_cores, parse_core, parse_duration, parse_jobs,
+    parse_shard, progress_bar, Out,
 };
 use ballot_harness::explore::chaos::{self, ChaosConfig, Reporter};
+use ballot_harness::CoreName;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +51,9 @@ pub(crate) struct ChaosArgs {
     /// (Which runs mutate what depends on thread timing: replay a finding from its artifact.)
     #[arg(long)]
     guided: bool,
+    /// The election core the nodes run: ballot, raft-rs, raft-rs-0.3.0, raft-rs-0.3.1.
+    #[arg(long, default_value = "ballot", value_parser = parse_core)]
+    core: CoreName,
 }
 
 /// What else `ballot chaos` does.
@@ -91,6 +96,9 @@ pub(crate) fn chaos(args: ChaosArgs) -> ExitCode {
         return merge(&dirs, &out, Out { json });
     }
     let out = Out { json: args.json };
+    if let Err(e) = check_core(args.core) {
+        return bad_input(e);
+    }
     if let Err(e) = super::check_output_dir(&args.out) {
         return bad_input(format!("{}: cannot write here: {e}", args.out.display()));
     }
@@ -113,6 +121,7 @@ pub(crate) fn chaos(args: ChaosArgs) -> ExitCode {
         stop_on_violation: args.stop_on_violation,
         shrink_budget: args.shrink_budget,
         guided: args.guided,
+        core: args.core,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let interrupted = Arc::new(AtomicBool::new(false));

@@ -11,7 +11,7 @@ mod shrink;
 
 use ballot_harness::check::property;
 use ballot_harness::report::timeline;
-use ballot_harness::{report, Run, Schedule, ScheduleError, Summary, Verdict};
+use ballot_harness::{report, CoreName, Run, Schedule, ScheduleError, Summary, Verdict};
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -124,10 +124,25 @@ impl Out {
     }
 }
 
-/// Reads and validates a schedule; the error names the file once and the field at fault.
-fn read_schedule(path: &Path) -> Result<Schedule, String> {
+/// Reads and validates a schedule, on `core` if one is named (`--core`); the error names the
+/// file once and the field at fault.
+fn read_schedule(path: &Path, core: Option<CoreName>) -> Result<Schedule, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Schedule::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+    Schedule::from_json_on(&text, core).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// `--core`'s value.
+fn parse_core(text: &str) -> Result<CoreName, String> {
+    text.parse()
+}
+
+/// Whether this build runs `core`; if not, the line that says how to get it.
+fn check_core(core: CoreName) -> Result<(), String> {
+    if core.built_in() {
+        Ok(())
+    } else {
+        Err(format!("--core {core}: a fixture built apart: run `make fixtures` first"))
+    }
 }
 
 /// Reads a failure artifact; the error names the file once.

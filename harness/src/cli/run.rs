@@ -1,8 +1,10 @@
 //! `ballot run`: one schedule, every property, a verdict.
 
 use super::{
-    bad_input, check_outputs, exit, print_summary, read_schedule, save, write_timeline, Out,
+    bad_input, check_outputs, exit, parse_core, print_summary, read_schedule, save, write_timeline,
+    Out,
 };
+use ballot_harness::CoreName;
 use ballot_harness::{report, Verdict};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,13 +29,17 @@ pub(crate) struct RunArgs {
     /// Run twice and compare the histories byte for byte (exit 4 if they differ).
     #[arg(long)]
     check_determinism: bool,
+    /// Run on this election core instead of the schedule's `cluster.core`: ballot, raft-rs,
+    /// raft-rs-0.3.0, raft-rs-0.3.1.
+    #[arg(long, value_parser = parse_core)]
+    core: Option<CoreName>,
 }
 
 /// Runs the schedule (twice with `--check-determinism`), writes what was asked for, prints
 /// the summary and exits with the verdict's status.
 pub(crate) fn run(args: RunArgs) -> ExitCode {
     let out = Out { json: args.json };
-    let schedule = match read_schedule(&args.schedule) {
+    let schedule = match read_schedule(&args.schedule, args.core) {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };

@@ -5,6 +5,7 @@ use super::generate::generate;
 use super::mutate::mutate;
 use super::shrink::{shrink, size};
 use crate::bench::{quantile, round_ms};
+use crate::cores::CoreName;
 use crate::report::timeline::render;
 use crate::report::{write_atomic, Artifact, Verdict};
 use crate::run::run;
@@ -39,6 +40,8 @@ pub struct ChaosConfig {
     /// Guided: half the runs mutate a schedule of the corpus (the schedules that reached a
     /// rarely reached coverage mark) instead of generating a new one.
     pub guided: bool,
+    /// The election core every run's nodes run.
+    pub core: CoreName,
 }
 
 /// The most schedules a guided campaign keeps.
@@ -152,7 +155,7 @@ impl Campaign {
                 }
             }
         }
-        (generate(seed), false)
+        (generate(seed).on_core(self.config.core), false)
     }
 
     fn next_run(&self) -> Option<u64> {
@@ -265,7 +268,11 @@ pub fn chaos(config: ChaosConfig, stop: Arc<AtomicBool>, report: &Reporter) -> C
             shards: vec![[config.shard.0 + 1, config.shard.1]],
             guided: config.guided.then(Guided::default),
             jobs,
-            marks: ballot_core::Mark::ALL.iter().map(|m| (m.name().to_string(), 0)).collect(),
+            marks: if config.core.has_marks() {
+                ballot_core::Mark::ALL.iter().map(|m| (m.name().to_string(), 0)).collect()
+            } else {
+                BTreeMap::new()
+            },
             ..Default::default()
         }),
         config,

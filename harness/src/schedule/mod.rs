@@ -1,6 +1,7 @@
 //! The schedule file (SPEC.md): a cluster, a network, a duration and timed steps, read with
 //! serde and validated so that every mistake is reported as one line naming the field.
 
+use crate::cores::CoreName;
 pub use crate::faults::Op;
 use crate::faults::Timing;
 use ballot_core::Config;
@@ -75,6 +76,13 @@ pub struct ClusterSpec {
     pub adaptive_timeout: bool,
     /// Clock-drift bound the leader lease assumes, as a fraction.
     pub clock_drift_bound: f64,
+    /// The election core every node runs (`ballot` unless named).
+    #[serde(skip_serializing_if = "is_default")]
+    pub core: CoreName,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 impl Default for ClusterSpec {
@@ -88,6 +96,7 @@ impl Default for ClusterSpec {
             check_quorum: c.check_quorum,
             adaptive_timeout: c.adaptive_timeout,
             clock_drift_bound: c.clock_drift_bound,
+            core: CoreName::default(),
         }
     }
 }
@@ -228,9 +237,26 @@ fn bad(field: impl Into<String>, problem: impl Into<String>) -> ScheduleError {
 impl Schedule {
     /// Parses and validates a schedule file's text.
     pub fn from_json(text: &str) -> Result<Schedule, ScheduleError> {
-        let schedule: Schedule = parse_json(text, "schedule")?;
+        Schedule::from_json_on(text, None)
+    }
+
+    /// Parses a schedule file's text, puts it on `core` if one is named (`--core` overrides
+    /// `cluster.core`), and validates it.
+    pub fn from_json_on(text: &str, core: Option<CoreName>) -> Result<Schedule, ScheduleError> {
+        let mut schedule: Schedule = parse_json(text, "schedule")?;
+        if let Some(core) = core {
+            schedule.cluster.core = core;
+        }
         schedule.validate()?;
         Ok(schedule)
+    }
+
+    /// The same schedule on another core (`--core`), with the options that core lacks
+    /// (an adaptive election timeout) switched off, so that a generated schedule always runs.
+    pub fn on_core(mut self, core: CoreName) -> Schedule {
+        self.cluster.core = core;
+        self.cluster.adaptive_timeout &= core.has_adaptive_timeout();
+        self
     }
 
     /// The schedule as pretty JSON.
@@ -253,7 +279,18 @@ impl Schedule {
                 format!("{n} nodes; a cluster needs 2 to {MAX_NODES}"),
             ));
         }
-        self.cluster.core_config().validate().map_err(|e| bad("cluster", e.to_string()))?;
+        let config = self.cluster.core_config();
+        config.validate().map_err(|e| bad("cluster", e.to_string()))?;
+        let core = self.cluster.core;
+        if !core.built_in() {
+            return Err(bad(
+                "cluster.core",
+                format!("{core} is a fixture built apart: run `make fixtures` first"),
+            ));
+        }
+        if let Some((field, why)) = core.refuses(&config) {
+            return Err(bad(field, why));
+        }
         crate::faults::draw::check_rate("network.loss", self.network.loss)?;
         crate::faults::check_latency("network.latency_ms", self.network.latency_ms)?;
         for (field, ms) in [("duration_ms", self.duration_ms), ("liveness_ms", self.liveness_ms)] {

@@ -4,12 +4,14 @@
 
 use super::recorder::Recorder;
 use super::sim_io::{sim_now_ms, NetConditions, NodeControl, SimClock, SimFs, SimSocket};
+use crate::cores::CoreName;
 use crate::faults::{self, Conditions, Op, Timing};
 use crate::history::{EventKind, History};
 use crate::schedule::{NetworkSpec, NodeRef, Step};
 use crate::seed::derive_seed;
-use ballot_core::{Config, NodeId};
-use ballot_node::{FileStorage, Node, NodeConfig, NodeHandle};
+use ballot_core::{Config, NodeId, Raft};
+use ballot_node::{ElectionCore, FileStorage, Node, NodeConfig, NodeHandle};
+use ballot_raft_rs::RaftRs;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use std::collections::BTreeMap;
@@ -29,6 +31,7 @@ const CLUSTER_ID: u64 = 0xba110;
 #[derive(Clone, Debug)]
 pub struct ClusterBuilder {
     nodes: usize,
+    election_core: CoreName,
     core: Config,
     /// Nodes that run another configuration than `core`, by index.
     node_cores: BTreeMap<usize, Config>,
@@ -42,11 +45,18 @@ impl ClusterBuilder {
     pub fn new(nodes: usize) -> Self {
         ClusterBuilder {
             nodes,
+            election_core: CoreName::default(),
             core: Config::default(),
             node_cores: BTreeMap::new(),
             network: NetworkSpec::default(),
             seed: 0,
         }
+    }
+
+    /// The election core every node runs (ballot's own unless named).
+    pub fn election_core(mut self, core: CoreName) -> Self {
+        self.election_core = core;
+        self
     }
 
     /// The election core's configuration for every node.
@@ -120,6 +130,7 @@ impl ClusterBuilder {
                 index: i,
                 slot: slot.clone(),
                 members: members.clone(),
+                election_core: self.election_core,
                 core: self.node_cores.get(&i).unwrap_or(&self.core).clone(),
                 seed: self.seed,
                 net: net.clone(),
@@ -147,6 +158,7 @@ struct HostSpec {
     index: usize,
     slot: Arc<NodeSlot>,
     members: BTreeMap<NodeId, SocketAddr>,
+    election_core: CoreName,
     core: Config,
     seed: u64,
     net: Arc<NetConditions>,
@@ -167,8 +179,8 @@ impl HostSpec {
         let config = NodeConfig {
             id: NodeId(self.index as u64),
             cluster_id: CLUSTER_ID,
-            members: self.members,
-            core: self.core,
+            members: self.members.clone(),
+            core: self.core.clone(),
             seed: derive_seed(
                 self.seed,
                 &format!("node {} core, incarnation {incarnation}", self.index),
@@ -187,7 +199,7 @@ impl HostSpec {
             index: self.index,
             peers,
             control: self.slot.control.clone(),
-            net: self.net,
+            net: self.net.clone(),
         };
         let storage = FileStorage::new(SimFs, format!("{STATE_DIR}/state"));
         let clock = Arc::new(SimClock(self.slot.control.clone()));
@@ -195,7 +207,28 @@ impl HostSpec {
             history: self.history.clone(),
             control: self.slot.control.clone(),
         });
-        match Node::new(config, transport, storage, clock, recorder) {
+        match self.election_core {
+            CoreName::Ballot => {
+                self.serve::<Raft>(config, transport, storage, clock, recorder).await
+            }
+            CoreName::RaftRs => {
+                self.serve::<RaftRs>(config, transport, storage, clock, recorder).await
+            }
+            fixture => unreachable!("{fixture} is not built into this binary (validated)"),
+        }
+        Ok(())
+    }
+
+    /// Runs the node on core `C` until it is crashed (or stops on a disk error).
+    async fn serve<C: ElectionCore>(
+        &self,
+        config: NodeConfig,
+        transport: SimSocket,
+        storage: FileStorage<SimFs>,
+        clock: Arc<SimClock>,
+        recorder: Arc<Recorder>,
+    ) {
+        match Node::<_, _, C>::with_core(config, transport, storage, clock, recorder) {
             Ok((node, handle)) => {
                 *self.slot.handle.lock().expect("handle lock") = Some(handle);
                 // A node that stops on a disk error has reported why; the host just ends.
@@ -210,7 +243,6 @@ impl HostSpec {
                 );
             }
         }
-        Ok(())
     }
 }
 
