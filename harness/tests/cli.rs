@@ -377,3 +377,31 @@ fn shards_from_flags_or_an_indexed_job_merge_into_one_summary() {
     let mixed = ballot(&["chaos", "merge", a.to_str().unwrap(), dir.join("d").to_str().unwrap()]);
     assert_bad_input(&mixed, "not one campaign");
 }
+
+#[test]
+fn core_picks_the_election_core_and_refuses_what_it_cannot_run() {
+    let spec = spec_example();
+    let spec = spec.to_str().unwrap();
+    let out = ballot(&["run", spec, "--core", "raft-rs", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json_of(&out)["verdict"], "pass");
+    assert_bad_input(&ballot(&["run", spec, "--core", "raft"]), "unknown core \"raft\"");
+    for fixture in ["raft-rs-0.3.0", "raft-rs-0.3.1"] {
+        assert_bad_input(&ballot(&["run", spec, "--core", fixture]), "make fixtures");
+        assert_bad_input(&ballot(&["chaos", "--runs", "1", "--core", fixture]), "make fixtures");
+    }
+    let dir = scratch("core");
+    let adaptive = r#"{"format":1,"seed":1,"duration_ms":3000,
+        "cluster":{"adaptive_timeout":true,"core":"raft-rs"}}"#;
+    assert_bad_input(
+        &ballot(&["run", &write(&dir, "adaptive.json", adaptive)]),
+        "cluster.adaptive_timeout: raft-rs has no adaptive election timeout",
+    );
+    let out = ballot(&[
+        "chaos", "--runs", "2", "--seed", "3", "--core", "raft-rs", "--json", "--out",
+        dir.join("chaos").to_str().unwrap(),
+    ]);
+    let summary = json_of(&out);
+    assert_eq!(summary["runs"], 2);
+    assert_eq!(summary["marks"], serde_json::json!({}), "raft-rs records no coverage marks");
+}
