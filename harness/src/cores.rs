@@ -1,10 +1,37 @@
 //! The election cores a simulated cluster can run, by the names schedules (`cluster.core`)
 //! and `--core` use (SPEC.md), and what each one supports.
+//!
+//! `ballot` is always built in, `raft-rs` (raft-rs 0.7) with the default feature `raft-rs`.
+//! The known-bug fixtures (raft-rs 0.3.0 and 0.3.1) cannot share a build with raft-rs 0.7:
+//! Cargo unifies their protobuf versions. Each is built apart (`make fixtures`) as a `ballot`
+//! binary of its own, which [`install`]s its core and then runs [`crate::cli::main`]; the
+//! main binary hands any command naming a fixture to that binary.
 
+use crate::world::Host;
 use ballot_core::Config;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
+use std::sync::Mutex;
+
+/// Starts a node on one core: `|host| Box::pin(world::serve::<C>(host))` for that core's `C`.
+pub type Serve = fn(Host) -> Pin<Box<dyn Future<Output = ()>>>;
+
+/// Cores installed by a fixture build, by name.
+static INSTALLED: Mutex<BTreeMap<CoreName, Serve>> = Mutex::new(BTreeMap::new());
+
+/// Makes `core` runnable in this process: a fixture build calls it before [`crate::cli::main`].
+pub fn install(core: CoreName, serve: Serve) {
+    INSTALLED.lock().expect("installed cores").insert(core, serve);
+}
+
+/// How to start a node on `core`, if a fixture build installed it.
+pub(crate) fn installed(core: CoreName) -> Option<Serve> {
+    INSTALLED.lock().expect("installed cores").get(&core).copied()
+}
 
 /// An election core by name.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -40,8 +67,12 @@ impl CoreName {
     }
 
     /// Whether this build can run it: the fixtures need a build of their own.
-    pub fn built_in(self) -> bool {
-        matches!(self, CoreName::Ballot | CoreName::RaftRs)
+    pub fn available(self) -> bool {
+        match self {
+            CoreName::Ballot => true,
+            CoreName::RaftRs => cfg!(feature = "raft-rs"),
+            fixture => installed(fixture).is_some(),
+        }
     }
 
     /// Whether the core records coverage marks (only ballot's core has them).

@@ -29,6 +29,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod cli;
 pub mod cores;
 pub mod explore;
 pub mod faults;

@@ -386,9 +386,13 @@ fn core_picks_the_election_core_and_refuses_what_it_cannot_run() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(json_of(&out)["verdict"], "pass");
     assert_bad_input(&ballot(&["run", spec, "--core", "raft"]), "unknown core \"raft\"");
+    let unbuilt = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ballot"));
+        cmd.args(args).env("BALLOT_FIXTURES", scratch("no-fixtures")).output().unwrap()
+    };
     for fixture in ["raft-rs-0.3.0", "raft-rs-0.3.1"] {
-        assert_bad_input(&ballot(&["run", spec, "--core", fixture]), "make fixtures");
-        assert_bad_input(&ballot(&["chaos", "--runs", "1", "--core", fixture]), "make fixtures");
+        assert_bad_input(&unbuilt(&["run", spec, "--core", fixture]), "make fixtures");
+        assert_bad_input(&unbuilt(&["chaos", "--runs", "1", "--core", fixture]), "make fixtures");
     }
     let dir = scratch("core");
     let adaptive = r#"{"format":1,"seed":1,"duration_ms":3000,
@@ -398,7 +402,15 @@ fn core_picks_the_election_core_and_refuses_what_it_cannot_run() {
         "cluster.adaptive_timeout: raft-rs has no adaptive election timeout",
     );
     let out = ballot(&[
-        "chaos", "--runs", "2", "--seed", "3", "--core", "raft-rs", "--json", "--out",
+        "chaos",
+        "--runs",
+        "2",
+        "--seed",
+        "3",
+        "--core",
+        "raft-rs",
+        "--json",
+        "--out",
         dir.join("chaos").to_str().unwrap(),
     ]);
     let summary = json_of(&out);

@@ -1,10 +1,10 @@
 //! `ballot bench failover` and `ballot bench sim`.
 
-use super::{bad_input, check_core, check_outputs, jobs_or_cores, parse_core, parse_jobs, Out};
-use ballot_harness::bench::{failover, sim};
-use ballot_harness::explore::chaos::{self, ChaosConfig, Reporter};
-use ballot_harness::report::write_atomic;
-use ballot_harness::CoreName;
+use super::{bad_input, check_outputs, fixture, jobs_or_cores, parse_core, parse_jobs, Out};
+use crate::bench::{failover, sim};
+use crate::explore::chaos::{self, ChaosConfig, Reporter};
+use crate::report::write_atomic;
+use crate::CoreName;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -68,7 +68,10 @@ fn bench_failover(
     jobs: Option<usize>,
     core: CoreName,
 ) -> ExitCode {
-    if let Err(e) = check_outputs([Some(&svg)]).and_then(|()| check_core(core)) {
+    if let Some(status) = fixture::hand_over(Some(core)) {
+        return status;
+    }
+    if let Err(e) = check_outputs([Some(&svg)]) {
         return bad_input(e);
     }
     out.info("seed: 1");
@@ -150,8 +153,8 @@ fn chaos_rate(core: CoreName, jobs: usize, runs: u64) -> f64 {
 }
 
 fn bench_sim(out: Out, seconds: u64, chaos_runs: u64, core: CoreName) -> ExitCode {
-    if let Err(e) = check_core(core) {
-        return bad_input(e);
+    if let Some(status) = fixture::hand_over(Some(core)) {
+        return status;
     }
     out.info("seed: 1");
     let rows = sim::rows(core, seconds);

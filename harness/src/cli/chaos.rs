@@ -1,11 +1,11 @@
 //! `ballot chaos`: generated schedules on every core until time or runs run out.
 
 use super::{
-    bad_input, check_core, exit, jobs_or_cores, parse_core, parse_duration, parse_jobs,
-    parse_shard, progress_bar, Out,
+    bad_input, exit, fixture, jobs_or_cores, parse_core, parse_duration, parse_jobs, parse_shard,
+    progress_bar, Out,
 };
-use ballot_harness::explore::chaos::{self, ChaosConfig, Reporter};
-use ballot_harness::CoreName;
+use crate::explore::chaos::{self, ChaosConfig, Reporter};
+use crate::CoreName;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -96,8 +96,8 @@ pub(crate) fn chaos(args: ChaosArgs) -> ExitCode {
         return merge(&dirs, &out, Out { json });
     }
     let out = Out { json: args.json };
-    if let Err(e) = check_core(args.core) {
-        return bad_input(e);
+    if let Some(status) = fixture::hand_over(Some(args.core)) {
+        return status;
     }
     if let Err(e) = super::check_output_dir(&args.out) {
         return bad_input(format!("{}: cannot write here: {e}", args.out.display()));
@@ -160,7 +160,7 @@ pub(crate) fn chaos(args: ChaosArgs) -> ExitCode {
     if interrupted.load(Ordering::SeqCst) {
         out.info("interrupted: runs in flight finished, every artifact is on disk");
     }
-    for p in ballot_harness::PROPERTIES {
+    for p in crate::PROPERTIES {
         if summary.runs == 0 || summary.checked_runs.get(p.name).copied().unwrap_or(0) > 0 {
             continue;
         }
@@ -176,7 +176,7 @@ pub(crate) fn chaos(args: ChaosArgs) -> ExitCode {
     }
     let path = args.out.join("summary.json");
     let json = serde_json::to_string_pretty(&summary).expect("summaries serialize");
-    match ballot_harness::report::write_atomic(&path, json.as_bytes()) {
+    match crate::report::write_atomic(&path, json.as_bytes()) {
         Ok(()) => out.info(&format!("summary: {}", path.display())),
         Err(e) => eprintln!("could not write {}: {e}", path.display()),
     }
@@ -189,7 +189,7 @@ fn merge(dirs: &[PathBuf], to: &std::path::Path, out: Out) -> ExitCode {
     if let Err(e) = super::check_output_dir(to) {
         return bad_input(format!("{}: cannot write here: {e}", to.display()));
     }
-    let summary = match ballot_harness::explore::merge::merge(dirs, to) {
+    let summary = match crate::explore::merge::merge(dirs, to) {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };

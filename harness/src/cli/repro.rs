@@ -1,7 +1,9 @@
 //! `ballot repro`: replay a saved failure and say whether the same violation came back.
 
-use super::{bad_input, check_outputs, exit, print_summary, read_artifact, write_timeline, Out};
-use ballot_harness::check::property;
+use super::{
+    bad_input, check_outputs, exit, fixture, print_summary, read_artifact, write_timeline, Out,
+};
+use crate::check::property;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -20,7 +22,7 @@ pub(crate) struct ReproArgs {
 
 /// The properties an artifact records as violated, each once, in order; bad input when it
 /// records none or names a property this build does not know.
-pub(crate) fn recorded(artifact: &ballot_harness::Artifact) -> Result<Vec<String>, String> {
+pub(crate) fn recorded(artifact: &crate::Artifact) -> Result<Vec<String>, String> {
     let mut wanted: Vec<String> = Vec::new();
     for v in &artifact.summary.violations {
         if property(&v.property).is_none() {
@@ -38,6 +40,9 @@ pub(crate) fn recorded(artifact: &ballot_harness::Artifact) -> Result<Vec<String
 
 /// Replays the artifact; exits with the replay's own status.
 pub(crate) fn repro(args: ReproArgs) -> ExitCode {
+    if let Some(status) = fixture::hand_over(fixture::named_in(&args.artifact, true)) {
+        return status;
+    }
     let out = Out { json: args.json };
     let saved = match read_artifact(&args.artifact) {
         Ok(a) => a,
@@ -51,7 +56,7 @@ pub(crate) fn repro(args: ReproArgs) -> ExitCode {
         return bad_input(e);
     }
     out.info(&format!("seed: {}", saved.schedule.seed));
-    let result = ballot_harness::run(&saved.schedule);
+    let result = crate::run(&saved.schedule);
     if let Some(path) = &args.timeline {
         write_timeline(path, &saved.schedule, &result, out);
     }

@@ -1,11 +1,11 @@
 //! `ballot run`: one schedule, every property, a verdict.
 
 use super::{
-    bad_input, check_outputs, exit, parse_core, print_summary, read_schedule, save, write_timeline,
-    Out,
+    bad_input, check_outputs, exit, fixture, parse_core, print_summary, read_schedule, save,
+    write_timeline, Out,
 };
-use ballot_harness::CoreName;
-use ballot_harness::{report, Verdict};
+use crate::CoreName;
+use crate::{report, Verdict};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -39,6 +39,10 @@ pub(crate) struct RunArgs {
 /// the summary and exits with the verdict's status.
 pub(crate) fn run(args: RunArgs) -> ExitCode {
     let out = Out { json: args.json };
+    let core = args.core.or_else(|| fixture::named_in(&args.schedule, false));
+    if let Some(status) = fixture::hand_over(core) {
+        return status;
+    }
     let schedule = match read_schedule(&args.schedule, args.core) {
         Ok(s) => s,
         Err(e) => return bad_input(e),
@@ -49,9 +53,9 @@ pub(crate) fn run(args: RunArgs) -> ExitCode {
         return bad_input(e);
     }
     out.info(&format!("seed: {}", schedule.seed));
-    let result = ballot_harness::run(&schedule);
+    let result = crate::run(&schedule);
     if args.check_determinism {
-        let again = ballot_harness::run(&schedule);
+        let again = crate::run(&schedule);
         if again.history_jsonl() != result.history_jsonl() {
             eprintln!(
                 "nondeterminism: two runs of seed {} gave different histories",

@@ -1,7 +1,7 @@
 //! `ballot shrink`: a failing schedule made minimal, still failing the same property.
 
-use super::{bad_input, check_outputs, exit, read_artifact, repro::recorded, save, Out};
-use ballot_harness::explore::shrink::{shrink as shrink_schedule, size};
+use super::{bad_input, check_outputs, exit, fixture, read_artifact, repro::recorded, save, Out};
+use crate::explore::shrink::{shrink as shrink_schedule, size};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -21,6 +21,9 @@ pub(crate) struct ShrinkArgs {
 /// Replays the artifact, refuses if its first recorded property does not fail any more,
 /// shrinks with at most `budget` runs and saves the result.
 pub(crate) fn shrink(args: ShrinkArgs) -> ExitCode {
+    if let Some(status) = fixture::hand_over(fixture::named_in(&args.artifact, true)) {
+        return status;
+    }
     let out = Out { json: false };
     let saved = match read_artifact(&args.artifact) {
         Ok(a) => a,
@@ -35,7 +38,7 @@ pub(crate) fn shrink(args: ShrinkArgs) -> ExitCode {
         return bad_input(e);
     }
     out.info(&format!("seed: {}", saved.schedule.seed));
-    if !ballot_harness::run(&saved.schedule).summary.violates(&property) {
+    if !crate::run(&saved.schedule).summary.violates(&property) {
         return bad_input(format!(
             "{}: {property} does not fail any more, so there is nothing to shrink (ballot repro shows the replay)",
             args.artifact.display()
@@ -47,7 +50,7 @@ pub(crate) fn shrink(args: ShrinkArgs) -> ExitCode {
         "shrunk {property} in {} runs: {} steps, {} nodes, {} ms -> {} steps, {} nodes, {} ms",
         shrunk.runs, before.0, before.1, before.2, after.0, after.1, after.2
     );
-    let result = ballot_harness::run(&shrunk.schedule);
+    let result = crate::run(&shrunk.schedule);
     save(&target, shrunk.schedule, &result, out);
     exit(result.summary.verdict)
 }

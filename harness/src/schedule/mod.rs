@@ -282,10 +282,10 @@ impl Schedule {
         let config = self.cluster.core_config();
         config.validate().map_err(|e| bad("cluster", e.to_string()))?;
         let core = self.cluster.core;
-        if !core.built_in() {
+        if !core.available() {
             return Err(bad(
                 "cluster.core",
-                format!("{core} is a fixture built apart: run `make fixtures` first"),
+                format!("{core} is not in this build (the raft-rs 0.3 fixtures: `make fixtures`)"),
             ));
         }
         if let Some((field, why)) = core.refuses(&config) {

@@ -4,14 +4,13 @@
 
 use super::recorder::Recorder;
 use super::sim_io::{sim_now_ms, NetConditions, NodeControl, SimClock, SimFs, SimSocket};
-use crate::cores::CoreName;
+use crate::cores::{self, CoreName};
 use crate::faults::{self, Conditions, Op, Timing};
 use crate::history::{EventKind, History};
 use crate::schedule::{NetworkSpec, NodeRef, Step};
 use crate::seed::derive_seed;
 use ballot_core::{Config, NodeId, Raft};
 use ballot_node::{ElectionCore, FileStorage, Node, NodeConfig, NodeHandle};
-use ballot_raft_rs::RaftRs;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use std::collections::BTreeMap;
@@ -207,41 +206,45 @@ impl HostSpec {
             history: self.history.clone(),
             control: self.slot.control.clone(),
         });
-        match self.election_core {
-            CoreName::Ballot => {
-                self.serve::<Raft>(config, transport, storage, clock, recorder).await
-            }
-            CoreName::RaftRs => {
-                self.serve::<RaftRs>(config, transport, storage, clock, recorder).await
-            }
-            fixture => unreachable!("{fixture} is not built into this binary (validated)"),
+        let core = self.election_core;
+        let host = Host { spec: self, config, transport, storage, clock, recorder };
+        match core {
+            CoreName::Ballot => serve::<Raft>(host).await,
+            #[cfg(feature = "raft-rs")]
+            CoreName::RaftRs => serve::<ballot_raft_rs::RaftRs>(host).await,
+            other => match cores::installed(other) {
+                Some(serve) => serve(host).await,
+                None => unreachable!("{other} is not available in this build (validated)"),
+            },
         }
         Ok(())
     }
+}
 
-    /// Runs the node on core `C` until it is crashed (or stops on a disk error).
-    async fn serve<C: ElectionCore>(
-        &self,
-        config: NodeConfig,
-        transport: SimSocket,
-        storage: FileStorage<SimFs>,
-        clock: Arc<SimClock>,
-        recorder: Arc<Recorder>,
-    ) {
-        match Node::<_, _, C>::with_core(config, transport, storage, clock, recorder) {
-            Ok((node, handle)) => {
-                *self.slot.handle.lock().expect("handle lock") = Some(handle);
-                // A node that stops on a disk error has reported why; the host just ends.
-                let _ = node.run().await;
-            }
-            Err(e) => {
-                let kind = EventKind::Stopped { error: e.to_string() };
-                self.history.lock().expect("history lock").record(
-                    sim_now_ms(),
-                    Some(self.index),
-                    kind,
-                );
-            }
+/// A node about to start on a simulated host, whichever core it will run: its settings,
+/// socket, disk, clock and history recorder. A fixture build hands it to [`serve`] with the
+/// core it links (see [`crate::cores::install`]).
+pub struct Host {
+    spec: HostSpec,
+    config: NodeConfig,
+    transport: SimSocket,
+    storage: FileStorage<SimFs>,
+    clock: Arc<SimClock>,
+    recorder: Arc<Recorder>,
+}
+
+/// Runs `host`'s node on core `C` until it is crashed (or stops on a disk error).
+pub async fn serve<C: ElectionCore>(host: Host) {
+    let Host { spec, config, transport, storage, clock, recorder } = host;
+    match Node::<_, _, C>::with_core(config, transport, storage, clock, recorder) {
+        Ok((node, handle)) => {
+            *spec.slot.handle.lock().expect("handle lock") = Some(handle);
+            // A node that stops on a disk error has reported why; the host just ends.
+            let _ = node.run().await;
+        }
+        Err(e) => {
+            let kind = EventKind::Stopped { error: e.to_string() };
+            spec.history.lock().expect("history lock").record(sim_now_ms(), Some(spec.index), kind);
         }
     }
 }

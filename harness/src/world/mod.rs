@@ -6,4 +6,4 @@ pub(crate) mod nemesis;
 mod recorder;
 mod sim_io;
 
-pub use cluster::{Cluster, ClusterBuilder};
+pub use cluster::{serve, Cluster, ClusterBuilder, Host};

@@ -1,17 +1,20 @@
-//! `ballot`: run, reproduce and shrink fault schedules against real nodes in simulation. One
-//! function per command, each in its own file; the output rules all commands share live here:
-//! with `--json`, stdout carries exactly one JSON document and everything else goes to
-//! stderr; bad input is one line on stderr and exit status 2, before anything runs.
+//! The `ballot` command: run, reproduce and shrink fault schedules against real nodes in
+//! simulation. One function per command, each in its own file; the output rules all commands
+//! share live here: with `--json`, stdout carries exactly one JSON document and everything
+//! else goes to stderr; bad input is one line on stderr and exit status 2, before anything
+//! runs. A library function (not only a binary) so that a fixture build, which links another
+//! election core, can offer the same command (see [`crate::cores`]).
 
 mod bench;
 mod chaos;
+mod fixture;
 mod repro;
 mod run;
 mod shrink;
 
-use ballot_harness::check::property;
-use ballot_harness::report::timeline;
-use ballot_harness::{report, CoreName, Run, Schedule, ScheduleError, Summary, Verdict};
+use crate::check::property;
+use crate::report::timeline;
+use crate::{report, CoreName, Run, Schedule, ScheduleError, Summary, Verdict};
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -51,7 +54,8 @@ enum Command {
     Shrink(shrink::ShrinkArgs),
 }
 
-fn main() -> ExitCode {
+/// Parses the command line, runs the command, and returns its exit status (SPEC.md).
+pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
@@ -62,7 +66,7 @@ fn main() -> ExitCode {
         Command::Chaos(args) => chaos::chaos(args),
         Command::Bench { which } => bench::bench(which),
         Command::Generate { seed } => {
-            println!("{}", ballot_harness::explore::generate::generate(seed).to_json());
+            println!("{}", crate::explore::generate::generate(seed).to_json());
             ExitCode::SUCCESS
         }
         Command::Shrink(args) => shrink::shrink(args),
@@ -134,15 +138,6 @@ fn read_schedule(path: &Path, core: Option<CoreName>) -> Result<Schedule, String
 /// `--core`'s value.
 fn parse_core(text: &str) -> Result<CoreName, String> {
     text.parse()
-}
-
-/// Whether this build runs `core`; if not, the line that says how to get it.
-fn check_core(core: CoreName) -> Result<(), String> {
-    if core.built_in() {
-        Ok(())
-    } else {
-        Err(format!("--core {core}: a fixture built apart: run `make fixtures` first"))
-    }
 }
 
 /// Reads a failure artifact; the error names the file once.
