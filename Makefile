@@ -6,17 +6,23 @@ JOBS ?=
 MUTANTS_OUT ?= target/mutants
 BALLOT := target/release/ballot
 
-.PHONY: test lint fmt chaos build prove-bugs mutants timeline bench readme
+.PHONY: test lint fmt chaos build fixtures prove-bugs mutants timeline bench readme
 
-## Run every test: unit, rule tables, simulated clusters, generated schedules, doc tests.
-test:
+## Run every test: unit, rule tables, simulated clusters, generated schedules, doc tests,
+## and the raft-rs 0.3 fixtures' known bugs replayed on their own builds.
+test: fixtures
 	$(CARGO) test --workspace --all-targets --all-features
 	$(CARGO) test --workspace --doc --all-features
+	$(CARGO) test --test raft_rs -- --ignored
 
-## rustfmt check, clippy with warnings denied, and no async runtime or simulator in the core.
+## rustfmt check, clippy with warnings denied (the raft-rs 0.3 adapter too, outside the
+## workspace), and no async runtime or simulator in the core.
 lint:
 	$(CARGO) fmt --all -- --check
+	rustfmt --edition 2021 --check crates/raft-rs-0.3/src/lib.rs fixtures/main.rs
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
+	cp fixtures/raft-rs-0.3.1/Cargo.lock crates/raft-rs-0.3/Cargo.lock
+	cd crates/raft-rs-0.3 && $(CARGO) clippy --target-dir ../../target/fixtures -- -D warnings
 	@if $(CARGO) tree -p ballot-core -e normal --prefix none | grep -E '^(tokio|turmoil|async-std|smol) '; then \
 		echo "ballot-core must not depend on an async runtime or a simulator"; exit 1; fi
 
@@ -27,6 +33,18 @@ fmt:
 ## Build the ballot command, optimized.
 build:
 	$(CARGO) build --release -p ballot-harness
+
+## The raft-rs 0.3 known-bug fixtures, each a ballot binary of its own (Cargo cannot hold
+## raft 0.3 beside raft 0.7): target/fixtures/bin/raft-rs-0.3.0 and raft-rs-0.3.1, which the
+## main ballot runs for --core raft-rs-0.3.0 / raft-rs-0.3.1.
+FIXTURES := raft-rs-0.3.0 raft-rs-0.3.1
+fixtures:
+	@mkdir -p target/fixtures/bin
+	@for f in $(FIXTURES); do \
+		echo "building fixture $$f"; \
+		(cd fixtures/$$f && $(CARGO) build --release --locked --target-dir ../../target/fixtures) || exit 1; \
+		cp target/fixtures/release/ballot target/fixtures/bin/$$f || exit 1; \
+	done
 
 ## Hunt for election bugs with generated fault schedules: make chaos DURATION=60s [JOBS=2].
 chaos: build

@@ -42,6 +42,13 @@ fn raft_rs_keeps_election_safety_on_generated_schedules() {
     }
 }
 
+/// A saved finding, read as data: a fixture's core is not in this build, so the artifact
+/// cannot be validated (and run) here.
+fn saved(path: &Path) -> Artifact {
+    let text = std::fs::read_to_string(path).unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// Every saved raft-rs finding still fails on raft-rs with the property it recorded, and the
 /// same schedule passes on ballot's core.
 #[test]
@@ -55,7 +62,7 @@ fn every_raft_rs_finding_still_fails_on_raft_rs_and_passes_on_ballot() {
     paths.sort();
     assert!(!paths.is_empty(), "no raft-rs findings saved");
     for path in paths {
-        let artifact = Artifact::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let artifact = saved(&path);
         let recorded = &artifact.summary.violations[0].property;
         if !artifact.schedule.cluster.core.available() {
             continue; // a fixture release: replayed by `make fixtures-test`
@@ -70,4 +77,67 @@ fn every_raft_rs_finding_still_fails_on_raft_rs_and_passes_on_ballot() {
         let on_ballot = run(&artifact.schedule.clone().on_core(CoreName::Ballot));
         assert_eq!(on_ballot.summary.verdict, Verdict::Pass, "{}", path.display());
     }
+}
+
+/// The release that fixed each fixture's known bug.
+fn fixed_in(core: CoreName) -> Option<CoreName> {
+    match core {
+        CoreName::RaftRs030 => Some(CoreName::RaftRs031),
+        _ => None,
+    }
+}
+
+/// The `ballot` binary `make fixtures` built for `core`.
+fn fixture_binary(core: CoreName) -> std::path::PathBuf {
+    let dir = std::env::var_os("BALLOT_FIXTURES").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fixtures/bin"),
+        std::path::PathBuf::from,
+    );
+    let path = dir.join(core.name());
+    assert!(path.is_file(), "{} is missing: run `make fixtures`", path.display());
+    path
+}
+
+/// Runs a fixture binary and returns its one JSON document.
+fn fixture_json(core: CoreName, args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new(fixture_binary(core)).args(args).output().unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{core} {args:?}: {e}\n{}", String::from_utf8_lossy(&out.stderr))
+    })
+}
+
+/// Every finding saved for a fixture release still fails there with the property it
+/// recorded, and the release that fixed it does not fail that property on the same
+/// schedule. Needs `make fixtures` (`make test` builds them first).
+#[test]
+#[ignore = "needs the fixture builds: make fixtures"]
+fn every_fixture_finding_fails_on_its_release_and_not_on_the_fix() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regressions/raft-rs");
+    let mut replayed = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        let artifact = saved(&path);
+        let core = artifact.schedule.cluster.core;
+        let Some(fixed) = fixed_in(core) else { continue };
+        let recorded = &artifact.summary.violations[0].property;
+        let path_text = path.to_str().unwrap();
+        let again = fixture_json(core, &["repro", path_text, "--json"]);
+        let reproduced = again["reproduced"].as_array().unwrap();
+        assert!(reproduced.contains(&recorded.as_str().into()), "{path_text} on {core}: {again}");
+        let on_fix = std::env::temp_dir().join(format!("ballot-fixed-{}.json", std::process::id()));
+        std::fs::write(&on_fix, artifact.schedule.clone().on_core(fixed).to_json()).unwrap();
+        let fixed_run = fixture_json(fixed, &["run", on_fix.to_str().unwrap(), "--json"]);
+        let violated: Vec<_> = fixed_run["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["property"].as_str().unwrap().to_string())
+            .collect();
+        assert!(!violated.contains(recorded), "{path_text}: {fixed} fails {recorded} too");
+        replayed += 1;
+    }
+    assert!(replayed > 0, "no fixture finding saved");
 }

@@ -164,6 +164,8 @@ pub struct Judgement {
 pub fn check_all(views: &Views) -> Judgement {
     let mut violations: Vec<Violation> = PROPERTIES.iter().flat_map(|p| (p.check)(views)).collect();
     violations.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms).then_with(|| a.property.cmp(&b.property)));
-    let checked = PROPERTIES.iter().map(|p| (p.name.to_string(), (p.judged_ms)(views))).collect();
+    // `+ 0.0` turns the -0.0 that an empty f64 sum gives into 0.0 (no "-0.0" in JSON).
+    let checked =
+        PROPERTIES.iter().map(|p| (p.name.to_string(), (p.judged_ms)(views) + 0.0)).collect();
     Judgement { violations, checked }
 }
