@@ -2,7 +2,7 @@
 //! where it breaks, which must be reported with the property's name, the time and the nodes.
 
 use super::*;
-use crate::faults::{Clock, Heal, Isolate, Loss, Pause, Resume};
+use crate::faults::{Clock, Cut, Heal, Hold, Isolate, Loss, Pause, Resume};
 use crate::history::EventKind as K;
 use crate::history::{test_setup, History};
 use crate::schedule::{NodeRef, Op, Step};
@@ -443,4 +443,14 @@ fn no_disruption() {
         (2_500.0, Some(2), role(Role::Candidate, 2)),
     ]);
     assert!(check("no-disruption", &minority).is_empty());
+    // Nor does one whose messages to a follower are held in the network: a held link is as
+    // down as a cut one (found judging raft-rs, whose leader lost its majority this way).
+    let held = history(&[
+        (100.0, Some(0), role(Role::Leader, 1)),
+        (1_500.0, None, fault(1_500, Hold { from: NodeRef::Index(0), to: NodeRef::Index(1) })),
+        (1_500.0, None, fault(1_500, Cut { a: NodeRef::Index(0), b: NodeRef::Index(2) })),
+        (2_500.0, Some(2), role(Role::Candidate, 2)),
+    ]);
+    assert!(check("no-disruption", &held).is_empty());
+    assert_eq!(judged("no-disruption", &held), 1_500.0 - 100.0 - 900.0);
 }

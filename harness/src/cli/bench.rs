@@ -143,6 +143,7 @@ fn chaos_rate(core: CoreName, jobs: usize, runs: u64) -> f64 {
         out: dir.clone(),
         stop_on_violation: false,
         shrink_budget: 50,
+        known: Vec::new(),
         guided: false,
         core,
     };

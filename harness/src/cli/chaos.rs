@@ -44,6 +44,10 @@ pub(crate) struct ChaosArgs {
     /// Most simulations to spend shrinking one failure.
     #[arg(long, default_value_t = 300)]
     shrink_budget: usize,
+    /// A property already known to fail on this core (repeatable): its runs are counted
+    /// (`first_runs` in summary.json) and still fail the campaign, but are not shrunk or saved.
+    #[arg(long, value_name = "PROPERTY", value_parser = parse_property)]
+    known: Vec<String>,
     /// Print the summary as JSON (and nothing else on stdout).
     #[arg(long)]
     json: bool,
@@ -89,6 +93,14 @@ fn shard_from_env() -> Result<(u64, u64), String> {
         .map_err(|e| format!("JOB_COMPLETION_INDEX of BALLOT_SHARDS: {e}"))
 }
 
+/// `--known`'s value: a property this build checks.
+fn parse_property(name: &str) -> Result<String, String> {
+    match crate::check::property(name) {
+        Some(p) => Ok(p.name.to_string()),
+        None => Err(format!("unknown property {name:?}")),
+    }
+}
+
 /// Runs a campaign (or merges shards), prints and writes its summary, exits with its
 /// verdict's status.
 pub(crate) fn chaos(args: ChaosArgs) -> ExitCode {
@@ -120,6 +132,7 @@ pub(crate) fn chaos(args: ChaosArgs) -> ExitCode {
         out: args.out.clone(),
         stop_on_violation: args.stop_on_violation,
         shrink_budget: args.shrink_budget,
+        known: args.known,
         guided: args.guided,
         core: args.core,
     };

@@ -37,6 +37,9 @@ pub struct ChaosConfig {
     pub stop_on_violation: bool,
     /// Most simulations to spend shrinking one failure.
     pub shrink_budget: usize,
+    /// Properties already known to fail on this core: their runs are counted in
+    /// `first_runs`, but not shrunk or saved, so a hunt spends its time on the rest.
+    pub known: Vec<String>,
     /// Guided: half the runs mutate a schedule of the corpus (the schedules that reached a
     /// rarely reached coverage mark) instead of generating a new one.
     pub guided: bool,
@@ -106,6 +109,9 @@ pub struct ChaosSummary {
     /// Runs it took to find the first violation (1-based), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_violation_run: Option<u64>,
+    /// Per property found, the run that found it first (1-based): how many runs a hunt needs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub first_runs: BTreeMap<String, u64>,
 }
 
 /// What a guided campaign did.
@@ -124,9 +130,10 @@ pub fn run_seed(base: u64, index: u64, (k, n): (u64, u64)) -> u64 {
 }
 
 impl ChaosSummary {
-    /// The campaign's verdict: the worst over the properties it found violated.
+    /// The campaign's verdict: the worst over the properties it found violated (known ones
+    /// included: a known failure is still a failure).
     pub fn verdict(&self) -> Verdict {
-        Verdict::of(self.violations.keys().map(String::as_str))
+        Verdict::of(self.violations.keys().chain(self.first_runs.keys()).map(String::as_str))
     }
 }
 
@@ -207,7 +214,19 @@ impl Campaign {
                 s.wall_s = self.started.elapsed().as_secs_f64();
                 (report.progress)(&s);
             }
-            let Some(first) = result.summary.violations.first() else { continue };
+            {
+                let mut s = self.summary.lock().expect("lock");
+                for v in &result.summary.violations {
+                    let run = s.first_runs.entry(v.property.clone()).or_insert(index + 1);
+                    *run = (*run).min(index + 1);
+                }
+            }
+            let known = &self.config.known;
+            let Some(first) =
+                result.summary.violations.iter().find(|v| !known.contains(&v.property))
+            else {
+                continue;
+            };
             let property = first.property.clone();
             let shrunk = shrink(&schedule, &property, self.config.shrink_budget);
             let key = (property.clone(), shrunk.schedule.to_json());
@@ -243,6 +262,7 @@ impl Campaign {
             s.artifacts.push(path.display().to_string());
             s.first_violation_run =
                 Some(s.first_violation_run.map_or(index + 1, |r| r.min(index + 1)));
+
             if self.config.stop_on_violation {
                 self.stop.store(true, Ordering::SeqCst);
             }

@@ -149,8 +149,8 @@ impl Conditions {
         lowest >= highest * (1.0 - bound)
     }
 
-    /// Nodes that can exchange messages with `n` both ways, `n` included (none if `n` is
-    /// down or paused).
+    /// Nodes that can exchange messages with `n` both ways (no link between them dropped or
+    /// held), `n` included (none if `n` is down or paused).
     pub fn reach(&self, n: usize) -> Vec<usize> {
         if !self.up[n] || self.paused[n] {
             return Vec::new();
@@ -158,7 +158,7 @@ impl Conditions {
         let live = self.live();
         live.into_iter()
             .filter(|&m| {
-                m == n || (!self.blocked.contains(&(n, m)) && !self.blocked.contains(&(m, n)))
+                m == n || (!self.link_down(n, m) && !self.link_down(m, n))
             })
             .collect()
     }
