@@ -3,8 +3,9 @@
 # the UDP example five times in a row (exit 0, nothing left in the temporary directory),
 # `--json` of every command through a JSON parser, a short `make chaos`, the timeline
 # screenshot, `make prove-bugs`, one shard of `make mutants`, and the worked example of a
-# failure found, shrunk and replayed (on prove-bugs' copy with the bug put in). Called by .ci/run. (`make bench` runs
-# here only in its short form: the full one takes many minutes.)
+# failure found, shrunk and replayed (on prove-bugs' copy with the bug put in), and the raft-rs
+# commands of "Testing another Raft" (its hunt included). Called by .ci/run. (`make bench`
+# runs here only in its short form: the full one takes many minutes.)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -45,10 +46,24 @@ echo "== make mutants, one shard of a hundred with a small chaos budget"
 make -s mutants SHARD=1/100 RUNS=50 MUTANTS_OUT="$work/mutants" > "$work/mutants.log"
 grep -q '^  score ' "$work/mutants.log"
 
+echo "== Testing another Raft: raft-rs 0.7, the 0.3 fixtures, the hunt (README)"
+make -s fixtures > /dev/null
+status() { set +e; "$@" > /dev/null; local s=$?; set -e; echo $s; }
+$ballot run examples/spec.json --core raft-rs > "$work/rr.out"
+grep -q '^verdict: Pass' "$work/rr.out"
+$ballot chaos --core raft-rs --runs 500 --out "$work/rr-chaos" > "$work/rr-chaos.log" || true
+grep -q '^summary: ' "$work/rr-chaos.log"
+pr84=tests/regressions/raft-rs/pr84-pre-candidates-trust-a-dead-leader.json
+[ "$(status $ballot repro $pr84)" = 3 ]
+$ballot repro $pr84 --timeline "$work/pr84.html" > /dev/null || true
+scripts/screenshot.sh "$work/pr84.html" "$work/pr84.png"
+$ballot bench failover --core raft-rs --svg "$work/failover-raft-rs.svg" > /dev/null
+make -s hunt-raft-rs > "$work/hunt.log"
+grep -q '^raft-rs-0.3.0 .*liveness: run ' "$work/hunt.log"
+
 echo "== a failure found, shrunk and replayed (README)"
 B=$root/target/bugs/index-before-term-ballot
 cd "$work"
-status() { set +e; "$@" > /dev/null; local s=$?; set -e; echo $s; }
 $B generate --seed 5595071304874744671 > s.json
 [ "$(status $B run s.json --artifact found.json)" = 1 ]
 [ "$(status $B shrink found.json --out min.json)" = 1 ]

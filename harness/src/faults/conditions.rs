@@ -157,9 +157,7 @@ impl Conditions {
         }
         let live = self.live();
         live.into_iter()
-            .filter(|&m| {
-                m == n || (!self.link_down(n, m) && !self.link_down(m, n))
-            })
+            .filter(|&m| m == n || (!self.link_down(n, m) && !self.link_down(m, n)))
             .collect()
     }
 
