@@ -163,9 +163,18 @@ impl NodeHandle {
     }
 
     async fn transfer(&self, target: Option<NodeId>) -> Result<(), RequestError> {
+        self.start_transfer(target).await.unwrap_or(Err(RequestError::Stopped))
+    }
+
+    /// Asks for a leadership transfer to `target` (to the most up-to-date follower when
+    /// `None`) without waiting; the receiver gets whether it started.
+    pub fn start_transfer(
+        &self,
+        target: Option<NodeId>,
+    ) -> oneshot::Receiver<Result<(), RequestError>> {
         let (tx, rx) = oneshot::channel();
         let _ = self.commands.send(Command::Transfer(target, tx));
-        rx.await.unwrap_or(Err(RequestError::Stopped))
+        rx
     }
 
     /// Switches the running node's core to `core` (pre-vote or check-quorum switched on one

@@ -8,7 +8,9 @@ use crate::history::{EventKind, Views};
 /// leader that still holds its lease (thesis §9.6: this is what keeps a rejoining node from
 /// deposing a live leader, and what the leader lease rests on). A leader whose lease is gone
 /// (it lost its quorum, or a higher term reached the voter by another message) is owed
-/// nothing. The harness never transfers leadership, the one case that may override it.
+/// nothing. A leadership transfer is the one case that overrides it: a vote for the target
+/// of a `transfer` step within the transfer's lifetime (one maximum election timeout) is
+/// allowed; a vote for it after that (a TimeoutNow that arrived late) is not.
 pub(crate) fn lease_vote(v: &Views) -> Vec<Violation> {
     let timing = v.setup().timing;
     if !timing.check_quorum {
@@ -31,7 +33,8 @@ pub(crate) fn lease_vote(v: &Views) -> Vec<Violation> {
         let leased =
             v.leases().iter().any(|l| l.node == leader && l.from <= e.t_ms && e.t_ms < l.to);
         // The core counts whole milliseconds of its clock; allow for that rounding.
-        if leader != candidate && leased && ago + 1.0 < min {
+        let transfer = v.transfer_to(candidate, e.t_ms);
+        if leader != candidate && leased && ago + 1.0 < min && !transfer {
             let n = e.node.unwrap_or_default();
             let what = if pre_vote { "pre-vote" } else { "vote" };
             out.push(violation(

@@ -7,7 +7,8 @@ use ballot_core::Role;
 /// No node starts a new term (becomes candidate) in a stretch where the conditions have been
 /// healthy and unchanged for three maximum election timeouts and a leader has been elected.
 /// Judged in runs with a liveness phase only: a run that studies a lasting fault is checked
-/// for safety alone.
+/// for safety alone. The target of a `transfer` may campaign while the transfer lives: the
+/// leader asked it to.
 pub(crate) fn stability(v: &Views) -> Vec<Violation> {
     let settled = settled(v);
     let mut out = Vec::new();
@@ -18,6 +19,9 @@ pub(crate) fn stability(v: &Views) -> Vec<Violation> {
             continue;
         };
         let n = e.node.unwrap_or_default();
+        if v.transfer_to(n, e.t_ms) {
+            continue;
+        }
         out.push(violation(
             "stability",
             e.t_ms,

@@ -2,7 +2,7 @@
 //! where it breaks, which must be reported with the property's name, the time and the nodes.
 
 use super::*;
-use crate::faults::{Clock, Cut, Heal, Hold, Isolate, Loss, Pause, Resume};
+use crate::faults::{Clock, Cut, Heal, Hold, Isolate, Loss, Pause, Resume, Transfer};
 use crate::history::EventKind as K;
 use crate::history::{test_setup, History};
 use crate::schedule::{NodeRef, Op, Step};
@@ -284,6 +284,20 @@ fn stability() {
         (1_600.0, Some(1), role(Role::Leader, 4)),
     ]);
     assert!(check("stability", &electing).is_empty());
+    // A transfer's target campaigns at the leader's request while the transfer lives.
+    let transfer = |candidate_at: f64| {
+        phase(&[
+            (120.0, Some(0), role(Role::Leader, 1)),
+            (
+                5_000.0,
+                None,
+                fault(5_000, Transfer { node: NodeRef::Index(0), to: NodeRef::Index(2) }),
+            ),
+            (candidate_at, Some(2), role(Role::Candidate, 2)),
+        ])
+    };
+    assert!(check("stability", &transfer(5_010.0)).is_empty());
+    assert_broken("stability", &transfer(5_400.0), 5_400.0, &[2]);
 }
 
 #[test]
@@ -411,6 +425,14 @@ fn lease_vote() {
     )]);
     assert_broken("lease-vote", &vote_in_lease, 5.0, &[2, 1]);
     assert_eq!(judged("lease-vote", &good), END);
+    // A leadership transfer to node 2 overrides the lease while it lasts (one maximum
+    // election timeout, 300 ms here), not after: a late TimeoutNow is owed nothing.
+    let transfer =
+        (10.0, None, fault(10, Transfer { node: NodeRef::Index(0), to: NodeRef::Index(2) }));
+    let in_time = with(&[transfer.clone(), (100.0, Some(1), pre_vote(2, 2, true, Some(20.0)))]);
+    assert!(check("lease-vote", &in_time).is_empty());
+    let late = with(&[transfer, (320.0, Some(1), pre_vote(2, 2, true, Some(20.0)))]);
+    assert_broken("lease-vote", &late, 320.0, &[1, 2]);
 }
 
 #[test]
@@ -452,5 +474,20 @@ fn no_disruption() {
         (2_500.0, Some(2), role(Role::Candidate, 2)),
     ]);
     assert!(check("no-disruption", &held).is_empty());
+    // The target of a transfer campaigns because the leader asked it to, while the transfer
+    // lives; after that, its campaign is a disruption like any other.
+    let transfer = |candidate_at: f64| {
+        history(&[
+            (100.0, Some(0), role(Role::Leader, 1)),
+            (
+                4_000.0,
+                None,
+                fault(4_000, Transfer { node: NodeRef::Index(0), to: NodeRef::Index(2) }),
+            ),
+            (candidate_at, Some(2), role(Role::Candidate, 2)),
+        ])
+    };
+    assert!(check("no-disruption", &transfer(4_050.0)).is_empty());
+    assert_broken("no-disruption", &transfer(4_400.0), 4_400.0, &[2, 0]);
     assert_eq!(judged("no-disruption", &held), 1_500.0 - 100.0 - 900.0);
 }

@@ -16,10 +16,13 @@ pub(crate) struct ShrinkArgs {
     /// Most simulations to run while shrinking.
     #[arg(long, default_value_t = 400)]
     budget: usize,
+    /// Which recorded property the minimal schedule must still fail (default: the first).
+    #[arg(long)]
+    property: Option<String>,
 }
 
-/// Replays the artifact, refuses if its first recorded property does not fail any more,
-/// shrinks with at most `budget` runs and saves the result.
+/// Replays the artifact, refuses if the property (the first recorded, or `--property`) does
+/// not fail any more, shrinks with at most `budget` runs and saves the result.
 pub(crate) fn shrink(args: ShrinkArgs) -> ExitCode {
     if let Some(status) = fixture::hand_over(fixture::named_in(&args.artifact, true)) {
         return status;
@@ -29,9 +32,15 @@ pub(crate) fn shrink(args: ShrinkArgs) -> ExitCode {
         Ok(a) => a,
         Err(e) => return bad_input(e),
     };
-    let property = match recorded(&saved) {
-        Ok(w) => w[0].clone(),
-        Err(e) => return bad_input(format!("{}: {e}", args.artifact.display())),
+    let property = match (recorded(&saved), args.property) {
+        (Ok(w), None) => w[0].clone(),
+        (Ok(w), Some(p)) if w.contains(&p) => p,
+        (Ok(w), Some(p)) => {
+            let recorded = w.join(", ");
+            let problem = format!("--property {p}: the artifact records only {recorded}");
+            return bad_input(format!("{}: {problem}", args.artifact.display()));
+        }
+        (Err(e), _) => return bad_input(format!("{}: {e}", args.artifact.display())),
     };
     let target = args.out.unwrap_or_else(|| args.artifact.with_extension("min.json"));
     if let Err(e) = check_outputs([Some(&target)]) {

@@ -28,6 +28,7 @@ mod propose;
 mod release;
 mod restart;
 mod resume;
+mod transfer;
 
 pub use clock::Clock;
 pub use conditions::{Conditions, Timing};
@@ -47,6 +48,7 @@ pub use propose::Propose;
 pub use release::Release;
 pub use restart::Restart;
 pub use resume::Resume;
+pub use transfer::Transfer;
 
 /// A fault shape the generator draws: steps at offsets (milliseconds) from the moment the
 /// shape starts. Plain data, so proptest can shrink it.
@@ -157,6 +159,7 @@ faults! {
     Duplicate(Duplicate) = "duplicate",
     Hold(Hold) = "hold",
     Release(Release) = "release",
+    Transfer(Transfer) = "transfer",
 }
 
 impl Op {

@@ -4,8 +4,8 @@
 //! Every checker, the summary, the timeline, chaos and the benchmarks read these.
 
 use super::{EventKind, History};
-use crate::faults::{Conditions, Timing};
-use crate::schedule::NetworkSpec;
+use crate::faults::{Conditions, Op, Timing};
+use crate::schedule::{NetworkSpec, NodeRef};
 use ballot_core::Role;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -144,6 +144,22 @@ impl<'h> Views<'h> {
     /// Every lease span, in start order.
     pub fn leases(&self) -> &[LeaseSpan] {
         &self.leases
+    }
+
+    /// Whether `candidate` may be campaigning at `t_ms` because a leader asked it to: a
+    /// `transfer` to it was applied within one maximum election timeout before (the longest
+    /// a transfer lives; a TimeoutNow that arrives later is owed nothing).
+    pub fn transfer_to(&self, candidate: usize, t_ms: f64) -> bool {
+        let window = self.setup.timing.election_timeout_max_ms as f64;
+        self.history.events().iter().any(|e| match &e.kind {
+            EventKind::Fault { step, skipped: false } => match &step.op {
+                Op::Transfer(t) => {
+                    t.to == NodeRef::Index(candidate) && e.t_ms <= t_ms && t_ms <= e.t_ms + window
+                }
+                _ => false,
+            },
+            _ => false,
+        })
     }
 
     /// The conditions at every change: `(from_ms, conditions)`, the first at 0.

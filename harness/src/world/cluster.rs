@@ -341,8 +341,14 @@ impl Cluster {
         self.record_event(None, EventKind::Fault { step: step.clone(), skipped: !applied });
         if applied {
             self.sync(&before);
-            if let Op::Propose(p) = &step.op {
-                self.submit(faults::index(p.node), &p.value);
+            match &step.op {
+                Op::Propose(p) => self.submit(faults::index(p.node), &p.value),
+                Op::Transfer(t) => {
+                    if let Some(h) = self.handle(faults::index(t.node)) {
+                        drop(h.start_transfer(Some(NodeId(faults::index(t.to) as u64))));
+                    }
+                }
+                _ => {}
             }
         }
         applied
@@ -483,6 +489,13 @@ impl Cluster {
     /// the history (a `propose` event if a leader took it, then `commit` events).
     pub fn propose(&mut self, n: usize, value: &str) -> bool {
         self.apply(faults::Propose { node: NodeRef::Index(n), value: value.to_string() }.into())
+    }
+
+    /// Asks node `n` to hand leadership to node `to`; `false` if `n` is down or paused. The
+    /// history shows what came of it (a TimeoutNow, a campaign, a new leader).
+    pub fn transfer(&mut self, n: usize, to: usize) -> bool {
+        let (node, to) = (NodeRef::Index(n), NodeRef::Index(to));
+        self.apply(faults::Transfer { node, to }.into())
     }
 
     fn submit(&self, n: usize, value: &str) {
