@@ -181,7 +181,10 @@ impl Raft {
         let Body::TimeoutNow { expires_at_ms } = msg.body else {
             unreachable!("dispatched by body");
         };
-        let expired = self.leader_clock.is_some_and(|clock| clock >= expires_at_ms);
+        // The transfer is over once the leader's clock has certainly passed its expiry: seen
+        // in a newer heartbeat, or reckoned on this node's clock since the last one (the
+        // heartbeats after TimeoutNow may be held up with it, and arrive after it).
+        let expired = self.leader_clock_now().is_some_and(|clock| clock >= expires_at_ms);
         let from_leader = self.role == Role::Follower && self.leader == Some(msg.from);
         if msg.term == self.term && from_leader && !expired {
             self.become_candidate(true);

@@ -63,9 +63,10 @@ pub struct Raft {
     pub(crate) votes: BTreeMap<NodeId, bool>,
     /// Last time a valid AppendEntries arrived from the current leader.
     pub(crate) last_leader_contact: Option<Millis>,
-    /// The latest send time, on the current leader's clock, of its AppendEntries seen here:
-    /// how far the leader's clock has certainly got (milliseconds).
-    pub(crate) leader_clock: Option<Millis>,
+    /// The AppendEntries of a term's leader that dates that leader's clock best: the term,
+    /// its send time on the leader's clock and its arrival on this node's (milliseconds).
+    /// Kept while this node campaigns in the same term (see `leader_clock_now`).
+    pub(crate) leader_clock: Option<(Term, Millis, Millis)>,
     pub(crate) adaptive: AdaptiveTimeout,
     /// Present exactly while this node is leader.
     pub(crate) leading: Option<LeaderState>,
@@ -334,6 +335,26 @@ impl Raft {
         self.marks.push(mark);
     }
 
+    /// How far the clock of this term's leader has certainly got by now, milliseconds: an
+    /// AppendEntries of it was sent at `sent` (its clock), and since that arrived here the
+    /// leader's clock has run at least `1 − clock_drift_bound` times as fast as this one.
+    /// `None` before any AppendEntries of this term's leader.
+    pub(crate) fn leader_clock_now(&self) -> Option<Millis> {
+        let (term, sent, arrived) = self.leader_clock.filter(|c| c.0 == self.term)?;
+        debug_assert_eq!(term, self.term);
+        let since = self.now.saturating_sub(arrived) as f64;
+        Some(sent.saturating_add((since * (1.0 - self.config.clock_drift_bound)).floor() as Millis))
+    }
+
+    /// Dates the leader's clock with an AppendEntries sent at `sent_at_ms` (its clock) that
+    /// arrives now, if that says more than what this node already knew. Messages held up in
+    /// the network arrive late: an old one must not make the leader's clock look younger.
+    pub(crate) fn date_leader_clock(&mut self, sent_at_ms: Millis) {
+        if self.leader_clock_now().is_none_or(|known| sent_at_ms > known) {
+            self.leader_clock = Some((self.term, sent_at_ms, self.now));
+        }
+    }
+
     pub(crate) fn set_now(&mut self, now: Millis) {
         self.now = self.now.max(now);
     }
@@ -395,7 +416,6 @@ impl Raft {
         }
         if leader != self.leader {
             self.adaptive.reset_heartbeats();
-            self.leader_clock = None;
         }
         let was_leader = self.role == Role::Leader;
         self.role = Role::Follower;

@@ -91,7 +91,7 @@ impl Raft {
             Role::Follower => {}
         }
         self.last_leader_contact = Some(self.now);
-        self.leader_clock = Some(self.leader_clock.map_or(sent_at_ms, |c| c.max(sent_at_ms)));
+        self.date_leader_clock(sent_at_ms);
         self.adaptive.observe_heartbeat(self.now, self.config.heartbeat_ms);
         self.adaptive.adopt_rtt(rtt_ms);
         self.reset_election_timer();

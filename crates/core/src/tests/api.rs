@@ -196,6 +196,39 @@ fn a_stale_timeout_now_is_ignored() {
     }
 }
 
+/// A TimeoutNow held up in the network together with every heartbeat after it arrives with
+/// nothing newer from the leader to date it: the target reckons the leader's clock on its
+/// own since the last heartbeat (at least 95 % of its own elapsed time, the drift bound)
+/// and ignores it once that passes the expiry.
+#[test]
+fn a_timeout_now_held_up_with_the_heartbeats_is_dated_by_the_local_clock() {
+    // Heartbeat sent at 0 (leader's clock), received at LATER; expiry 300 on the leader's
+    // clock: 315 ms here is 299 there at the slowest, 316 ms is 300.
+    for (arrives, campaigns) in [(LATER + 315, true), (LATER + 316, false)] {
+        let mut r = node(3, Config::default(), 2, None, &[]);
+        r.step(heartbeat(2, 2, (0, 0), 0), LATER).unwrap();
+        r.step(msg(2, 2, Body::TimeoutNow { expires_at_ms: 300 }), arrives).unwrap();
+        let role = if campaigns { Role::Candidate } else { Role::Follower };
+        assert_eq!(r.role(), role, "TimeoutNow arriving at {arrives}");
+    }
+    // The heartbeats held up with it arrive first: they are old news, and the node (which
+    // campaigned meanwhile, without a leader) still dates the leader's clock by the last
+    // heartbeat that arrived in time.
+    let mut r = node(3, Config::default(), 2, None, &[]);
+    r.step(heartbeat(2, 2, (0, 0), 0), LATER).unwrap();
+    let deadline = r.status().election_deadline.expect("a follower waits for its leader");
+    r.tick(deadline);
+    assert_eq!(r.role(), Role::PreCandidate);
+    let mut old = heartbeat(2, 2, (0, 0), 0);
+    if let Body::AppendEntries { sent_at_ms, .. } = &mut old.body {
+        *sent_at_ms = 10;
+    }
+    r.step(old, LATER + 400).unwrap();
+    assert_eq!((r.role(), r.leader()), (Role::Follower, Some(NodeId(2))));
+    r.step(msg(2, 2, Body::TimeoutNow { expires_at_ms: 300 }), LATER + 400).unwrap();
+    assert_eq!(r.role(), Role::Follower, "the transfer ended about 80 ms ago");
+}
+
 /// `campaign(now)` starts an election at once, with pre-vote when configured; a leader
 /// ignores it.
 #[test]
