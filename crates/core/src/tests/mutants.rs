@@ -280,3 +280,36 @@ fn a_log_write_alone_makes_a_ready() {
     assert_eq!(ready.log_write.as_ref().map(|w| w.first_index), Some(index));
     assert!(sent(&ready).is_empty(), "followers are still answering the no-op");
 }
+
+/// A heartbeat sent at `sent_at_ms` (leader's clock), as `heartbeat` builds it otherwise.
+fn heartbeat_sent_at(from: u64, term: u64, sent_at: u64) -> Message {
+    let mut beat = heartbeat(from, term, (0, 0), 0);
+    if let Body::AppendEntries { sent_at_ms, .. } = &mut beat.body {
+        *sent_at_ms = sent_at;
+    }
+    beat
+}
+
+/// `Raft::date_leader_clock`: a newer heartbeat dates the leader's clock afresh (so a
+/// TimeoutNow past its expiry by that heartbeat is ignored at once) ...
+#[test]
+fn a_newer_heartbeat_dates_the_leader_clock() {
+    let mut r = node(3, Config::default(), 2, None, &[]);
+    r.step(heartbeat_sent_at(2, 2, 0), LATER).unwrap();
+    r.step(heartbeat_sent_at(2, 2, 300), LATER + 1).unwrap();
+    r.step(msg(2, 2, Body::TimeoutNow { expires_at_ms: 300 }), LATER + 1).unwrap();
+    assert_eq!(r.role(), Role::Follower, "the second heartbeat showed the leader at 300");
+}
+
+/// ... while one that says no more than the node already reckoned leaves the reckoning alone:
+/// starting it again from a whole millisecond would lose the fraction already counted.
+#[test]
+fn a_heartbeat_that_says_nothing_new_keeps_the_reckoning() {
+    let mut r = node(3, Config::default(), 2, None, &[]);
+    r.step(heartbeat_sent_at(2, 2, 0), LATER).unwrap();
+    // 21 ms later the leader's clock is at least 19.95, so 19; a heartbeat of 19 adds nothing.
+    r.step(heartbeat_sent_at(2, 2, 19), LATER + 21).unwrap();
+    // 22 ms after the first: at least 20.9, so 20 (from the second: 19 + 0.95, only 19).
+    r.step(msg(2, 2, Body::TimeoutNow { expires_at_ms: 20 }), LATER + 22).unwrap();
+    assert_eq!(r.role(), Role::Follower, "the leader's clock had reached 20");
+}
