@@ -200,3 +200,20 @@ fn pre_vote_switched_on_node_by_node_in_a_running_cluster() {
         }
     }
 }
+
+/// Leadership transfer (thesis §3.10): the leader hands over to the follower it is asked to,
+/// which leads within one maximum election timeout; every property holds, the lease ones
+/// included (the old leader gives its lease up when TimeoutNow leaves).
+#[test]
+fn a_transfer_hands_leadership_to_the_named_follower() {
+    for seed in SEEDS {
+        let mut c = cluster(5, seed);
+        let old = wait_for_leader(&mut c, &all(5), 3_000);
+        c.run_for(500);
+        let target = (old + 2) % 5;
+        assert!(c.transfer(old, target));
+        let took = c.run_until(300, |h| h.leader_now() == Some(target));
+        assert!(took.is_some(), "seed {seed}: node {target} did not take over from {old}");
+        assert_every_property(&mut c);
+    }
+}
