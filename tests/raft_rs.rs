@@ -140,3 +140,23 @@ fn every_fixture_finding_fails_on_its_release_and_not_on_the_fix() {
     }
     assert!(replayed > 0, "no fixture finding saved");
 }
+
+/// A few generated schedules on each fixture release: they run, deterministically enough to
+/// count, and break no safety property but the lease one every raft-rs release breaks.
+#[test]
+#[ignore = "needs the fixture builds: make fixtures"]
+fn fixture_releases_keep_election_safety_on_generated_schedules() {
+    for core in [CoreName::RaftRs030, CoreName::RaftRs031] {
+        let out =
+            std::env::temp_dir().join(format!("ballot-fixture-{core}-{}", std::process::id()));
+        let out = out.to_str().unwrap();
+        let args = ["chaos", "--runs", "6", "--seed", "2", "--jobs", "1", "--json", "--out", out];
+        let summary = fixture_json(core, &[&args[..], &["--known", "lease-safety"]].concat());
+        assert_eq!(summary["runs"], 6, "{core}: {summary}");
+        let failed = summary["first_runs"].as_object().cloned().unwrap_or_default();
+        for property in failed.keys().filter(|p| *p != "lease-safety") {
+            assert_ne!(class_of(property), Some(Class::Safety), "{core} broke {property}");
+        }
+        let _ = std::fs::remove_dir_all(out);
+    }
+}
