@@ -417,3 +417,20 @@ fn core_picks_the_election_core_and_refuses_what_it_cannot_run() {
     assert_eq!(summary["runs"], 2);
     assert_eq!(summary["marks"], serde_json::json!({}), "raft-rs records no coverage marks");
 }
+
+#[test]
+fn a_reader_that_goes_away_early_does_not_make_ballot_panic() {
+    use std::io::Read;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ballot"))
+        .args(["run", spec_example().to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 4];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap(); // then the pipe closes
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child.wait().unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -56,6 +56,7 @@ enum Command {
 
 /// Parses the command line, runs the command, and returns its exit status (SPEC.md).
 pub fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
@@ -70,6 +71,17 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Shrink(args) => shrink::shrink(args),
+    }
+}
+
+/// Rust ignores SIGPIPE, so printing to a pipe whose reader has gone (`ballot run s.json |
+/// head -2`) fails and `println!` panics. Restore the default action: the command ends quietly,
+/// as Unix tools do.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing, before any thread starts; SIG_DFL is a valid action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
