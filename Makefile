@@ -6,7 +6,7 @@ JOBS ?=
 MUTANTS_OUT ?= target/mutants
 BALLOT := target/release/ballot
 
-.PHONY: test lint fmt chaos build fixtures hunt-raft-rs prove-bugs mutants timeline bench readme
+.PHONY: test lint fmt chaos build fixtures fixtures-lock hunt-raft-rs prove-bugs mutants timeline bench readme
 
 ## Run every test: unit, rule tables, simulated clusters, generated schedules, doc tests,
 ## and the raft-rs 0.3 fixtures' known bugs replayed on their own builds.
@@ -45,6 +45,11 @@ fixtures:
 		(cd fixtures/$$f && $(CARGO) build --release --locked --target-dir ../../target/fixtures) || exit 1; \
 		cp target/fixtures/release/ballot target/fixtures/bin/$$f || exit 1; \
 	done
+
+## After changing the dependencies of the harness, node or core, bring the fixtures' own lock
+## files up to date (each keeps its raft release pinned); `make fixtures` builds --locked.
+fixtures-lock:
+	@for f in $(FIXTURES); do (cd fixtures/$$f && $(CARGO) metadata --format-version 1 > /dev/null) || exit 1; done
 
 ## Find raft-rs PR #84 on raft-rs 0.3.0 and not on 0.3.1 with the same seeds and budget,
 ## and hunt raft-rs 0.7: make hunt-raft-rs [RUNS=2000] [SEED=84].
