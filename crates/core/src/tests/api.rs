@@ -183,16 +183,12 @@ fn a_transfer_can_be_called_off_until_timeout_now_goes_out() {
 /// that arrives in time is obeyed.
 #[test]
 fn a_stale_timeout_now_is_ignored() {
-    for (heartbeat_sent_at, expires_at_ms, campaigns) in [(299, 300, true), (300, 300, false)] {
+    for (sent_at, expires_at_ms, campaigns) in [(299, 300, true), (300, 300, false)] {
         let mut r = node(3, Config::default(), 2, None, &[]);
-        let mut beat = heartbeat(2, 2, (0, 0), 0);
-        if let Body::AppendEntries { sent_at_ms, .. } = &mut beat.body {
-            *sent_at_ms = heartbeat_sent_at;
-        }
-        r.step(beat, LATER).unwrap();
+        r.step(heartbeat_sent_at(2, 2, sent_at), LATER).unwrap();
         r.step(msg(2, 2, Body::TimeoutNow { expires_at_ms }), LATER + 1).unwrap();
         let role = if campaigns { Role::Candidate } else { Role::Follower };
-        assert_eq!(r.role(), role, "heartbeat sent at {heartbeat_sent_at}");
+        assert_eq!(r.role(), role, "heartbeat sent at {sent_at}");
     }
 }
 
@@ -219,11 +215,7 @@ fn a_timeout_now_held_up_with_the_heartbeats_is_dated_by_the_local_clock() {
     let deadline = r.status().election_deadline.expect("a follower waits for its leader");
     r.tick(deadline);
     assert_eq!(r.role(), Role::PreCandidate);
-    let mut old = heartbeat(2, 2, (0, 0), 0);
-    if let Body::AppendEntries { sent_at_ms, .. } = &mut old.body {
-        *sent_at_ms = 10;
-    }
-    r.step(old, LATER + 400).unwrap();
+    r.step(heartbeat_sent_at(2, 2, 10), LATER + 400).unwrap();
     assert_eq!((r.role(), r.leader()), (Role::Follower, Some(NodeId(2))));
     r.step(msg(2, 2, Body::TimeoutNow { expires_at_ms: 300 }), LATER + 400).unwrap();
     assert_eq!(r.role(), Role::Follower, "the transfer ended about 80 ms ago");

@@ -100,6 +100,15 @@ pub(crate) fn heartbeat(from: u64, term: u64, prev: (u64, u64), commit: u64) -> 
     msg(from, term, body)
 }
 
+/// A heartbeat (empty AppendEntries, nothing to match) sent at `sent_at` on the leader's clock.
+pub(crate) fn heartbeat_sent_at(from: u64, term: u64, sent_at: u64) -> Message {
+    let mut beat = heartbeat(from, term, (0, 0), 0);
+    if let Body::AppendEntries { sent_at_ms, .. } = &mut beat.body {
+        *sent_at_ms = sent_at;
+    }
+    beat
+}
+
 /// An AppendEntries carrying `entries` as (index, term) pairs.
 pub(crate) fn append(
     from: u64,

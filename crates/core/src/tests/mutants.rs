@@ -166,11 +166,7 @@ fn a_ready_is_empty_only_when_every_part_is() {
 #[test]
 fn the_leaders_clock_is_forgotten_when_the_leader_changes() {
     let mut r = node(3, Config::default(), 2, None, &[]);
-    let mut old = heartbeat(2, 2, (0, 0), 0);
-    if let Body::AppendEntries { sent_at_ms, .. } = &mut old.body {
-        *sent_at_ms = 1_000;
-    }
-    r.step(old, LATER).unwrap();
+    r.step(heartbeat_sent_at(2, 2, 1_000), LATER).unwrap();
     r.step(heartbeat(3, 3, (0, 0), 0), LATER + 1).unwrap();
     r.step(msg(3, 3, Body::TimeoutNow { expires_at_ms: 300 }), LATER + 2).unwrap();
     assert_eq!((r.role(), r.term()), (Role::Candidate, Term(4)));
@@ -279,15 +275,6 @@ fn a_log_write_alone_makes_a_ready() {
     let ready = r.ready().expect("the new entry must be persisted");
     assert_eq!(ready.log_write.as_ref().map(|w| w.first_index), Some(index));
     assert!(sent(&ready).is_empty(), "followers are still answering the no-op");
-}
-
-/// A heartbeat sent at `sent_at_ms` (leader's clock), as `heartbeat` builds it otherwise.
-fn heartbeat_sent_at(from: u64, term: u64, sent_at: u64) -> Message {
-    let mut beat = heartbeat(from, term, (0, 0), 0);
-    if let Body::AppendEntries { sent_at_ms, .. } = &mut beat.body {
-        *sent_at_ms = sent_at;
-    }
-    beat
 }
 
 /// `Raft::date_leader_clock`: a newer heartbeat dates the leader's clock afresh (so a
