@@ -33,8 +33,7 @@ pub(crate) fn lease_vote(v: &Views) -> Vec<Violation> {
         let leased =
             v.leases().iter().any(|l| l.node == leader && l.from <= e.t_ms && e.t_ms < l.to);
         // The core counts whole milliseconds of its clock; allow for that rounding.
-        let transfer = v.transfer_to(candidate, e.t_ms);
-        if leader != candidate && leased && ago + 1.0 < min && !transfer {
+        if leader != candidate && leased && ago + 1.0 < min && !v.transfer_to(candidate, e.t_ms) {
             let n = e.node.unwrap_or_default();
             let what = if pre_vote { "pre-vote" } else { "vote" };
             out.push(violation(

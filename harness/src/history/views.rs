@@ -88,6 +88,8 @@ pub struct Views<'h> {
     roles: Vec<RoleSpan>,
     leaders: Vec<LeaderSpan>,
     leases: Vec<LeaseSpan>,
+    /// Every applied `transfer` step: when, and to which node.
+    transfers: Vec<(f64, usize)>,
     /// Conditions from each instant on, at every change (the first at 0).
     conditions: Vec<(f64, Conditions)>,
 }
@@ -108,7 +110,8 @@ impl<'h> Views<'h> {
         leaders.sort_by(|a, b| a.term.cmp(&b.term).then(a.from_ms.total_cmp(&b.from_ms)));
         let leases = lease_spans(history);
         let conditions = conditions_over_time(history, &setup.network);
-        Views { history, setup, roles, leaders, leases, conditions }
+        let transfers = transfers(history);
+        Views { history, setup, roles, leaders, leases, transfers, conditions }
     }
 
     /// The history these views are of.
@@ -151,15 +154,7 @@ impl<'h> Views<'h> {
     /// a transfer lives; a TimeoutNow that arrives later is owed nothing).
     pub fn transfer_to(&self, candidate: usize, t_ms: f64) -> bool {
         let window = self.setup.timing.election_timeout_max_ms as f64;
-        self.history.events().iter().any(|e| match &e.kind {
-            EventKind::Fault { step, skipped: false } => match &step.op {
-                Op::Transfer(t) => {
-                    t.to == NodeRef::Index(candidate) && e.t_ms <= t_ms && t_ms <= e.t_ms + window
-                }
-                _ => false,
-            },
-            _ => false,
-        })
+        self.transfers.iter().any(|&(at, to)| to == candidate && at <= t_ms && t_ms <= at + window)
     }
 
     /// The conditions at every change: `(from_ms, conditions)`, the first at 0.
@@ -370,6 +365,23 @@ fn role_spans(h: &History, end: f64) -> Vec<RoleSpan> {
     spans.extend(open);
     spans.sort_by(|a, b| a.node.cmp(&b.node).then(a.from.total_cmp(&b.from)));
     spans
+}
+
+/// Every applied `transfer` step: when, and its target.
+fn transfers(h: &History) -> Vec<(f64, usize)> {
+    h.events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Fault { step, skipped: false } => match &step.op {
+                Op::Transfer(t) => match t.to {
+                    NodeRef::Index(to) => Some((e.t_ms, to)),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
 }
 
 /// Lease spans: from a `lease` event to its end, a newer lease event, the loss of leadership,
