@@ -5,7 +5,7 @@
 use ballot_harness::check::class_of;
 use ballot_harness::explore::generate::generate;
 use ballot_harness::{derive_seed, run, Artifact, Class, CoreName, Verdict, PROPERTIES};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Fifty generated schedules on raft-rs, each run twice: identical histories. raft-rs draws
 /// its election timeouts from `thread_rng`; this fails unless the adapter overrides each draw.
@@ -42,29 +42,35 @@ fn raft_rs_keeps_election_safety_on_generated_schedules() {
     }
 }
 
-/// A saved finding, read as data: a fixture's core is not in this build, so the artifact
-/// cannot be validated (and run) here.
-fn saved(path: &Path) -> Artifact {
-    Artifact::read_unvalidated(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Every saved raft-rs finding still fails on raft-rs with the property it recorded, and the
-/// same schedule passes on ballot's core.
-#[test]
-fn every_raft_rs_finding_still_fails_on_raft_rs_and_passes_on_ballot() {
+/// Every saved raft-rs finding, in name order, with its artifact read as data: a fixture's
+/// core is not in this build, so the artifact cannot be validated (and run) here.
+fn saved_findings() -> Vec<(PathBuf, Artifact)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regressions/raft-rs");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("tests/regressions/raft-rs exists")
         .map(|e| e.expect("readable entry").path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     paths.sort();
     assert!(!paths.is_empty(), "no raft-rs findings saved");
-    for path in paths {
-        let artifact = saved(&path);
+    paths
+        .into_iter()
+        .map(|path| {
+            let artifact = Artifact::read_unvalidated(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            (path, artifact)
+        })
+        .collect()
+}
+
+/// Every saved raft-rs finding still fails on raft-rs with the property it recorded, and the
+/// same schedule passes on ballot's core.
+#[test]
+fn every_raft_rs_finding_still_fails_on_raft_rs_and_passes_on_ballot() {
+    for (path, artifact) in saved_findings() {
         let recorded = &artifact.summary.violations[0].property;
         if !artifact.schedule.cluster.core.available() {
-            continue; // a fixture release: replayed by `make fixtures-test`
+            continue; // a fixture release: replayed by the fixture test below (`make test`)
         }
         let again = run(&artifact.schedule);
         assert!(
@@ -87,10 +93,10 @@ fn fixed_in(core: CoreName) -> Option<CoreName> {
 }
 
 /// The `ballot` binary `make fixtures` built for `core`.
-fn fixture_binary(core: CoreName) -> std::path::PathBuf {
+fn fixture_binary(core: CoreName) -> PathBuf {
     let dir = std::env::var_os("BALLOT_FIXTURES").map_or_else(
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fixtures/bin"),
-        std::path::PathBuf::from,
+        PathBuf::from,
     );
     let path = dir.join(core.name());
     assert!(path.is_file(), "{} is missing: run `make fixtures`", path.display());
@@ -111,14 +117,8 @@ fn fixture_json(core: CoreName, args: &[&str]) -> serde_json::Value {
 #[test]
 #[ignore = "needs the fixture builds: make fixtures"]
 fn every_fixture_finding_fails_on_its_release_and_not_on_the_fix() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regressions/raft-rs");
     let mut replayed = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|x| x != "json") {
-            continue;
-        }
-        let artifact = saved(&path);
+    for (path, artifact) in saved_findings() {
         let core = artifact.schedule.cluster.core;
         let Some(fixed) = fixed_in(core) else { continue };
         let recorded = &artifact.summary.violations[0].property;
