@@ -211,7 +211,12 @@ impl Raft {
         }
         transfer.timeout_now_sent = true;
         leading.lease_revoked = true;
-        let (term, expires_at_ms) = (self.term, transfer.deadline);
+        // The target dates the leader's clock from the last heartbeat it received, which lags
+        // by that heartbeat's one-way latency (and the drift bound): TimeoutNow expires one
+        // heartbeat interval before the leader gives the transfer up, so that a target acts on
+        // it only while the leader still waits for it (if latency stays under that interval).
+        let expires_at_ms = transfer.deadline.saturating_sub(self.config.heartbeat_ms);
+        let term = self.term;
         self.send(peer, term, Body::TimeoutNow { expires_at_ms });
         true
     }

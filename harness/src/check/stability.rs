@@ -8,7 +8,9 @@ use ballot_core::Role;
 /// healthy and unchanged for three maximum election timeouts and a leader has been elected.
 /// Judged in runs with a liveness phase only: a run that studies a lasting fault is checked
 /// for safety alone. The target of a `transfer` may campaign while the transfer lives: the
-/// leader asked it to.
+/// leader asked it to. A candidate in a term no higher than a leader already elected is a
+/// straggler of that election (its timer fired before the winner's request reached it): it
+/// cannot win and deposes no one.
 pub(crate) fn stability(v: &Views) -> Vec<Violation> {
     let settled = settled(v);
     let mut out = Vec::new();
@@ -19,7 +21,8 @@ pub(crate) fn stability(v: &Views) -> Vec<Violation> {
             continue;
         };
         let n = e.node.unwrap_or_default();
-        if v.transfer_to(n, e.t_ms) {
+        let elected_already = v.leaders().iter().any(|s| s.term >= term && s.from_ms <= e.t_ms);
+        if v.transfer_to(n, e.t_ms) || elected_already {
             continue;
         }
         out.push(violation(

@@ -284,6 +284,44 @@ fn stability() {
         (1_600.0, Some(1), role(Role::Leader, 4)),
     ]);
     assert!(check("stability", &electing).is_empty());
+    // A paused leader leads no one: the majority electing its successor is still electing
+    // the stretch's first leader, however long its split votes last.
+    let paused_leader = |later: &[(f64, Option<usize>, K)]| {
+        let mut events = vec![
+            (120.0, Some(0), role(Role::Leader, 1)),
+            (5_000.0, None, fault(5_000, Pause { node: NodeRef::Index(0) })),
+            (5_900.0, Some(1), role(Role::Candidate, 2)),
+            (6_100.0, Some(2), role(Role::Candidate, 3)),
+            (6_110.0, Some(2), role(Role::Leader, 3)),
+        ];
+        events.extend(later.iter().cloned());
+        phase(&events)
+    };
+    assert!(check("stability", &paused_leader(&[])).is_empty());
+    let again = [(7_000.0, Some(1), role(Role::Candidate, 4))];
+    assert_broken("stability", &paused_leader(&again), 7_000.0, &[1]);
+    // A stale leader deposed as the stretch begins did not settle it: the campaigns after
+    // the settling time elect the stretch's first leader.
+    let stale_leader = phase(&[
+        (120.0, Some(0), role(Role::Leader, 1)),
+        (4_000.0, None, fault(4_000, Isolate { node: NodeRef::Index(0) })),
+        (4_200.0, Some(1), role(Role::Leader, 2)),
+        (4_300.0, Some(1), K::Crash),
+        (5_000.0, None, fault(5_000, Heal {})),
+        (5_010.0, Some(0), role(Role::Follower, 2)),
+        (6_000.0, Some(2), role(Role::Candidate, 3)),
+        (6_010.0, Some(2), role(Role::Leader, 3)),
+    ]);
+    assert!(check("stability", &stale_leader).is_empty());
+    // A straggler of the election that settled the stretch runs in the winner's term.
+    let straggler = |term| {
+        phase(&[
+            (120.0, Some(0), role(Role::Leader, 1)),
+            (5_000.0, Some(1), role(Role::Candidate, term)),
+        ])
+    };
+    assert!(check("stability", &straggler(1)).is_empty());
+    assert_broken("stability", &straggler(2), 5_000.0, &[1]);
     // A transfer's target campaigns at the leader's request while the transfer lives.
     let transfer = |candidate_at: f64| {
         phase(&[

@@ -23,50 +23,61 @@ fn swarm_shape(n: usize, mix: u32) -> impl Strategy<Value = Shape> {
     proptest::strategy::Union::new(if enabled.is_empty() { kinds } else { enabled })
 }
 
-/// Whole schedules: 3–7 nodes, core options on and off, latency and loss, and 0–8 fault
-/// shapes drawn from this schedule's own swarm mix, ending (usually) in a heal and restarts
-/// so that liveness is checked.
+/// Election timeout ranges drawn, milliseconds: the default most of the time, and the rows of
+/// the Raft paper's Figure 16 (narrow ranges, where timers of different nodes fire close
+/// together) and of the thesis's WAN figure (§9.4), which users deploy.
+const TIMEOUTS_MS: [[u64; 2]; 8] = [
+    [150, 300],
+    [150, 300],
+    [150, 300],
+    [150, 300],
+    [150, 155],
+    [150, 175],
+    [150, 200],
+    [300, 600],
+];
+
+/// Whole schedules: 3–7 nodes, core options on and off, election timeouts, latency and loss,
+/// and 0–8 fault shapes drawn from this schedule's own swarm mix, ending (usually) in a heal
+/// and restarts so that liveness is checked.
 pub fn schedule() -> impl Strategy<Value = Schedule> {
-    (3usize..=7, any::<u64>(), any::<(bool, bool, bool)>(), 0u64..5, 1u64..30, 0u8..4, any::<u32>())
+    let options = (any::<(bool, bool, bool)>(), 0..TIMEOUTS_MS.len());
+    (3usize..=7, any::<u64>(), options, 0u64..5, 1u64..30, 0u8..4, any::<u32>())
         .prop_flat_map(|(n, seed, options, lat_min, lat_span, lossy, mix)| {
             let faults = proptest::collection::vec((swarm_shape(n, mix), 100u64..1_500), 0..8);
             (Just((n, seed, options, lat_min, lat_span, lossy)), faults, any::<bool>())
         })
-        .prop_map(
-            |(
-                (n, seed, (pre_vote, check_quorum, adaptive), lat_min, lat_span, lossy),
-                faults,
-                end_clean,
-            )| {
-                build(
-                    n,
-                    seed,
-                    (pre_vote, check_quorum, adaptive),
-                    [lat_min, lat_min + lat_span],
-                    lossy,
-                    &faults,
-                    end_clean,
-                )
-            },
-        )
+        .prop_map(|((n, seed, (flags, timeouts), lat_min, lat_span, lossy), faults, end_clean)| {
+            let cluster = cluster(n, flags, TIMEOUTS_MS[timeouts]);
+            build(cluster, seed, [lat_min, lat_min + lat_span], lossy, &faults, end_clean)
+        })
+}
+
+/// The cluster of a generated schedule.
+fn cluster(
+    nodes: usize,
+    (pre_vote, check_quorum, adaptive_timeout): (bool, bool, bool),
+    election_timeout_ms: [u64; 2],
+) -> ClusterSpec {
+    ClusterSpec {
+        nodes,
+        pre_vote,
+        check_quorum,
+        adaptive_timeout,
+        election_timeout_ms,
+        ..ClusterSpec::default()
+    }
 }
 
 fn build(
-    n: usize,
+    cluster: ClusterSpec,
     seed: u64,
-    (pre_vote, check_quorum, adaptive_timeout): (bool, bool, bool),
     latency_ms: [u64; 2],
     lossy: u8,
     faults: &[(Shape, u64)],
     end_clean: bool,
 ) -> Schedule {
-    let cluster = ClusterSpec {
-        nodes: n,
-        pre_vote,
-        check_quorum,
-        adaptive_timeout,
-        ..ClusterSpec::default()
-    };
+    let n = cluster.nodes;
     let loss = if lossy == 0 { 0.02 } else { 0.0 };
     let mut steps = Vec::new();
     let mut t = 500;
@@ -139,6 +150,7 @@ mod tests {
             "release",
             "restart",
             "resume",
+            "transfer",
         ];
         for op in all {
             assert!(ops.contains(op), "no generated schedule uses {op}: {ops:?}");

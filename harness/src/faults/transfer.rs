@@ -1,10 +1,10 @@
 //! `transfer`: an application asks a node (normally the leader) to hand leadership to `to`
 //! (thesis §3.10). A client action, like `propose`: it applies to a node that runs and is
-//! not paused; a node that does not lead refuses it, as the core says. Not drawn by the
-//! generator yet, so hand-written schedules reach it (a late TimeoutNow, with `hold`).
+//! not paused; a node that does not lead refuses it, as the core says.
 
-use super::{index, Conditions, Fault};
+use super::{index, Conditions, Fault, Hold, Op, Release, Shape};
 use crate::schedule::{NodeRef, ScheduleError};
+use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Asks `node` to hand leadership to `to`.
@@ -33,5 +33,31 @@ impl Fault for Transfer {
     fn apply(&self, c: &mut Conditions) -> bool {
         let (n, to) = (index(self.node), index(self.to));
         n != to && c.up[n] && !c.paused[n]
+    }
+
+    /// A transfer from the leader to one node; and a transfer whose messages both ways wait
+    /// in the network (`hold`) until after it expired, so that a late TimeoutNow meets a
+    /// leader that renewed its lease (raft-rs #234).
+    fn shapes(n: usize) -> Vec<BoxedStrategy<Shape>> {
+        let leader = NodeRef::Leader;
+        vec![
+            (0..n)
+                .prop_map(move |k| {
+                    vec![(0, Transfer { node: leader, to: NodeRef::Index(k) }.into())]
+                })
+                .boxed(),
+            (0..n, 200u64..900, 0u64..600)
+                .prop_map(move |(k, late, back)| {
+                    let to = NodeRef::Index(k);
+                    vec![
+                        (0, Hold { from: leader, to }.into()),
+                        (0, Hold { from: to, to: leader }.into()),
+                        (1, Transfer { node: leader, to }.into()),
+                        (late, Op::from(Release { from: leader, to })),
+                        (late + back, Op::from(Release { from: to, to: leader })),
+                    ]
+                })
+                .boxed(),
+        ]
     }
 }

@@ -88,8 +88,8 @@ pub struct Views<'h> {
     roles: Vec<RoleSpan>,
     leaders: Vec<LeaderSpan>,
     leases: Vec<LeaseSpan>,
-    /// Every applied `transfer` step: when, and to which node.
-    transfers: Vec<(f64, usize)>,
+    /// Every applied `transfer` step: when, until when it may live, and to which node.
+    transfers: Vec<(f64, f64, usize)>,
     /// Conditions from each instant on, at every change (the first at 0).
     conditions: Vec<(f64, Conditions)>,
 }
@@ -110,8 +110,14 @@ impl<'h> Views<'h> {
         leaders.sort_by(|a, b| a.term.cmp(&b.term).then(a.from_ms.total_cmp(&b.from_ms)));
         let leases = lease_spans(history);
         let conditions = conditions_over_time(history, &setup.network);
-        let transfers = transfers(history);
-        Views { history, setup, roles, leaders, leases, transfers, conditions }
+        let mut views =
+            Views { history, setup, roles, leaders, leases, transfers: Vec::new(), conditions };
+        let window = views.setup.timing.election_timeout_max_ms as f64;
+        views.transfers = transfers(history)
+            .into_iter()
+            .map(|(at, leader, to)| (at, views.after_local_ms(leader, at, window), to))
+            .collect();
+        views
     }
 
     /// The history these views are of.
@@ -150,11 +156,10 @@ impl<'h> Views<'h> {
     }
 
     /// Whether `candidate` may be campaigning at `t_ms` because a leader asked it to: a
-    /// `transfer` to it was applied within one maximum election timeout before (the longest
-    /// a transfer lives; a TimeoutNow that arrives later is owed nothing).
+    /// `transfer` to it was applied within one maximum election timeout of the leader's clock
+    /// before (the longest a transfer lives; a TimeoutNow that arrives later is owed nothing).
     pub fn transfer_to(&self, candidate: usize, t_ms: f64) -> bool {
-        let window = self.setup.timing.election_timeout_max_ms as f64;
-        self.transfers.iter().any(|&(at, to)| to == candidate && at <= t_ms && t_ms <= at + window)
+        self.transfers.iter().any(|&(at, until, to)| to == candidate && at <= t_ms && t_ms <= until)
     }
 
     /// The conditions at every change: `(from_ms, conditions)`, the first at 0.
@@ -178,22 +183,24 @@ impl<'h> Views<'h> {
     }
 
     /// Where stability is judged: in every stretch where the conditions are healthy and
-    /// unchanged, from the settling time (three maximum election timeouts) after it began, or
-    /// from when a node first leads in it if that is later. Campaigns that are still electing
-    /// the stretch's first leader are liveness's business (a deadline), not stability's.
+    /// unchanged, from the settling time (three maximum election timeouts) after it began if a
+    /// live node leads then, else from when one next does. Campaigns that are still electing
+    /// the stretch's first leader are liveness's business (a deadline), not stability's: a
+    /// paused leader still believes it leads but leads no one, and a stale leader deposed
+    /// after the settling time began does not make the cluster settled.
     pub fn settled_healthy(&self) -> Vec<(f64, f64)> {
         let settle = self.setup.timing.settle_ms();
-        let first_led = |from: f64, to: f64| {
+        let led_from = |settled: f64, to: f64, live: &[usize]| {
             self.leaders
                 .iter()
-                .filter(|s| s.to_ms > from && s.from_ms < to)
-                .map(|s| s.from_ms.max(from))
+                .filter(|s| s.to_ms > settled && s.from_ms < to && live.contains(&s.node))
+                .map(|s| s.from_ms.max(settled))
                 .min_by(f64::total_cmp)
         };
         self.stretches()
             .filter(|(_, _, c)| c.healthy(&self.setup.timing))
-            .filter_map(|(from, to, _)| {
-                let start = (from + settle).max(first_led(from, to)?);
+            .filter_map(|(from, to, c)| {
+                let start = led_from(from + settle, to, &c.live())?;
                 (start < to).then_some((start, to))
             })
             .collect()
@@ -367,14 +374,14 @@ fn role_spans(h: &History, end: f64) -> Vec<RoleSpan> {
     spans
 }
 
-/// Every applied `transfer` step: when, and its target.
-fn transfers(h: &History) -> Vec<(f64, usize)> {
+/// Every applied `transfer` step: when, the leader asked, and its target.
+fn transfers(h: &History) -> Vec<(f64, usize, usize)> {
     h.events()
         .iter()
         .filter_map(|e| match &e.kind {
             EventKind::Fault { step, skipped: false } => match &step.op {
-                Op::Transfer(t) => match t.to {
-                    NodeRef::Index(to) => Some((e.t_ms, to)),
+                Op::Transfer(t) => match (t.node, t.to) {
+                    (NodeRef::Index(leader), NodeRef::Index(to)) => Some((e.t_ms, leader, to)),
                     _ => None,
                 },
                 _ => None,

@@ -166,7 +166,10 @@ fn a_transfer_can_be_called_off_until_timeout_now_goes_out() {
     r.step(append_ok(2, 2, 1, t), t + 1).unwrap();
     r.transfer_leadership(NodeId(2), t + 2).unwrap();
     let handed = sent(&take(&mut r));
-    let expiry = t + 2 + Config::default().election_timeout_max_ms;
+    // TimeoutNow expires one heartbeat interval before the leader gives the transfer up: the
+    // target's reckoning of the leader's clock lags by a heartbeat's latency.
+    let c = Config::default();
+    let expiry = t + 2 + c.election_timeout_max_ms - c.heartbeat_ms;
     assert!(handed.iter().any(|m| m.body == Body::TimeoutNow { expires_at_ms: expiry }));
     assert_eq!(r.abort_transfer(), Err(TransferError::AlreadyHandedOver(NodeId(2))));
     assert_eq!(r.pending_transfer(), Some(NodeId(2)), "an error changes nothing");
