@@ -31,6 +31,11 @@ pub struct Config {
     pub clock_drift_bound: f64,
     /// Most entries carried by one AppendEntries message, count.
     pub max_entries_per_message: usize,
+    /// After a campaign ends without a winner (a split vote), draw the next election timeout
+    /// from a range at least 2^k times the slowest vote round trip of the lost campaign wide
+    /// (k campaigns lost in a row since a leader was last heard, up to 2^5), so that candidates
+    /// whose timers fire together fall out of step (Ethernet's binary exponential backoff).
+    pub split_vote_backoff: bool,
 }
 
 impl Default for Config {
@@ -45,6 +50,7 @@ impl Default for Config {
             adaptive_timeout_cap_ms: 1000,
             clock_drift_bound: 0.05,
             max_entries_per_message: 64,
+            split_vote_backoff: true,
         }
     }
 }

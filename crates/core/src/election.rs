@@ -5,7 +5,8 @@ use crate::log::Payload;
 use crate::mark::Mark;
 use crate::message::{Body, Message};
 use crate::raft::Raft;
-use crate::types::Role;
+use crate::timeout::draw_timeout;
+use crate::types::{Millis, Role};
 
 impl Raft {
     /// The election timer fired (or the application asked): ask for pre-votes first if
@@ -16,6 +17,10 @@ impl Raft {
             Role::Candidate => self.mark(Mark::SplitVote),
             _ => {}
         }
+        if matches!(self.role, Role::PreCandidate | Role::Candidate) {
+            self.backoff.lost();
+        }
+        self.backoff.campaign(self.now);
         if self.config.pre_vote {
             self.become_pre_candidate();
         } else {
@@ -54,6 +59,7 @@ impl Raft {
     }
 
     fn become_leader(&mut self) {
+        self.backoff.settled();
         self.role = Role::Leader;
         self.leader = Some(self.id);
         self.votes.clear();
@@ -74,6 +80,66 @@ impl Raft {
 
     fn poll_won(&self) -> bool {
         self.votes.values().filter(|&&granted| granted).count() >= self.quorum()
+    }
+
+    /// When to campaign again after a poll that enough voters refused (split-vote backoff).
+    /// A lost vote: those voters gave their vote in this term, so nobody wins it and the
+    /// leader is known to be gone: retry after a random backoff from now, within the widened
+    /// width, not a whole election timeout later. A lost pre-vote may mean a live leader's
+    /// lease: wait the widened election timeout from the campaign's start.
+    fn retry_after_lost_poll(&mut self) -> Millis {
+        let range = self.backoff.widen(self.adaptive.range(&self.config), self.config.heartbeat_ms);
+        if self.role == Role::Candidate {
+            self.now + self.rank_delay()
+        } else {
+            self.backoff.campaign_started() + draw_timeout(&mut self.rng, range)
+        }
+    }
+
+    /// How long to wait before retrying a vote that cannot be won, milliseconds: the rivals
+    /// agree on an order (better logs first), one slot of a vote round trip each, with jitter
+    /// that doubles with every campaign lost in a row.
+    fn rank_delay(&mut self) -> u64 {
+        let me = (self.log.last_term(), self.log.last_index());
+        let rank = self.backoff.rank(self.id, me, self.term) as u64;
+        let unit = self.backoff.round_trip_ms().unwrap_or(self.config.heartbeat_ms).max(1);
+        let jitter = (unit << self.backoff.lost_in_a_row().min(5)) / 4;
+        rank * unit + draw_timeout(&mut self.rng, (0, jitter))
+    }
+
+    /// Enough voters refused (or are rival candidates of this term) that this campaign cannot
+    /// reach a majority.
+    fn poll_lost(&self) -> bool {
+        let refused = self.votes.values().filter(|&&granted| !granted).count()
+            + self.backoff.rivals_unanswered(&self.votes).count();
+        self.members.len() - refused < self.quorum()
+    }
+
+    /// Split-vote backoff: once this campaign is certainly lost, campaign again sooner and
+    /// out of step with the rivals (counted once per campaign).
+    fn after_poll(&mut self) {
+        if !self.config.split_vote_backoff {
+            return;
+        }
+        if self.poll_lost() {
+            if self.backoff.lost() {
+                self.election_deadline = self.retry_after_lost_poll();
+            }
+        } else if self.role == Role::Candidate && self.poll_heard_majority() {
+            // Stalled: a majority answered and we have not won, so the
+            // votes we lack are with nodes that have not answered. A live one answers within
+            // about the time the slowest answer took; wait that long again, then retry in
+            // the rivals' order rather than after a whole election timeout.
+            let waited = self.now.saturating_sub(self.backoff.campaign_started());
+            let retry = self.now + waited + self.rank_delay();
+            self.election_deadline = self.election_deadline.min(retry);
+        }
+    }
+
+    /// A majority answered this campaign (this node included); a rival's request is no answer,
+    /// and arrives in half the time one takes.
+    fn poll_heard_majority(&self) -> bool {
+        self.votes.len() >= self.quorum()
     }
 
     fn request_votes(&mut self, pre_vote: bool, transfer: bool) {
@@ -131,6 +197,10 @@ impl Raft {
             let term = if granted { msg.term } else { self.term };
             return self.send(msg.from, term, Body::RequestVoteResponse { pre_vote, granted });
         }
+        if self.role == Role::Candidate && msg.term == self.term {
+            self.backoff.rival(msg.from, (last_log_term, last_log_index));
+            self.after_poll();
+        }
         let may_vote = msg.term == self.term && free_in_term;
         if may_vote && !up_to_date {
             self.mark(Mark::VoteRefusedStaleLog);
@@ -161,10 +231,12 @@ impl Raft {
             self.mark(Mark::StaleVoteResponse);
             return;
         }
+        self.backoff.answer(self.now);
         if self.votes.contains_key(&msg.from) {
             self.mark(Mark::DuplicateVoteResponse);
         }
         self.votes.entry(msg.from).or_insert(granted);
+        self.after_poll();
         if self.poll_won() {
             if pre_vote {
                 self.become_candidate(false);

@@ -7,7 +7,7 @@ use crate::log::{Entry, Log};
 use crate::mark::Mark;
 use crate::message::{Body, Message};
 use crate::ready::{HardState, PersistedState, Ready, SoftState};
-use crate::timeout::{draw_timeout, AdaptiveTimeout};
+use crate::timeout::{draw_timeout, AdaptiveTimeout, SplitVoteBackoff};
 use crate::types::{LogIndex, Millis, NodeId, Role, Term};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -68,6 +68,7 @@ pub struct Raft {
     /// Kept while this node campaigns in the same term (see `leader_clock_now`).
     pub(crate) leader_clock: Option<(Term, Millis, Millis)>,
     pub(crate) adaptive: AdaptiveTimeout,
+    pub(crate) backoff: SplitVoteBackoff,
     /// Present exactly while this node is leader.
     pub(crate) leading: Option<LeaderState>,
 
@@ -131,6 +132,7 @@ impl Raft {
             last_leader_contact: None,
             leader_clock: None,
             adaptive: AdaptiveTimeout::default(),
+            backoff: SplitVoteBackoff::default(),
             leading: None,
             hard_state_dirty: false,
             hard_state_in_flight: false,
@@ -397,7 +399,10 @@ impl Raft {
     }
 
     pub(crate) fn reset_election_timer(&mut self) {
-        let range = self.adaptive.range(&self.config);
+        let mut range = self.adaptive.range(&self.config);
+        if self.config.split_vote_backoff {
+            range = self.backoff.widen(range, self.config.heartbeat_ms);
+        }
         self.election_deadline = self.now + draw_timeout(&mut self.rng, range);
     }
 

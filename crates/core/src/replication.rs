@@ -91,6 +91,7 @@ impl Raft {
             Role::Follower => {}
         }
         self.last_leader_contact = Some(self.now);
+        self.backoff.settled();
         self.date_leader_clock(sent_at_ms);
         self.adaptive.observe_heartbeat(self.now, self.config.heartbeat_ms);
         self.adaptive.adopt_rtt(rtt_ms);

@@ -1,9 +1,10 @@
 //! Randomized election timeouts, and the adaptive estimator that can stretch them.
 
 use crate::config::Config;
-use crate::types::Millis;
+use crate::types::{LogIndex, Millis, NodeId, Term};
 use rand::rngs::StdRng;
 use rand::Rng;
+use std::collections::BTreeMap;
 
 /// Smoothed network measurements that scale the election timeout when `adaptive_timeout` is on.
 ///
@@ -99,6 +100,114 @@ impl AdaptiveTimeout {
         let highest_min = config.adaptive_timeout_cap_ms - width;
         let lower = needed.clamp(min, highest_min.max(min));
         (lower, lower + width)
+    }
+}
+
+/// Split-vote backoff: how many campaigns in a row ended without a winner since a leader was
+/// last heard, and how slowly their votes came back, to widen the next timeout's range.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SplitVoteBackoff {
+    /// Campaigns lost in a row since a leader was last heard (or this node led).
+    lost: u32,
+    /// When the current campaign started, local milliseconds.
+    campaign_started: Millis,
+    /// The current campaign is counted in `lost` already.
+    counted: bool,
+    /// Slowest vote answer of the current campaign, milliseconds after it started.
+    slowest_answer_ms: Option<u64>,
+    /// Slowest vote answer of the last lost campaign that got one, milliseconds.
+    round_trip_ms: Option<u64>,
+    /// Other candidates of the current campaign's term, with their logs' (last term, last
+    /// index): each voted for itself, so each is a refusal before its answer arrives.
+    rivals: BTreeMap<NodeId, (Term, LogIndex)>,
+}
+
+/// Most doublings of the backoff range: 2^5 round trips.
+const MAX_DOUBLINGS: u32 = 5;
+
+impl SplitVoteBackoff {
+    /// A campaign starts at `now`.
+    pub fn campaign(&mut self, now: Millis) {
+        self.campaign_started = now;
+        self.counted = false;
+        self.slowest_answer_ms = None;
+        self.rivals.clear();
+    }
+
+    /// A candidate of the current campaign's term, with `log` its (last term, last index),
+    /// asked for our vote.
+    pub fn rival(&mut self, candidate: NodeId, log: (Term, LogIndex)) {
+        self.rivals.insert(candidate, log);
+    }
+
+    /// Our place among the rivals of `term` and us (0 first): better logs first, then an
+    /// order every candidate of the term computes alike, and that changes from term to term.
+    pub fn rank(&self, me: NodeId, my_log: (Term, LogIndex), term: Term) -> usize {
+        let key = |id: NodeId, log: (Term, LogIndex)| {
+            let mix = (id.0 ^ term.0.rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            (std::cmp::Reverse(log), mix)
+        };
+        let mine = key(me, my_log);
+        self.rivals.iter().filter(|(&id, &log)| key(id, log) < mine).count()
+    }
+
+    /// Campaigns lost in a row.
+    pub fn lost_in_a_row(&self) -> u32 {
+        self.lost
+    }
+
+    /// The vote round trip measured (in the last lost campaign, else in this one), if any,
+    /// milliseconds.
+    pub fn round_trip_ms(&self) -> Option<u64> {
+        self.round_trip_ms.or(self.slowest_answer_ms)
+    }
+
+    /// Rivals not among `answered`: refusals known before their answers arrive.
+    pub fn rivals_unanswered<'a>(
+        &'a self,
+        answered: &'a BTreeMap<NodeId, bool>,
+    ) -> impl Iterator<Item = NodeId> + 'a {
+        self.rivals.keys().copied().filter(|r| !answered.contains_key(r))
+    }
+
+    /// When the current campaign started, local milliseconds.
+    pub fn campaign_started(&self) -> Millis {
+        self.campaign_started
+    }
+
+    /// A vote answer of the current campaign arrived at `now`.
+    pub fn answer(&mut self, now: Millis) {
+        let ms = now.saturating_sub(self.campaign_started);
+        self.slowest_answer_ms = Some(self.slowest_answer_ms.map_or(ms, |s| s.max(ms)));
+    }
+
+    /// The current campaign cannot be won (too many refusals) or its time ran out; returns
+    /// whether this is news (each campaign is counted once).
+    pub fn lost(&mut self) -> bool {
+        if std::mem::replace(&mut self.counted, true) {
+            return false;
+        }
+        self.lost = self.lost.saturating_add(1);
+        if let Some(slowest) = self.slowest_answer_ms {
+            self.round_trip_ms = Some(slowest);
+        }
+        true
+    }
+
+    /// A leader was heard, or this node leads: the split is over.
+    pub fn settled(&mut self) {
+        self.lost = 0;
+    }
+
+    /// `range` widened after lost campaigns: its upper end at least 2^k vote round trips (the
+    /// heartbeat interval if no vote came back) above its lower end, k lost in a row.
+    pub fn widen(&self, range: (u64, u64), heartbeat_ms: u64) -> (u64, u64) {
+        if self.lost == 0 {
+            return range;
+        }
+        let unit = self.round_trip_ms.unwrap_or(heartbeat_ms).max(1);
+        let width = unit << self.lost.min(MAX_DOUBLINGS);
+        (range.0, range.1.max(range.0.saturating_add(width)))
     }
 }
 

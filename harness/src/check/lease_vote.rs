@@ -2,6 +2,7 @@
 
 use super::{violation, Violation};
 use crate::history::{EventKind, Views};
+use std::collections::BTreeMap;
 
 /// With check-quorum on, no node grants a vote or a pre-vote to another node within one
 /// minimum election timeout (of its own clock) after it accepted an AppendEntries from a
@@ -10,7 +11,9 @@ use crate::history::{EventKind, Views};
 /// (it lost its quorum, or a higher term reached the voter by another message) is owed
 /// nothing. A leadership transfer is the one case that overrides it: a vote for the target
 /// of a `transfer` step within the transfer's lifetime (one maximum election timeout) is
-/// allowed; a vote for it after that (a TimeoutNow that arrived late) is not.
+/// allowed; a vote for it after that (a TimeoutNow that arrived late) is not. The lease
+/// that counts is the one of the term in which the voter heard that leader: an old message of
+/// a node that leads again in a newer term owes nothing to its new lease.
 pub(crate) fn lease_vote(v: &Views) -> Vec<Violation> {
     let timing = v.setup().timing;
     if !timing.check_quorum {
@@ -18,7 +21,12 @@ pub(crate) fn lease_vote(v: &Views) -> Vec<Violation> {
     }
     let min = timing.election_timeout_min_ms as f64;
     let mut out = Vec::new();
+    // Per voter and leader, the term in which the voter last followed that leader.
+    let mut followed: BTreeMap<(usize, usize), u64> = BTreeMap::new();
     for e in v.history().events() {
+        if let (EventKind::Role { term, leader: Some(leader), .. }, Some(n)) = (&e.kind, e.node) {
+            followed.insert((n, *leader), *term);
+        }
         let EventKind::Vote {
             term,
             candidate,
@@ -30,8 +38,13 @@ pub(crate) fn lease_vote(v: &Views) -> Vec<Violation> {
         else {
             continue;
         };
-        let leased =
-            v.leases().iter().any(|l| l.node == leader && l.from <= e.t_ms && e.t_ms < l.to);
+        let heard_term = followed.get(&(e.node.unwrap_or_default(), leader));
+        let leased = v.leases().iter().any(|l| {
+            l.node == leader
+                && heard_term.is_none_or(|&t| t == l.term)
+                && l.from <= e.t_ms
+                && e.t_ms < l.to
+        });
         // The core counts whole milliseconds of its clock; allow for that rounding.
         if leader != candidate && leased && ago + 1.0 < min && !v.transfer_to(candidate, e.t_ms) {
             let n = e.node.unwrap_or_default();

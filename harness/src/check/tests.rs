@@ -471,6 +471,17 @@ fn lease_vote() {
     assert!(check("lease-vote", &in_time).is_empty());
     let late = with(&[transfer, (320.0, Some(1), pre_vote(2, 2, true, Some(20.0)))]);
     assert_broken("lease-vote", &late, 320.0, &[1, 2]);
+    // A voter that heard leader 0 of term 1 owes nothing to the lease 0 holds in term 3.
+    let relead = |heard_in: u64| {
+        history(&[
+            (0.5, Some(0), role(Role::Leader, 3)),
+            (1.0, Some(0), K::Lease { until_ms: Some(500.0) }),
+            (5.0, Some(1), K::Role { role: Role::Follower, term: heard_in, leader: Some(0) }),
+            (6.0, Some(1), pre_vote(4, 2, true, Some(0.0))),
+        ])
+    };
+    assert!(check("lease-vote", &relead(1)).is_empty());
+    assert_broken("lease-vote", &relead(3), 6.0, &[1, 2]);
 }
 
 #[test]

@@ -50,6 +50,8 @@ pub struct RoleSpan {
 pub struct LeaseSpan {
     /// The node.
     pub node: usize,
+    /// The term it leads in.
+    pub term: u64,
     /// From, simulated milliseconds.
     pub from: f64,
     /// Until, simulated milliseconds.
@@ -395,9 +397,13 @@ fn transfers(h: &History) -> Vec<(f64, usize, usize)> {
 /// a crash or a stop, whichever comes first.
 fn lease_spans(h: &History) -> Vec<LeaseSpan> {
     let mut open: BTreeMap<usize, LeaseSpan> = BTreeMap::new();
+    let mut terms: BTreeMap<usize, u64> = BTreeMap::new();
     let mut spans = Vec::new();
     for e in h.events() {
         let Some(n) = e.node else { continue };
+        if let EventKind::Role { term, .. } = e.kind {
+            terms.insert(n, term);
+        }
         let ends_lease = match &e.kind {
             EventKind::Lease { .. } | EventKind::Crash | EventKind::Stopped { .. } => true,
             EventKind::Role { role, .. } => *role != Role::Leader,
@@ -412,7 +418,8 @@ fn lease_spans(h: &History) -> Vec<LeaseSpan> {
         }
         if let EventKind::Lease { until_ms: Some(until) } = e.kind {
             if until > e.t_ms {
-                open.insert(n, LeaseSpan { node: n, from: e.t_ms, to: until });
+                let term = terms.get(&n).copied().unwrap_or_default();
+                open.insert(n, LeaseSpan { node: n, term, from: e.t_ms, to: until });
             }
         }
     }

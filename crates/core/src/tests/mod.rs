@@ -2,6 +2,7 @@
 //! in-memory network.
 
 mod api;
+mod backoff;
 mod features;
 mod marks;
 mod mutants;

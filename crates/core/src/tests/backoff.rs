@@ -1,0 +1,124 @@
+//! Split-vote backoff: a campaign that cannot be won is retried soon, in an order the rival
+//! candidates agree on, and a stalled one does not wait a whole election timeout.
+
+use super::*;
+use crate::Role;
+
+/// Node 1 of `n` nodes without pre-vote, campaigning in term 2 from `LATER` on; returns the
+/// node and the time its campaign started.
+fn candidate(n: u64, backoff: bool) -> (Raft, u64) {
+    let config = Config { split_vote_backoff: backoff, ..no_pre_vote() };
+    let mut r = node(n, config, 1, None, &[1]);
+    let t = r.status().election_deadline.expect("a follower's timer").max(LATER);
+    r.tick(t);
+    assert_eq!((r.role(), r.term()), (Role::Candidate, Term(2)));
+    let _ = take(&mut r);
+    (r, t)
+}
+
+fn deadline(r: &Raft) -> u64 {
+    r.status().election_deadline.expect("not leader")
+}
+
+/// Every voter refused: nobody can win this term, so the candidate retries within a few vote
+/// round trips, not one election timeout (150–300 ms) after it started.
+#[test]
+fn a_lost_vote_is_retried_after_a_backoff() {
+    for backoff in [true, false] {
+        let (mut r, t) = candidate(5, backoff);
+        let before = deadline(&r);
+        for voter in 2..=4 {
+            r.step(vote_response(voter, 2, false), t + 10).unwrap();
+        }
+        if backoff {
+            // Rank among no known rivals: 0; jitter within a quarter of 2 × 10 ms.
+            assert!(deadline(&r) <= t + 10 + 5, "{} vs start {t}", deadline(&r));
+        } else {
+            assert_eq!(deadline(&r), before, "off: the timer stays as drawn");
+            assert!(before >= t + 150);
+        }
+    }
+}
+
+/// A vote request of the candidate's own term comes from a rival, which voted for itself: a
+/// refusal known before its answer arrives.
+#[test]
+fn a_rival_counts_as_a_refusal() {
+    let (mut r, t) = candidate(3, true);
+    let before = deadline(&r);
+    r.step(vote_request(2, 2, 1, 1), t + 4).unwrap();
+    assert_eq!(deadline(&r), before, "one rival of two voters: still winnable");
+    r.step(vote_response(3, 2, false), t + 9).unwrap();
+    assert!(deadline(&r) < t + 150, "lost: retried early ({} vs start {t})", deadline(&r));
+    // The rival's own answer, a refusal, changes nothing more and is no duplicate.
+    let retry = deadline(&r);
+    r.step(vote_response(2, 2, false), t + 12).unwrap();
+    assert_eq!(deadline(&r), retry);
+    assert!(!take(&mut r).marks.contains(&crate::Mark::DuplicateVoteResponse));
+}
+
+/// Rivals of one term rank themselves alike: better logs first, then an order mixed by the
+/// term, so that no node always goes first.
+#[test]
+fn rivals_agree_on_their_order() {
+    use crate::timeout::SplitVoteBackoff;
+    let log = (Term(1), 1);
+    let rank_of = |me: u64, rival: u64, mine: (Term, u64), theirs: (Term, u64), term: u64| {
+        let mut b = SplitVoteBackoff::default();
+        b.campaign(0);
+        b.rival(NodeId(rival), theirs);
+        b.rank(NodeId(me), mine, Term(term))
+    };
+    let mut firsts = std::collections::BTreeSet::new();
+    for term in 2..20 {
+        let (a, b) = (rank_of(1, 2, log, log, term), rank_of(2, 1, log, log, term));
+        assert_eq!(a + b, 1, "exactly one goes first in term {term}");
+        firsts.insert(if a == 0 { 1 } else { 2 });
+        assert_eq!(rank_of(1, 2, (Term(1), 2), log, term), 0, "a longer log goes first");
+        assert_eq!(rank_of(1, 2, log, (Term(2), 1), term), 1, "a newer log goes first");
+    }
+    assert_eq!(firsts.len(), 2, "the order changes from term to term");
+}
+
+/// A majority answered without a win and one voter is silent (maybe the crashed leader): the
+/// candidate retries after waiting as long again as the answers took, not a whole timeout.
+#[test]
+fn a_stalled_vote_is_retried_early() {
+    let (mut r, t) = candidate(5, true);
+    r.step(vote_response(2, 2, true), t + 6).unwrap();
+    r.step(vote_request(3, 2, 1, 1), t + 7).unwrap();
+    let before = deadline(&r);
+    r.step(vote_response(4, 2, false), t + 12).unwrap();
+    assert_eq!(r.role(), Role::Candidate, "two of five votes");
+    let stalled = deadline(&r);
+    assert!(stalled < before && stalled >= t + 12 + 12, "{stalled} (start {t})");
+    // The silent voter answers after all: the campaign is won.
+    r.step(vote_response(5, 2, true), t + 20).unwrap();
+    assert_eq!(r.role(), Role::Leader);
+}
+
+/// Campaigns lost in a row widen the range to 2^k vote round trips, up to 2^5, and hearing a
+/// leader ends the backoff.
+#[test]
+fn lost_campaigns_widen_the_range_until_a_leader_is_heard() {
+    use crate::timeout::SplitVoteBackoff;
+    let mut b = SplitVoteBackoff::default();
+    assert_eq!(b.widen((150, 155), 75), (150, 155));
+    b.campaign(0);
+    assert_eq!(b.widen((150, 155), 75), (150, 155), "not lost yet");
+    assert!(b.lost());
+    assert!(!b.lost(), "a campaign is counted once");
+    assert_eq!(b.widen((150, 155), 75), (150, 300), "no answer: the heartbeat is the unit");
+    b.campaign(1_000);
+    b.answer(1_012);
+    assert!(b.lost());
+    assert_eq!(b.widen((150, 155), 75), (150, 198), "2^2 × 12 ms");
+    assert_eq!(b.widen((150, 300), 75), (150, 300), "never narrower than configured");
+    for k in 0..10 {
+        b.campaign(2_000 + k);
+        b.lost();
+    }
+    assert_eq!(b.widen((150, 155), 75), (150, 150 + 12 * 32), "at most 2^5");
+    b.settled();
+    assert_eq!(b.widen((150, 155), 75), (150, 155));
+}
