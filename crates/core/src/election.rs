@@ -83,13 +83,14 @@ impl Raft {
     }
 
     /// When to campaign again after a poll that enough voters refused (split-vote backoff).
-    /// A lost vote: those voters gave their vote in this term, so nobody wins it and the
-    /// leader is known to be gone: retry after a random backoff from now, within the widened
-    /// width, not a whole election timeout later. A lost pre-vote may mean a live leader's
-    /// lease: wait the widened election timeout from the campaign's start.
+    /// A vote split between rivals (candidates of this term, which voted for themselves):
+    /// nobody wins this term, so retry in the rivals' order soon, not a whole election
+    /// timeout later. Refused without a rival, our log may be behind (retrying soon would
+    /// only raise the term over and over), or a pre-vote may have met a live leader's lease:
+    /// wait the widened election timeout from the campaign's start.
     fn retry_after_lost_poll(&mut self) -> Millis {
         let range = self.backoff.widen(self.adaptive.range(&self.config), self.config.heartbeat_ms);
-        if self.role == Role::Candidate {
+        if self.role == Role::Candidate && self.backoff.has_rivals() {
             self.now + self.rank_delay()
         } else {
             self.backoff.campaign_started() + draw_timeout(&mut self.rng, range)
@@ -125,11 +126,14 @@ impl Raft {
             if self.backoff.lost() {
                 self.election_deadline = self.retry_after_lost_poll();
             }
-        } else if self.role == Role::Candidate && self.poll_heard_majority() {
-            // Stalled: a majority answered and we have not won, so the
-            // votes we lack are with nodes that have not answered. A live one answers within
-            // about the time the slowest answer took; wait that long again, then retry in
-            // the rivals' order rather than after a whole election timeout.
+        } else if self.role == Role::Candidate
+            && self.backoff.has_rivals()
+            && self.poll_heard_majority()
+        {
+            // Stalled between rivals: a majority answered and we have not won, so the votes
+            // we lack are with nodes that have not answered. A live one answers within about
+            // the time the slowest answer took; wait that long again, then retry in the
+            // rivals' order rather than after a whole election timeout.
             let waited = self.now.saturating_sub(self.backoff.campaign_started());
             let retry = self.now + waited + self.rank_delay();
             self.election_deadline = self.election_deadline.min(retry);

@@ -162,6 +162,11 @@ impl SplitVoteBackoff {
         self.round_trip_ms.or(self.slowest_answer_ms)
     }
 
+    /// Another candidate of this campaign's term asked for our vote.
+    pub fn has_rivals(&self) -> bool {
+        !self.rivals.is_empty()
+    }
+
     /// Rivals not among `answered`: refusals known before their answers arrive.
     pub fn rivals_unanswered<'a>(
         &'a self,

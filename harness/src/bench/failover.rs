@@ -9,6 +9,7 @@ use crate::history::{Setup, Views};
 use crate::schedule::{ClusterSpec, NetworkSpec};
 use crate::seed::derive_seed;
 use crate::world::ClusterBuilder;
+use ballot_core::Config;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -29,6 +30,12 @@ pub struct Row {
     pub pre_vote: bool,
     /// Check-quorum on.
     pub check_quorum: bool,
+    /// ballot's split-vote backoff on (other cores have none and ignore it).
+    pub split_vote_backoff: bool,
+    /// One-way latency range of the simulated network, milliseconds.
+    pub latency_ms: [u64; 2],
+    /// Servers crashed at once: the leader, and then the lowest-numbered followers.
+    pub crashed: usize,
 }
 
 impl Row {
@@ -45,17 +52,42 @@ impl Row {
             ..ClusterSpec::default()
         }
     }
+
+    /// The network of this row.
+    pub fn network(&self) -> NetworkSpec {
+        NetworkSpec { latency_ms: self.latency_ms, loss: 0.0 }
+    }
+
+    /// Short label: timeouts, and what sets the row apart.
+    pub fn label(&self) -> String {
+        let mut label =
+            format!("{}–{} ms", self.election_timeout_ms[0], self.election_timeout_ms[1]);
+        if self.latency_ms != LATENCY_MS {
+            label += &format!(", WAN, {} down", self.crashed);
+        } else if self.check_quorum {
+            label += if self.pre_vote { ", defaults" } else { ", defaults, no pre-vote" };
+        }
+        if !self.split_vote_backoff {
+            label += ", no backoff";
+        }
+        label
+    }
 }
 
 /// The rows of Figure 16 (heartbeat half the minimum timeout, no pre-vote, as in the paper),
-/// then ballot's defaults with pre-vote on and off.
-pub fn rows() -> Vec<Row> {
+/// ballot's defaults with pre-vote on and off, the thesis's WAN rows (§9.4: 30–40 ms latency,
+/// 300–600 ms timeouts, one and two servers failed), and then, for ballot's core, the rows
+/// that split votes most with its split-vote backoff off.
+pub fn rows(core: CoreName) -> Vec<Row> {
     let paper = |min, max| Row {
-        core: CoreName::Ballot,
+        core,
         election_timeout_ms: [min, max],
         heartbeat_ms: min / 2,
         pre_vote: false,
         check_quorum: false,
+        split_vote_backoff: true,
+        latency_ms: LATENCY_MS,
+        crashed: 1,
     };
     let mut rows: Vec<Row> =
         [(150, 150), (150, 151), (150, 155), (150, 175), (150, 200), (150, 300)]
@@ -64,20 +96,26 @@ pub fn rows() -> Vec<Row> {
             .map(|(a, b)| paper(a, b))
             .collect();
     for pre_vote in [true, false] {
-        rows.push(Row {
-            core: CoreName::Ballot,
-            election_timeout_ms: [150, 300],
-            heartbeat_ms: 50,
-            pre_vote,
-            check_quorum: true,
-        });
+        rows.push(Row { heartbeat_ms: 50, pre_vote, check_quorum: true, ..paper(150, 300) });
+    }
+    for crashed in [1, 2] {
+        rows.push(Row { latency_ms: WAN_LATENCY_MS, crashed, ..paper(300, 600) });
+    }
+    if core == CoreName::Ballot {
+        let off = [(150, 150), (150, 155), (150, 200), (12, 24)].map(|(a, b)| paper(a, b));
+        let off = off.into_iter().chain(rows[10..].iter().cloned());
+        let off: Vec<Row> = off.map(|r| Row { split_vote_backoff: false, ..r }).collect();
+        rows.extend(off);
     }
     rows
 }
 
 /// One-way latency range of the simulated network, milliseconds: a round trip (broadcast
 /// time) of about 15 ms.
-pub const LATENCY_MS: (u64, u64) = (5, 12);
+pub const LATENCY_MS: [u64; 2] = [5, 12];
+
+/// One-way latency of the thesis's wide-area rows, milliseconds.
+pub const WAN_LATENCY_MS: [u64; 2] = [30, 40];
 
 /// Longest wait for a new leader before a trial is counted at the cap, milliseconds.
 pub const CAP_MS: u64 = 20_000;
@@ -97,11 +135,12 @@ pub struct Trial {
 /// failover that takes longer than `cap_ms` is counted at the cap and marked.
 pub fn trial(row: &Row, seed: u64, cap_ms: u64) -> Option<Trial> {
     let spec = row.cluster();
-    let network = NetworkSpec { latency_ms: [LATENCY_MS.0, LATENCY_MS.1], loss: 0.0 };
+    let network = row.network();
     let mut rng = StdRng::seed_from_u64(derive_seed(seed, "failover timing"));
+    let config = Config { split_vote_backoff: row.split_vote_backoff, ..spec.core_config() };
     let mut c = ClusterBuilder::new(5)
         .election_core(spec.core)
-        .core(spec.core_config())
+        .core(config)
         .network(network.clone())
         .seed(seed)
         .build();
@@ -122,6 +161,9 @@ pub fn trial(row: &Row, seed: u64, cap_ms: u64) -> Option<Trial> {
     c.run_for(rng.random_range(0..row.heartbeat_ms.max(1)));
     let crashed_at = c.now_ms();
     c.crash(leader);
+    for follower in (0..5).filter(|&n| n != leader).take(row.crashed.saturating_sub(1)) {
+        c.crash(follower);
+    }
     // The crashed leader was the only one: any leader now is the new one.
     let capped = c.run_until(cap_ms, |h| h.leader_now().is_some()).is_none();
     let h = c.history();
@@ -150,6 +192,12 @@ pub struct RowResult {
     pub pre_vote: bool,
     /// Check-quorum on.
     pub check_quorum: bool,
+    /// ballot's split-vote backoff on.
+    pub split_vote_backoff: bool,
+    /// One-way latency, milliseconds.
+    pub latency_ms: [u64; 2],
+    /// Servers crashed at once.
+    pub crashed: usize,
     /// Trials that elected a leader (out of those run).
     pub trials: usize,
     /// Fastest failover, ms.
@@ -173,6 +221,9 @@ pub struct RowResult {
     pub bound_ms: f64,
     /// Median over that bound.
     pub p50_over_bound: f64,
+    /// Short label for tables and the figure.
+    #[serde(skip)]
+    pub label: String,
     /// Every trial's failover, sorted (for the CDF), ms.
     #[serde(skip)]
     pub samples: Vec<f64>,
@@ -198,7 +249,7 @@ pub fn run_row(row: &Row, trials: usize, jobs: usize, base_seed: u64) -> RowResu
     let results = results.into_inner().expect("threads done");
     let mut samples: Vec<f64> = results.iter().map(|t| t.failover_ms).collect();
     samples.sort_by(f64::total_cmp);
-    let round_trip = (LATENCY_MS.0 + LATENCY_MS.1) as f64;
+    let round_trip = (row.latency_ms[0] + row.latency_ms[1]) as f64;
     let bound = row.election_timeout_ms[0] as f64 - row.heartbeat_ms as f64 / 2.0 + round_trip;
     let p50 = quantile(&samples, 0.5);
     RowResult {
@@ -207,6 +258,10 @@ pub fn run_row(row: &Row, trials: usize, jobs: usize, base_seed: u64) -> RowResu
         heartbeat_ms: row.heartbeat_ms,
         pre_vote: row.pre_vote,
         check_quorum: row.check_quorum,
+        split_vote_backoff: row.split_vote_backoff,
+        latency_ms: row.latency_ms,
+        crashed: row.crashed,
+        label: row.label(),
         trials: samples.len(),
         min_ms: round_ms(samples.first().copied().unwrap_or(0.0)),
         mean_ms: round_ms(samples.iter().sum::<f64>() / samples.len().max(1) as f64),
@@ -271,16 +326,11 @@ pub fn cdf_svg(rows: &[RowResult]) -> String {
             .enumerate()
             .map(|(k, &ms)| format!("{:.1},{:.1} ", x(ms), y((k + 1) as f64 / n)))
             .collect();
-        let defaults = match (r.check_quorum, r.pre_vote) {
-            (true, true) => ", defaults",
-            (true, false) => ", defaults, no pre-vote",
-            _ => "",
-        };
-        let label =
-            format!("{}–{} ms{defaults}", r.election_timeout_ms[0], r.election_timeout_ms[1]);
+        let label = &r.label;
+        let dash = if r.split_vote_backoff { "" } else { r#" stroke-dasharray="4 3""# };
         let _ = write!(
             svg,
-            r#"<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{points}"/><rect x="{:.1}" y="{:.1}" width="12" height="3" fill="{color}"/><text x="{:.1}" y="{:.1}">{label}</text>"#,
+            r#"<polyline fill="none" stroke="{color}" stroke-width="1.5"{dash} points="{points}"/><rect x="{:.1}" y="{:.1}" width="12" height="3" fill="{color}"/><text x="{:.1}" y="{:.1}">{label}</text>"#,
             w - 210.0,
             14.0 + i as f64 * 16.0,
             w - 194.0,
@@ -303,6 +353,9 @@ mod tests {
             heartbeat_ms: 50,
             pre_vote: true,
             check_quorum: true,
+            split_vote_backoff: true,
+            latency_ms: LATENCY_MS,
+            crashed: 1,
         };
         let t = trial(&row, 3, CAP_MS).expect("a first leader");
         assert!(!t.capped && t.elections >= 1);
@@ -313,8 +366,9 @@ mod tests {
 
     #[test]
     fn rows_cover_the_paper_and_the_defaults() {
-        let rows = rows();
-        assert_eq!(rows.len(), 12);
+        assert_eq!(rows(CoreName::RaftRs).len(), 14, "no backoff to switch off");
+        let rows = rows(CoreName::Ballot);
+        assert_eq!(rows.len(), 22);
         assert!(rows.iter().take(10).all(|r| r.heartbeat_ms == r.election_timeout_ms[0] / 2));
         let r = run_row(&rows[5], 3, 1, 9);
         assert_eq!(r.trials, 3);

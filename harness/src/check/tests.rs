@@ -313,6 +313,17 @@ fn stability() {
         (6_010.0, Some(2), role(Role::Leader, 3)),
     ]);
     assert!(check("stability", &stale_leader).is_empty());
+    // A leader elected while a stale candidate's higher term is on its way is deposed by
+    // it: the stretch was not settled, and the campaign that elects the next leader is no
+    // disruption.
+    let surpassed = phase(&[
+        (950.0, Some(0), role(Role::Candidate, 4)),
+        (960.0, Some(1), role(Role::Leader, 3)),
+        (965.0, Some(1), role(Role::Follower, 4)),
+        (1_100.0, Some(2), role(Role::Candidate, 5)),
+        (1_110.0, Some(2), role(Role::Leader, 5)),
+    ]);
+    assert!(check("stability", &surpassed).is_empty());
     // A straggler of the election that settled the stretch runs in the winner's term.
     let straggler = |term| {
         phase(&[

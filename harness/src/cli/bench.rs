@@ -79,10 +79,13 @@ fn bench_failover(
     let mut results = Vec::new();
     if !out.json {
         println!(
-            "{:>11} {:>3} {:>4} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>7} {:>6}",
+            "{:>11} {:>3} {:>4} {:>5} {:>4} {:>7} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>7} {:>6}",
             "timeout ms",
             "hb",
             "pre",
+            "lat",
+            "down",
+            "backoff",
             "trials",
             "min",
             "mean",
@@ -96,14 +99,17 @@ fn bench_failover(
         );
         println!("(milliseconds; multi: trials needing more than one election; capped trials count as 20 s)");
     }
-    for row in failover::rows() {
-        let r = failover::run_row(&failover::Row { core, ..row }, trials, jobs, 1);
+    for row in failover::rows(core) {
+        let r = failover::run_row(&row, trials, jobs, 1);
         if !out.json {
             println!(
-                "{:>11} {:>3} {:>4} {:>6} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>6} {:>7.0} {:>6.2}",
+                "{:>11} {:>3} {:>4} {:>5} {:>4} {:>7} {:>6} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>6} {:>7.0} {:>6.2}",
                 format!("{}-{}", r.election_timeout_ms[0], r.election_timeout_ms[1]),
                 r.heartbeat_ms,
                 if r.pre_vote { "on" } else { "off" },
+                format!("{}-{}", r.latency_ms[0], r.latency_ms[1]),
+                r.crashed,
+                if core != CoreName::Ballot { "-" } else if r.split_vote_backoff { "on" } else { "off" },
                 r.trials,
                 r.min_ms,
                 r.mean_ms,

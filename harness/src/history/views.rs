@@ -188,14 +188,28 @@ impl<'h> Views<'h> {
     /// unchanged, from the settling time (three maximum election timeouts) after it began if a
     /// live node leads then, else from when one next does. Campaigns that are still electing
     /// the stretch's first leader are liveness's business (a deadline), not stability's: a
-    /// paused leader still believes it leads but leads no one, and a stale leader deposed
-    /// after the settling time began does not make the cluster settled.
+    /// paused leader still believes it leads but leads no one, a stale leader deposed after
+    /// the settling time began does not make the cluster settled, nor does a leader whose
+    /// term some node had already passed when it was elected (that node will depose it).
     pub fn settled_healthy(&self) -> Vec<(f64, f64)> {
         let settle = self.setup.timing.settle_ms();
+        let campaigns: Vec<(f64, u64)> = self
+            .history
+            .events()
+            .iter()
+            .filter_map(|e| match e.kind {
+                EventKind::Role { role: Role::Candidate, term, .. } => Some((e.t_ms, term)),
+                _ => None,
+            })
+            .collect();
+        let surpassed = |s: &LeaderSpan| {
+            campaigns.iter().take_while(|(t, _)| *t < s.from_ms).any(|(_, term)| *term > s.term)
+        };
         let led_from = |settled: f64, to: f64, live: &[usize]| {
             self.leaders
                 .iter()
                 .filter(|s| s.to_ms > settled && s.from_ms < to && live.contains(&s.node))
+                .filter(|s| !surpassed(s))
                 .map(|s| s.from_ms.max(settled))
                 .min_by(f64::total_cmp)
         };

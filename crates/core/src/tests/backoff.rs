@@ -20,24 +20,40 @@ fn deadline(r: &Raft) -> u64 {
     r.status().election_deadline.expect("not leader")
 }
 
-/// Every voter refused: nobody can win this term, so the candidate retries within a few vote
-/// round trips, not one election timeout (150–300 ms) after it started.
+/// A vote split between rivals (every other live node campaigns too, having voted for
+/// itself): nobody can win this term, so the candidate retries within a few vote round trips,
+/// not one election timeout (150–300 ms) after it started.
 #[test]
-fn a_lost_vote_is_retried_after_a_backoff() {
+fn a_split_vote_is_retried_after_a_backoff() {
     for backoff in [true, false] {
         let (mut r, t) = candidate(5, backoff);
         let before = deadline(&r);
-        for voter in 2..=4 {
-            r.step(vote_response(voter, 2, false), t + 10).unwrap();
+        for rival in 2..=4 {
+            r.step(vote_request(rival, 2, 1, 1), t + 5).unwrap();
+            r.step(vote_response(rival, 2, false), t + 10).unwrap();
         }
         if backoff {
-            // Rank among no known rivals: 0; jitter within a quarter of 2 × 10 ms.
-            assert!(deadline(&r) <= t + 10 + 5, "{} vs start {t}", deadline(&r));
+            // Rank among rivals with the same log: at most 3 slots of 10 ms, and jitter
+            // within a quarter of 2 × 10 ms.
+            assert!(deadline(&r) <= t + 10 + 30 + 5, "{} vs start {t}", deadline(&r));
         } else {
             assert_eq!(deadline(&r), before, "off: the timer stays as drawn");
             assert!(before >= t + 150);
         }
     }
+}
+
+/// Refused with no rival in sight: the candidate's log may be behind, and retrying soon would
+/// only raise the term again and again. It waits an election timeout from its campaign's
+/// start, from a range widened for the next time.
+#[test]
+fn a_vote_refused_without_rivals_waits_a_widened_timeout() {
+    let (mut r, t) = candidate(5, true);
+    for voter in 2..=4 {
+        r.step(vote_response(voter, 2, false), t + 10).unwrap();
+    }
+    let retry = deadline(&r);
+    assert!((t + 150..=t + 300).contains(&retry), "{retry} vs start {t}");
 }
 
 /// A vote request of the candidate's own term comes from a rival, which voted for itself: a
