@@ -113,7 +113,7 @@ impl Raft {
     fn poll_lost(&self) -> bool {
         let refused = self.votes.values().filter(|&&granted| !granted).count()
             + self.backoff.rivals_unanswered(&self.votes).count();
-        self.members.len() - refused < self.quorum()
+        self.members.len().saturating_sub(refused) < self.quorum()
     }
 
     /// Split-vote backoff: once this campaign is certainly lost, campaign again sooner and
