@@ -6,7 +6,8 @@ use crate::mark::Mark;
 use crate::message::{Body, Message};
 use crate::raft::Raft;
 use crate::timeout::draw_timeout;
-use crate::types::{Millis, Role};
+use crate::types::Role;
+use rand::Rng;
 
 impl Raft {
     /// The election timer fired (or the application asked): ask for pre-votes first if
@@ -18,9 +19,12 @@ impl Raft {
             _ => {}
         }
         if matches!(self.role, Role::PreCandidate | Role::Candidate) {
-            self.backoff.lost();
+            self.backoff.lost(self.now);
         }
-        self.backoff.campaign(self.now);
+        // Drawn only with the backoff on, so that without it the timeouts stay as they were.
+        let jitter =
+            if self.config.split_vote_backoff { self.rng.random_range(0..=1000) } else { 0 };
+        self.backoff.campaign(self.now, jitter);
         if self.config.pre_vote {
             self.become_pre_candidate();
         } else {
@@ -82,30 +86,15 @@ impl Raft {
         self.votes.values().filter(|&&granted| granted).count() >= self.quorum()
     }
 
-    /// When to campaign again after a poll that enough voters refused (split-vote backoff).
-    /// A vote split between rivals (candidates of this term, which voted for themselves):
-    /// nobody wins this term, so retry in the rivals' order soon, not a whole election
-    /// timeout later. Refused without a rival, our log may be behind (retrying soon would
-    /// only raise the term over and over), or a pre-vote may have met a live leader's lease:
-    /// wait the widened election timeout from the campaign's start.
-    fn retry_after_lost_poll(&mut self) -> Millis {
-        let range = self.backoff.widen(self.adaptive.range(&self.config), self.config.heartbeat_ms);
-        if self.role == Role::Candidate && self.backoff.has_rivals() {
-            self.now + self.rank_delay()
-        } else {
-            self.backoff.campaign_started() + draw_timeout(&mut self.rng, range)
-        }
-    }
-
-    /// How long to wait before retrying a vote that cannot be won, milliseconds: the rivals
-    /// agree on an order (better logs first), one slot of a vote round trip each, with jitter
+    /// How long after the campaign was found lost to retry a vote split between rivals,
+    /// milliseconds: the rivals agree on an order (better logs first), one slot of a vote
+    /// round trip each (the best estimate so far, refined as answers arrive), plus a jitter
     /// that doubles with every campaign lost in a row.
-    fn rank_delay(&mut self) -> u64 {
+    fn rank_delay(&self) -> u64 {
         let me = (self.log.last_term(), self.log.last_index());
         let rank = self.backoff.rank(self.id, me, self.term) as u64;
         let unit = self.backoff.round_trip_ms().unwrap_or(self.config.heartbeat_ms).max(1);
-        let jitter = (unit << self.backoff.lost_in_a_row().min(5)) / 4;
-        rank * unit + draw_timeout(&mut self.rng, (0, jitter))
+        rank * unit + self.backoff.jitter((unit << self.backoff.lost_in_a_row().min(5)) / 4)
     }
 
     /// Enough voters refused (or are rival candidates of this term) that this campaign cannot
@@ -116,20 +105,27 @@ impl Raft {
         self.members.len().saturating_sub(refused) < self.quorum()
     }
 
-    /// Split-vote backoff: once this campaign is certainly lost, campaign again sooner and
-    /// out of step with the rivals (counted once per campaign).
+    /// Split-vote backoff. A vote split between rivals (candidates of this term, which voted
+    /// for themselves) cannot be won by anyone: retry in the rivals' order soon, not a whole
+    /// election timeout later. Refused without a rival, our log may be behind (retrying soon
+    /// would only raise the term over and over), or a pre-vote may have met a live leader's
+    /// lease: wait an election timeout from the campaign's start, from the widened range.
     fn after_poll(&mut self) {
         if !self.config.split_vote_backoff {
             return;
         }
+        let rivals = self.role == Role::Candidate && self.backoff.has_rivals();
         if self.poll_lost() {
-            if self.backoff.lost() {
-                self.election_deadline = self.retry_after_lost_poll();
+            let first = self.backoff.lost(self.now);
+            if rivals {
+                self.election_deadline = self.backoff.lost_at() + self.rank_delay();
+            } else if first {
+                let range = self.adaptive.range(&self.config);
+                let range = self.backoff.widen(range, self.config.heartbeat_ms);
+                self.election_deadline =
+                    self.backoff.campaign_started() + draw_timeout(&mut self.rng, range);
             }
-        } else if self.role == Role::Candidate
-            && self.backoff.has_rivals()
-            && self.poll_heard_majority()
-        {
+        } else if rivals && self.poll_heard_majority() {
             // Stalled between rivals: a majority answered and we have not won, so the votes
             // we lack are with nodes that have not answered. A live one answers within about
             // the time the slowest answer took; wait that long again, then retry in the

@@ -113,6 +113,10 @@ pub(crate) struct SplitVoteBackoff {
     campaign_started: Millis,
     /// The current campaign is counted in `lost` already.
     counted: bool,
+    /// When the current campaign was found lost, local milliseconds.
+    lost_at: Millis,
+    /// This campaign's share of its retry jitter, per mille (drawn once per campaign).
+    jitter_permille: u64,
     /// Slowest vote answer of the current campaign, milliseconds after it started.
     slowest_answer_ms: Option<u64>,
     /// Slowest vote answer of the last lost campaign that got one, milliseconds.
@@ -126,9 +130,10 @@ pub(crate) struct SplitVoteBackoff {
 const MAX_DOUBLINGS: u32 = 5;
 
 impl SplitVoteBackoff {
-    /// A campaign starts at `now`.
-    pub fn campaign(&mut self, now: Millis) {
+    /// A campaign starts at `now`; `jitter_permille` is its share of the retry jitter.
+    pub fn campaign(&mut self, now: Millis, jitter_permille: u64) {
         self.campaign_started = now;
+        self.jitter_permille = jitter_permille.min(1000);
         self.counted = false;
         self.slowest_answer_ms = None;
         self.rivals.clear();
@@ -154,6 +159,16 @@ impl SplitVoteBackoff {
     /// Campaigns lost in a row.
     pub fn lost_in_a_row(&self) -> u32 {
         self.lost
+    }
+
+    /// When the current campaign was found lost, local milliseconds.
+    pub fn lost_at(&self) -> Millis {
+        self.lost_at
+    }
+
+    /// `max` scaled by this campaign's jitter share.
+    pub fn jitter(&self, max: u64) -> u64 {
+        max * self.jitter_permille / 1000
     }
 
     /// The vote round trip measured (in the last lost campaign, else in this one), if any,
@@ -188,10 +203,11 @@ impl SplitVoteBackoff {
 
     /// The current campaign cannot be won (too many refusals) or its time ran out; returns
     /// whether this is news (each campaign is counted once).
-    pub fn lost(&mut self) -> bool {
+    pub fn lost(&mut self, now: Millis) -> bool {
         if std::mem::replace(&mut self.counted, true) {
             return false;
         }
+        self.lost_at = now;
         self.lost = self.lost.saturating_add(1);
         if let Some(slowest) = self.slowest_answer_ms {
             self.round_trip_ms = Some(slowest);

@@ -8,7 +8,23 @@ use crate::Role;
 /// node and the time its campaign started.
 fn candidate(n: u64, backoff: bool) -> (Raft, u64) {
     let config = Config { split_vote_backoff: backoff, ..no_pre_vote() };
-    let mut r = node(n, config, 1, None, &[1]);
+    candidate_with(n, config, 42)
+}
+
+/// As [`candidate`], with its configuration and RNG seed.
+fn candidate_with(n: u64, config: Config, seed: u64) -> (Raft, u64) {
+    let hard_state = HardState { term: Term(1), voted_for: None };
+    let persisted = PersistedState { hard_state, entries: entries(&[1]) };
+    let options = crate::RaftOptions {
+        id: NodeId(1),
+        members: members(n),
+        config,
+        persisted,
+        seed,
+        now_ms: 0,
+        applied: 0,
+    };
+    let mut r = Raft::new(options).expect("valid node");
     let t = r.status().election_deadline.expect("a follower's timer").max(LATER);
     r.tick(t);
     assert_eq!((r.role(), r.term()), (Role::Candidate, Term(2)));
@@ -81,7 +97,7 @@ fn rivals_agree_on_their_order() {
     let log = (Term(1), 1);
     let rank_of = |me: u64, rival: u64, mine: (Term, u64), theirs: (Term, u64), term: u64| {
         let mut b = SplitVoteBackoff::default();
-        b.campaign(0);
+        b.campaign(0, 0);
         b.rival(NodeId(rival), theirs);
         b.rank(NodeId(me), mine, Term(term))
     };
@@ -120,21 +136,58 @@ fn lost_campaigns_widen_the_range_until_a_leader_is_heard() {
     use crate::timeout::SplitVoteBackoff;
     let mut b = SplitVoteBackoff::default();
     assert_eq!(b.widen((150, 155), 75), (150, 155));
-    b.campaign(0);
+    b.campaign(0, 0);
     assert_eq!(b.widen((150, 155), 75), (150, 155), "not lost yet");
-    assert!(b.lost());
-    assert!(!b.lost(), "a campaign is counted once");
+    assert!(b.lost(0));
+    assert!(!b.lost(0), "a campaign is counted once");
     assert_eq!(b.widen((150, 155), 75), (150, 300), "no answer: the heartbeat is the unit");
-    b.campaign(1_000);
+    b.campaign(1_000, 0);
     b.answer(1_012);
-    assert!(b.lost());
+    assert!(b.lost(1_012));
     assert_eq!(b.widen((150, 155), 75), (150, 198), "2^2 × 12 ms");
     assert_eq!(b.widen((150, 300), 75), (150, 300), "never narrower than configured");
     for k in 0..10 {
-        b.campaign(2_000 + k);
-        b.lost();
+        b.campaign(2_000 + k, 0);
+        b.lost(2_000 + k);
     }
     assert_eq!(b.widen((150, 155), 75), (150, 150 + 12 * 32), "at most 2^5");
     b.settled();
     assert_eq!(b.widen((150, 155), 75), (150, 155));
+}
+
+/// The rivals' order sets the retry, counted from when the rivals made the vote unwinnable
+/// (their requests, at 5 ms): behind three rivals with longer logs, three slots of the round
+/// trip measured since (10 ms) and a jitter of at most a quarter of two; ahead of them, the
+/// jitter alone.
+#[test]
+fn the_retry_waits_one_round_trip_per_better_rival() {
+    for (rival_log, slots) in [((2, 1), 3), ((0, 0), 0)] {
+        let (mut r, t) = candidate(5, true);
+        for rival in 2..=4 {
+            r.step(vote_request(rival, 2, rival_log.0, rival_log.1), t + 5).unwrap();
+        }
+        for voter in 2..=4 {
+            r.step(vote_response(voter, 2, false), t + 10).unwrap();
+        }
+        let wait = deadline(&r) - (t + 5);
+        assert!((slots * 10..=slots * 10 + 5).contains(&wait), "{wait} ms, {slots} slots");
+    }
+}
+
+/// Lost without rivals, the next draw comes from the widened range: with 150–155 ms timeouts
+/// and a 10 ms round trip, 150–170 ms after the campaign started.
+#[test]
+fn a_lost_vote_without_rivals_redraws_from_the_widened_range() {
+    let config = Config { election_timeout_max_ms: 155, split_vote_backoff: true, ..no_pre_vote() };
+    let mut beyond = 0;
+    for seed in 0..40 {
+        let (mut r, t) = candidate_with(3, config.clone(), seed);
+        for voter in 2..=3 {
+            r.step(vote_response(voter, 2, false), t + 10).unwrap();
+        }
+        let after = deadline(&r) - t;
+        assert!((150..=170).contains(&after), "seed {seed}: {after} ms");
+        beyond += usize::from(after > 155);
+    }
+    assert!(beyond > 10, "the range was widened: {beyond} of 40 draws beyond 155 ms");
 }
