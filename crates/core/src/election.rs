@@ -5,7 +5,7 @@ use crate::log::Payload;
 use crate::mark::Mark;
 use crate::message::{Body, Message};
 use crate::raft::Raft;
-use crate::timeout::draw_timeout;
+use crate::timeout::{draw_timeout, split_retry_ms};
 use crate::types::Role;
 use rand::Rng;
 
@@ -94,7 +94,8 @@ impl Raft {
         let me = (self.log.last_term(), self.log.last_index());
         let rank = self.backoff.rank(self.id, me, self.term) as u64;
         let unit = self.backoff.round_trip_ms().unwrap_or(self.config.heartbeat_ms).max(1);
-        rank * unit + self.backoff.jitter((unit << self.backoff.lost_in_a_row().min(5)) / 4)
+        let (lost, permille) = (self.backoff.lost_in_a_row(), self.backoff.jitter_permille());
+        split_retry_ms(rank, unit, lost, permille)
     }
 
     /// Enough voters refused (or are rival candidates of this term) that this campaign cannot

@@ -166,9 +166,9 @@ impl SplitVoteBackoff {
         self.lost_at
     }
 
-    /// `max` scaled by this campaign's jitter share.
-    pub fn jitter(&self, max: u64) -> u64 {
-        max * self.jitter_permille / 1000
+    /// This campaign's share of its retry jitter, per mille.
+    pub fn jitter_permille(&self) -> u64 {
+        self.jitter_permille
     }
 
     /// The vote round trip measured (in the last lost campaign, else in this one), if any,
@@ -230,6 +230,13 @@ impl SplitVoteBackoff {
         let width = unit << self.lost.min(MAX_DOUBLINGS);
         (range.0, range.1.max(range.0.saturating_add(width)))
     }
+}
+
+/// The wait before retrying a vote split between rivals, milliseconds: `rank` slots of `unit`
+/// (a vote round trip, milliseconds), then a jitter of up to a quarter of 2^`lost` units (`lost`
+/// campaigns lost in a row, at most 2^5), of which `permille` per mille.
+pub(crate) fn split_retry_ms(rank: u64, unit: u64, lost: u32, permille: u64) -> u64 {
+    rank * unit + (unit << lost.min(MAX_DOUBLINGS)) / 4 * permille / 1000
 }
 
 /// Draws an election timeout uniformly from `range` (inclusive), milliseconds.

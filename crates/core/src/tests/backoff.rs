@@ -113,17 +113,19 @@ fn rivals_agree_on_their_order() {
 }
 
 /// A majority answered without a win and one voter is silent (maybe the crashed leader): the
-/// candidate retries after waiting as long again as the answers took, not a whole timeout.
+/// candidate retries after waiting as long again as the answers took (12 ms), then one slot
+/// (its rival's log is longer) of the slowest answer (12 ms) and at most 3 ms of jitter.
 #[test]
 fn a_stalled_vote_is_retried_early() {
     let (mut r, t) = candidate(5, true);
     r.step(vote_response(2, 2, true), t + 6).unwrap();
-    r.step(vote_request(3, 2, 1, 1), t + 7).unwrap();
+    r.step(vote_request(3, 2, 2, 1), t + 7).unwrap();
     let before = deadline(&r);
     r.step(vote_response(4, 2, false), t + 12).unwrap();
     assert_eq!(r.role(), Role::Candidate, "two of five votes");
     let stalled = deadline(&r);
-    assert!(stalled < before && stalled >= t + 12 + 12, "{stalled} (start {t})");
+    assert!(stalled < before, "{stalled} vs {before}");
+    assert!((t + 36..=t + 39).contains(&stalled), "{stalled} (start {t})");
     // The silent voter answers after all: the campaign is won.
     r.step(vote_response(5, 2, true), t + 20).unwrap();
     assert_eq!(r.role(), Role::Leader);
@@ -190,4 +192,38 @@ fn a_lost_vote_without_rivals_redraws_from_the_widened_range() {
         beyond += usize::from(after > 155);
     }
     assert!(beyond > 10, "the range was widened: {beyond} of 40 draws beyond 155 ms");
+}
+
+/// The retry's arithmetic: rank slots of the round trip, then a jitter share of a quarter of
+/// 2^k round trips for k campaigns lost in a row (at most 2^5).
+#[test]
+fn split_retry_arithmetic() {
+    use crate::timeout::split_retry_ms;
+    assert_eq!(split_retry_ms(3, 10, 1, 500), 30 + 2);
+    assert_eq!(split_retry_ms(0, 12, 3, 1000), 24);
+    assert_eq!(split_retry_ms(2, 7, 0, 1000), 14 + 1);
+    assert_eq!(split_retry_ms(1, 8, 9, 1000), 8 + 64);
+    assert_eq!(split_retry_ms(1, 8, 9, 0), 8);
+}
+
+/// A second split in a row doubles the jitter: retries of the next campaign spread over a
+/// quarter of 2^2 round trips, not 2^1.
+#[test]
+fn each_split_in_a_row_doubles_the_jitter() {
+    let mut jitters = Vec::new();
+    for seed in 0..30 {
+        let (mut r, t) =
+            candidate_with(3, Config { split_vote_backoff: true, ..no_pre_vote() }, seed);
+        r.step(vote_request(2, 2, 0, 0), t + 5).unwrap();
+        r.step(vote_response(3, 2, false), t + 10).unwrap();
+        let t2 = deadline(&r);
+        r.tick(t2);
+        assert_eq!((r.role(), r.term()), (Role::Candidate, Term(3)), "seed {seed}");
+        r.step(vote_request(2, 3, 0, 0), t2 + 5).unwrap();
+        r.step(vote_response(3, 3, false), t2 + 10).unwrap();
+        // Ahead of the rival (an empty log): no slot, jitter only, 10 ms round trip.
+        jitters.push(deadline(&r) - (t2 + 10));
+    }
+    assert!(jitters.iter().all(|&j| j <= 10), "{jitters:?}");
+    assert!(jitters.iter().any(|&j| j > 5), "{jitters:?}");
 }
