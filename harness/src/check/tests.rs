@@ -227,6 +227,23 @@ fn phase(extra: &[(f64, Option<usize>, K)]) -> History {
     history(&events)
 }
 
+/// As [`phase`], with every new leader followed by the other two nodes 1 and 2 ms after its
+/// election.
+fn followed(extra: &[(f64, Option<usize>, K)]) -> History {
+    let mut events = Vec::new();
+    for (t, n, k) in extra {
+        events.push((*t, *n, k.clone()));
+        if let (K::Role { role: Role::Leader, term, .. }, Some(leader)) = (k, n) {
+            for d in 1..=2 {
+                let follows = K::Role { role: Role::Follower, term: *term, leader: Some(*leader) };
+                events.push((t + d as f64, Some((leader + d) % 3), follows));
+            }
+        }
+    }
+    events.sort_by(|a, b| a.0.total_cmp(&b.0));
+    phase(&events)
+}
+
 #[test]
 fn liveness() {
     let good = phase(&[(400.0, Some(1), role(Role::Leader, 3))]);
@@ -255,7 +272,7 @@ fn liveness() {
 
 #[test]
 fn stability() {
-    let good = phase(&[
+    let good = followed(&[
         (100.0, Some(0), role(Role::Candidate, 1)), // the first election, while settling
         (120.0, Some(0), role(Role::Leader, 1)),
         (2_000.0, None, fault(2_000, Isolate { node: NodeRef::Index(2) })),
@@ -265,21 +282,21 @@ fn stability() {
     assert!(check("stability", &good).is_empty());
     let judged = (property("stability").unwrap().judged_ms)(&Views::new(&good, test_setup(END)));
     assert_eq!(judged, (2_000.0 - 900.0) + (END - 3_000.0 - 900.0));
-    let bad = phase(&[
+    let bad = followed(&[
         (100.0, Some(0), role(Role::Candidate, 1)),
         (120.0, Some(0), role(Role::Leader, 1)),
         (5_000.0, Some(2), role(Role::Candidate, 2)),
     ]);
     assert_broken("stability", &bad, 5_000.0, &[2]);
     // Crashing a node is a change: the cluster settles again before it is judged.
-    let crash = phase(&[
+    let crash = followed(&[
         (120.0, Some(0), role(Role::Leader, 1)),
         (5_000.0, Some(1), K::Crash),
         (5_300.0, Some(2), role(Role::Candidate, 2)),
     ]);
     assert!(check("stability", &crash).is_empty());
     // Still electing the first leader after the settling time: liveness's business.
-    let electing = phase(&[
+    let electing = followed(&[
         (1_500.0, Some(1), role(Role::Candidate, 4)),
         (1_600.0, Some(1), role(Role::Leader, 4)),
     ]);
@@ -295,14 +312,14 @@ fn stability() {
             (6_110.0, Some(2), role(Role::Leader, 3)),
         ];
         events.extend(later.iter().cloned());
-        phase(&events)
+        followed(&events)
     };
     assert!(check("stability", &paused_leader(&[])).is_empty());
     let again = [(7_000.0, Some(1), role(Role::Candidate, 4))];
     assert_broken("stability", &paused_leader(&again), 7_000.0, &[1]);
     // A stale leader deposed as the stretch begins did not settle it: the campaigns after
     // the settling time elect the stretch's first leader.
-    let stale_leader = phase(&[
+    let stale_leader = followed(&[
         (120.0, Some(0), role(Role::Leader, 1)),
         (4_000.0, None, fault(4_000, Isolate { node: NodeRef::Index(0) })),
         (4_200.0, Some(1), role(Role::Leader, 2)),
@@ -316,7 +333,7 @@ fn stability() {
     // A leader elected while a stale candidate's higher term is on its way is deposed by
     // it: the stretch was not settled, and the campaign that elects the next leader is no
     // disruption.
-    let surpassed = phase(&[
+    let surpassed = followed(&[
         (950.0, Some(0), role(Role::Candidate, 4)),
         (960.0, Some(1), role(Role::Leader, 3)),
         (965.0, Some(1), role(Role::Follower, 4)),
@@ -326,7 +343,7 @@ fn stability() {
     assert!(check("stability", &surpassed).is_empty());
     // A straggler of the election that settled the stretch runs in the winner's term.
     let straggler = |term| {
-        phase(&[
+        followed(&[
             (120.0, Some(0), role(Role::Leader, 1)),
             (5_000.0, Some(1), role(Role::Candidate, term)),
         ])
@@ -335,7 +352,7 @@ fn stability() {
     assert_broken("stability", &straggler(2), 5_000.0, &[1]);
     // A transfer's target campaigns at the leader's request while the transfer lives.
     let transfer = |candidate_at: f64| {
-        phase(&[
+        followed(&[
             (120.0, Some(0), role(Role::Leader, 1)),
             (
                 5_000.0,
@@ -347,6 +364,46 @@ fn stability() {
     };
     assert!(check("stability", &transfer(5_010.0)).is_empty());
     assert_broken("stability", &transfer(5_400.0), 5_400.0, &[2]);
+    // A leader leads once a majority follows it, and a node whose timer fires before the
+    // leader's first heartbeat reached it (it follows no one) is part of the same election
+    // (narrow timeouts make both common); a node that follows the leader and times out is not.
+    let follows =
+        |node, at| (at, Some(node), K::Role { role: Role::Follower, term: 4, leader: Some(1) });
+    let race = |campaign_at: f64| {
+        let mut events = vec![
+            (1_600.0, Some(1), role(Role::Leader, 4)),
+            follows(2, 1_603.0),
+            follows(0, 1_650.0),
+            (campaign_at, Some(0), role(Role::Candidate, 5)),
+        ];
+        events.sort_by(|a, b| a.0.total_cmp(&b.0));
+        phase(&events)
+    };
+    assert!(check("stability", &race(1_601.0)).is_empty(), "before a majority follows");
+    assert!(check("stability", &race(1_620.0)).is_empty(), "before the node follows");
+    assert_broken("stability", &race(1_700.0), 1_700.0, &[0]);
+    // A node the leader never reaches (it follows no one long after the election) and that
+    // campaigns is unstable.
+    let unreached = phase(&[
+        (1_000.0, Some(0), role(Role::Leader, 1)),
+        (1_001.0, Some(1), K::Role { role: Role::Follower, term: 1, leader: Some(0) }),
+        (2_000.0, Some(2), role(Role::Candidate, 2)),
+    ]);
+    assert_broken("stability", &unreached, 2_000.0, &[2]);
+    // A racer that followed no one deposed the leader: the campaigns that elect the next
+    // one are no disruption, since nobody leads.
+    let after_racer = followed(&[
+        (1_000.0, Some(0), role(Role::Leader, 1)),
+        (5_000.0, Some(0), role(Role::Follower, 2)),
+        (5_100.0, Some(1), role(Role::Candidate, 2)),
+    ]);
+    assert!(check("stability", &after_racer).is_empty());
+    // A leader that steps down in its own term in a healthy cluster is unstable.
+    let step_down = followed(&[
+        (1_000.0, Some(0), role(Role::Leader, 1)),
+        (5_000.0, Some(0), role(Role::Follower, 1)),
+    ]);
+    assert_broken("stability", &step_down, 5_000.0, &[0]);
 }
 
 #[test]

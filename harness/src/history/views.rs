@@ -190,7 +190,9 @@ impl<'h> Views<'h> {
     /// the stretch's first leader are liveness's business (a deadline), not stability's: a
     /// paused leader still believes it leads but leads no one, a stale leader deposed after
     /// the settling time began does not make the cluster settled, nor does a leader whose
-    /// term some node had already passed when it was elected (that node will depose it).
+    /// term some node had already passed when it was elected (that node will depose it), and
+    /// a leader leads once a majority follows it (a timer that fires before is part of the
+    /// same election).
     pub fn settled_healthy(&self) -> Vec<(f64, f64)> {
         let settle = self.setup.timing.settle_ms();
         let campaigns: Vec<(f64, u64)> = self
@@ -205,12 +207,30 @@ impl<'h> Views<'h> {
         let surpassed = |s: &LeaderSpan| {
             campaigns.iter().take_while(|(t, _)| *t < s.from_ms).any(|(_, term)| *term > s.term)
         };
+        // A leader leads once a majority (itself included) follows it: until its first
+        // heartbeats arrive, a timer that fires elsewhere is part of the same election.
+        let quorum = self.history.views().len() / 2 + 1;
+        let followed_from = |s: &LeaderSpan| {
+            let mut followers = BTreeMap::new();
+            for e in self.history.events().iter().filter(|e| e.t_ms >= s.from_ms) {
+                if let (EventKind::Role { term, leader: Some(l), .. }, Some(n)) = (&e.kind, e.node)
+                {
+                    if *term == s.term && *l == s.node && n != s.node {
+                        followers.entry(n).or_insert(e.t_ms);
+                        if followers.len() + 1 >= quorum {
+                            return Some(e.t_ms);
+                        }
+                    }
+                }
+            }
+            (quorum <= 1).then_some(s.from_ms)
+        };
         let led_from = |settled: f64, to: f64, live: &[usize]| {
             self.leaders
                 .iter()
                 .filter(|s| s.to_ms > settled && s.from_ms < to && live.contains(&s.node))
                 .filter(|s| !surpassed(s))
-                .map(|s| s.from_ms.max(settled))
+                .filter_map(|s| Some(followed_from(s)?.max(settled)).filter(|&t| t < s.to_ms))
                 .min_by(f64::total_cmp)
         };
         self.stretches()
