@@ -121,8 +121,7 @@ impl Raft {
             if rivals {
                 self.election_deadline = self.backoff.lost_at() + self.rank_delay();
             } else if first {
-                let range = self.adaptive.range(&self.config);
-                let range = self.backoff.widen(range, self.config.heartbeat_ms);
+                let range = self.election_range();
                 self.election_deadline =
                     self.backoff.campaign_started() + draw_timeout(&mut self.rng, range);
             }

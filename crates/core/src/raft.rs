@@ -399,11 +399,19 @@ impl Raft {
     }
 
     pub(crate) fn reset_election_timer(&mut self) {
-        let mut range = self.adaptive.range(&self.config);
-        if self.config.split_vote_backoff {
-            range = self.backoff.widen(range, self.config.heartbeat_ms);
-        }
+        let range = self.election_range();
         self.election_deadline = self.now + draw_timeout(&mut self.rng, range);
+    }
+
+    /// The range the next election timeout is drawn from, milliseconds: the configured (or
+    /// adaptive) one, widened by the split-vote backoff after lost campaigns.
+    pub(crate) fn election_range(&self) -> (u64, u64) {
+        let range = self.adaptive.range(&self.config);
+        if self.config.split_vote_backoff {
+            self.backoff.widen(range, self.config.heartbeat_ms)
+        } else {
+            range
+        }
     }
 
     /// Becomes a follower of `term` (raising the term, and forgetting the vote, if it is

@@ -89,23 +89,25 @@ pub fn rows(core: CoreName) -> Vec<Row> {
         latency_ms: LATENCY_MS,
         crashed: 1,
     };
+    let defaults = [true, false].map(|pre_vote| Row {
+        heartbeat_ms: 50,
+        pre_vote,
+        check_quorum: true,
+        ..paper(150, 300)
+    });
+    let wan = [1, 2].map(|crashed| Row { latency_ms: WAN_LATENCY_MS, crashed, ..paper(300, 600) });
     let mut rows: Vec<Row> =
         [(150, 150), (150, 151), (150, 155), (150, 175), (150, 200), (150, 300)]
             .into_iter()
             .chain([(12, 24), (25, 50), (50, 100), (100, 200)])
             .map(|(a, b)| paper(a, b))
+            .chain(defaults.clone())
+            .chain(wan.clone())
             .collect();
-    for pre_vote in [true, false] {
-        rows.push(Row { heartbeat_ms: 50, pre_vote, check_quorum: true, ..paper(150, 300) });
-    }
-    for crashed in [1, 2] {
-        rows.push(Row { latency_ms: WAN_LATENCY_MS, crashed, ..paper(300, 600) });
-    }
     if core == CoreName::Ballot {
-        let off = [(150, 150), (150, 155), (150, 200), (12, 24)].map(|(a, b)| paper(a, b));
-        let off = off.into_iter().chain(rows[10..].iter().cloned());
-        let off: Vec<Row> = off.map(|r| Row { split_vote_backoff: false, ..r }).collect();
-        rows.extend(off);
+        let split_heavy = [(150, 150), (150, 155), (150, 200), (12, 24)].map(|(a, b)| paper(a, b));
+        let off = split_heavy.into_iter().chain(defaults).chain(wan);
+        rows.extend(off.map(|r| Row { split_vote_backoff: false, ..r }));
     }
     rows
 }

@@ -8,7 +8,7 @@ use crate::faults::{Conditions, Op, Timing};
 use crate::schedule::{NetworkSpec, NodeRef};
 use ballot_core::Role;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One term's leader and when it led.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -195,15 +195,21 @@ impl<'h> Views<'h> {
     /// same election).
     pub fn settled_healthy(&self) -> Vec<(f64, f64)> {
         let settle = self.setup.timing.settle_ms();
-        let campaigns: Vec<(f64, u64)> = self
-            .history
-            .events()
-            .iter()
-            .filter_map(|e| match e.kind {
-                EventKind::Role { role: Role::Candidate, term, .. } => Some((e.t_ms, term)),
-                _ => None,
-            })
-            .collect();
+        // One pass over the history: every campaign, and per (term, leader) who followed it
+        // and when, in time order.
+        let mut campaigns: Vec<(f64, u64)> = Vec::new();
+        let mut follows: BTreeMap<(u64, usize), Vec<(f64, usize)>> = BTreeMap::new();
+        for e in self.history.events() {
+            match (&e.kind, e.node) {
+                (EventKind::Role { role: Role::Candidate, term, .. }, _) => {
+                    campaigns.push((e.t_ms, *term));
+                }
+                (EventKind::Role { term, leader: Some(l), .. }, Some(n)) if n != *l => {
+                    follows.entry((*term, *l)).or_default().push((e.t_ms, n));
+                }
+                _ => {}
+            }
+        }
         let surpassed = |s: &LeaderSpan| {
             campaigns.iter().take_while(|(t, _)| *t < s.from_ms).any(|(_, term)| *term > s.term)
         };
@@ -211,16 +217,12 @@ impl<'h> Views<'h> {
         // heartbeats arrive, a timer that fires elsewhere is part of the same election.
         let quorum = self.history.views().len() / 2 + 1;
         let followed_from = |s: &LeaderSpan| {
-            let mut followers = BTreeMap::new();
-            for e in self.history.events().iter().filter(|e| e.t_ms >= s.from_ms) {
-                if let (EventKind::Role { term, leader: Some(l), .. }, Some(n)) = (&e.kind, e.node)
-                {
-                    if *term == s.term && *l == s.node && n != s.node {
-                        followers.entry(n).or_insert(e.t_ms);
-                        if followers.len() + 1 >= quorum {
-                            return Some(e.t_ms);
-                        }
-                    }
+            let mut followers = BTreeSet::new();
+            let after = follows.get(&(s.term, s.node)).into_iter().flatten();
+            for &(t, n) in after.filter(|(t, _)| *t >= s.from_ms) {
+                followers.insert(n);
+                if followers.len() + 1 >= quorum {
+                    return Some(t);
                 }
             }
             (quorum <= 1).then_some(s.from_ms)
