@@ -34,8 +34,15 @@ pub struct Config {
     /// After a campaign ends without a winner (a split vote), draw the next election timeout
     /// from a range at least 2^k times the slowest vote round trip of the lost campaign wide
     /// (k campaigns lost in a row since a leader was last heard, up to 2^5), so that candidates
-    /// whose timers fire together fall out of step (Ethernet's binary exponential backoff).
+    /// whose timers fire together fall out of step (Ethernet's binary exponential backoff);
+    /// a vote split between rivals is retried in the rivals' order after one round trip each,
+    /// and the silent leader that started the election is not waited for.
     pub split_vote_backoff: bool,
+    /// Followers of a leader take turns: each draws its election timeout from its own slice
+    /// of the range (in an order that changes with the term, each slice at least half a
+    /// round trip long), so that the first to time out usually asks the others for their
+    /// votes before their own timers fire.
+    pub staggered_timeouts: bool,
 }
 
 impl Default for Config {
@@ -51,6 +58,7 @@ impl Default for Config {
             clock_drift_bound: 0.05,
             max_entries_per_message: 64,
             split_vote_backoff: true,
+            staggered_timeouts: true,
         }
     }
 }

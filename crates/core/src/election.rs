@@ -21,6 +21,9 @@ impl Raft {
         if matches!(self.role, Role::PreCandidate | Role::Candidate) {
             self.backoff.lost(self.now);
         }
+        if let Some(leader) = self.leader.filter(|&l| l != self.id) {
+            self.backoff.leader_silent(leader);
+        }
         // Drawn only with the backoff on, so that without it the timeouts stay as they were.
         let jitter =
             if self.config.split_vote_backoff { self.rng.random_range(0..=1000) } else { 0 };
@@ -93,16 +96,23 @@ impl Raft {
     fn rank_delay(&self) -> u64 {
         let me = (self.log.last_term(), self.log.last_index());
         let rank = self.backoff.rank(self.id, me, self.term) as u64;
-        let unit = self.backoff.round_trip_ms().unwrap_or(self.config.heartbeat_ms).max(1);
+        let unit = self.vote_round_trip_ms();
         let (lost, permille) = (self.backoff.lost_in_a_row(), self.backoff.jitter_permille());
         split_retry_ms(rank, unit, lost, permille)
     }
 
-    /// Enough voters refused (or are rival candidates of this term) that this campaign cannot
-    /// reach a majority.
+    /// A vote round trip, milliseconds: the slowest answer of a campaign, else the leader's
+    /// heartbeat round trip, else the heartbeat interval.
+    pub(crate) fn vote_round_trip_ms(&self) -> u64 {
+        let measured = self.backoff.round_trip_ms().or(self.adaptive.srtt_ms());
+        measured.unwrap_or(self.config.heartbeat_ms).max(1)
+    }
+
+    /// Enough voters refused (or are rival candidates of this term, or the silent leader)
+    /// that this campaign cannot reach a majority.
     fn poll_lost(&self) -> bool {
         let refused = self.votes.values().filter(|&&granted| !granted).count()
-            + self.backoff.rivals_unanswered(&self.votes).count();
+            + self.backoff.presumed_refusals(&self.votes);
         self.members.len().saturating_sub(refused) < self.quorum()
     }
 
@@ -134,6 +144,18 @@ impl Raft {
             let retry = self.now + waited + self.rank_delay();
             self.election_deadline = self.election_deadline.min(retry);
         }
+    }
+
+    /// A candidate whose log is behind ours asked for our vote: it cannot win, and we might,
+    /// so however far lost campaigns have pushed our timer out, we time out within one
+    /// ordinary election timeout. Never later than already set: a candidate that cannot win
+    /// must not hold back one that can.
+    fn stale_candidate_seen(&mut self) {
+        if !self.config.split_vote_backoff {
+            return;
+        }
+        let soon = self.now + draw_timeout(&mut self.rng, self.adaptive.range(&self.config));
+        self.election_deadline = self.election_deadline.min(soon);
     }
 
     /// A majority answered this campaign (this node included); a rival's request is no answer,
@@ -191,6 +213,9 @@ impl Raft {
             let granted = would_vote && up_to_date && !lease_holds;
             if would_vote && !up_to_date {
                 self.mark(Mark::PreVoteRefusedStaleLog);
+                if !lease_holds {
+                    self.stale_candidate_seen();
+                }
             } else if would_vote && lease_holds {
                 self.mark(Mark::PreVoteRefusedInLease);
             }
@@ -204,6 +229,7 @@ impl Raft {
         let may_vote = msg.term == self.term && free_in_term;
         if may_vote && !up_to_date {
             self.mark(Mark::VoteRefusedStaleLog);
+            self.stale_candidate_seen();
         }
         let granted = may_vote && up_to_date;
         if granted {

@@ -7,7 +7,7 @@ use crate::log::{Entry, Log};
 use crate::mark::Mark;
 use crate::message::{Body, Message};
 use crate::ready::{HardState, PersistedState, Ready, SoftState};
-use crate::timeout::{draw_timeout, AdaptiveTimeout, SplitVoteBackoff};
+use crate::timeout::{draw_timeout, turn_key, turn_range, AdaptiveTimeout, SplitVoteBackoff};
 use crate::types::{LogIndex, Millis, NodeId, Role, Term};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -193,6 +193,7 @@ impl Raft {
         if msg.from == self.id || !self.members.contains(&msg.from) {
             return Err(StepError::UnknownSender(msg.from));
         }
+        self.backoff.heard_from(msg.from);
         if msg.term > self.term && self.role == Role::Leader {
             self.mark(Mark::LeaderDeposed);
         }
@@ -399,7 +400,7 @@ impl Raft {
     }
 
     pub(crate) fn reset_election_timer(&mut self) {
-        let range = self.election_range();
+        let range = self.my_turn(self.election_range());
         self.election_deadline = self.now + draw_timeout(&mut self.rng, range);
     }
 
@@ -408,10 +409,26 @@ impl Raft {
     pub(crate) fn election_range(&self) -> (u64, u64) {
         let range = self.adaptive.range(&self.config);
         if self.config.split_vote_backoff {
-            self.backoff.widen(range, self.config.heartbeat_ms)
+            self.backoff.widen(range, self.vote_round_trip_ms())
         } else {
             range
         }
+    }
+
+    /// Staggered timeouts: a follower of a known leader draws from its turn's slice of
+    /// `range`. The turns go to the leader's followers in the term's order, each at least
+    /// half the leader's heartbeat round trip long.
+    fn my_turn(&self, range: (u64, u64)) -> (u64, u64) {
+        let leader = self.leader.filter(|_| self.role == Role::Follower);
+        let Some(leader) = leader.filter(|_| self.config.staggered_timeouts) else {
+            return range;
+        };
+        let key = |id: NodeId| turn_key(id, self.term);
+        let followers = self.members.iter().filter(|&&m| m != leader);
+        let turns = followers.clone().count() as u64;
+        let turn = followers.filter(|&&m| key(m) < key(self.id)).count() as u64;
+        let one_way = self.adaptive.srtt_ms().unwrap_or(0) / 2;
+        turn_range(range, turn, turns, one_way)
     }
 
     /// Becomes a follower of `term` (raising the term, and forgetting the vote, if it is

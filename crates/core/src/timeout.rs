@@ -124,6 +124,9 @@ pub(crate) struct SplitVoteBackoff {
     /// Other candidates of the current campaign's term, with their logs' (last term, last
     /// index): each voted for itself, so each is a refusal before its answer arrives.
     rivals: BTreeMap<NodeId, (Term, LogIndex)>,
+    /// The leader whose silence started these campaigns, while it stays silent: most likely
+    /// down, so its vote is not waited for.
+    silent_leader: Option<NodeId>,
 }
 
 /// Most doublings of the backoff range: 2^5 round trips.
@@ -145,13 +148,22 @@ impl SplitVoteBackoff {
         self.rivals.insert(candidate, log);
     }
 
-    /// Our place among the rivals of `term` and us (0 first): better logs first, then an
-    /// order every candidate of the term computes alike, and that changes from term to term.
+    /// This node's election timer fired while it followed `leader`.
+    pub fn leader_silent(&mut self, leader: NodeId) {
+        self.silent_leader = Some(leader);
+    }
+
+    /// A message from `node` arrived: if it is the silent leader, it is not down after all.
+    pub fn heard_from(&mut self, node: NodeId) {
+        if self.silent_leader == Some(node) {
+            self.silent_leader = None;
+        }
+    }
+
+    /// Our place among the rivals of `term` and us (0 first): better logs first, then the
+    /// order of the term's turns.
     pub fn rank(&self, me: NodeId, my_log: (Term, LogIndex), term: Term) -> usize {
-        let key = |id: NodeId, log: (Term, LogIndex)| {
-            let mix = (id.0 ^ term.0.rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            (std::cmp::Reverse(log), mix)
-        };
+        let key = |id: NodeId, log: (Term, LogIndex)| (std::cmp::Reverse(log), turn_key(id, term));
         let mine = key(me, my_log);
         self.rivals.iter().filter(|(&id, &log)| key(id, log) < mine).count()
     }
@@ -182,12 +194,11 @@ impl SplitVoteBackoff {
         !self.rivals.is_empty()
     }
 
-    /// Rivals not among `answered`: refusals known before their answers arrive.
-    pub fn rivals_unanswered<'a>(
-        &'a self,
-        answered: &'a BTreeMap<NodeId, bool>,
-    ) -> impl Iterator<Item = NodeId> + 'a {
-        self.rivals.keys().copied().filter(|r| !answered.contains_key(r))
+    /// Refusals presumed before their answers arrive, none of them among `answered`: the
+    /// rivals (each voted for itself) and the silent leader.
+    pub fn presumed_refusals(&self, answered: &BTreeMap<NodeId, bool>) -> usize {
+        let silent = self.silent_leader.filter(|l| !self.rivals.contains_key(l));
+        self.rivals.keys().chain(silent.as_ref()).filter(|n| !answered.contains_key(n)).count()
     }
 
     /// When the current campaign started, local milliseconds.
@@ -218,18 +229,38 @@ impl SplitVoteBackoff {
     /// A leader was heard, or this node leads: the split is over.
     pub fn settled(&mut self) {
         self.lost = 0;
+        self.silent_leader = None;
     }
 
-    /// `range` widened after lost campaigns: its upper end at least 2^k vote round trips (the
-    /// heartbeat interval if no vote came back) above its lower end, k lost in a row.
-    pub fn widen(&self, range: (u64, u64), heartbeat_ms: u64) -> (u64, u64) {
+    /// `range` widened after lost campaigns: its upper end at least 2^k vote round trips
+    /// (`unit`, milliseconds) above its lower end, k lost in a row.
+    pub fn widen(&self, range: (u64, u64), unit: u64) -> (u64, u64) {
         if self.lost == 0 {
             return range;
         }
-        let unit = self.round_trip_ms.unwrap_or(heartbeat_ms).max(1);
         let width = unit << self.lost.min(MAX_DOUBLINGS);
         (range.0, range.1.max(range.0.saturating_add(width)))
     }
+}
+
+/// A node's place in the order of `term`'s turns: every node computes it alike, and it
+/// changes from term to term so that no node always goes first.
+pub(crate) fn turn_key(id: NodeId, term: Term) -> u64 {
+    // SplitMix64's finalizer: every bit of the id and the term moves every bit of the key.
+    let mut z = id.0 ^ term.0.rotate_left(32);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The slice of `range` (milliseconds) that a follower draws its election timeout from in
+/// turn `turn` of `turns`: turns of equal length, but at least `one_way_ms` long, so that a
+/// vote request of the turn before can arrive first; turns past the end share its bound.
+pub(crate) fn turn_range(range: (u64, u64), turn: u64, turns: u64, one_way_ms: u64) -> (u64, u64) {
+    let width = range.1.saturating_sub(range.0);
+    let length = (width / turns.max(1)).max(one_way_ms);
+    let at = |k: u64| range.0 + length.saturating_mul(k).min(width);
+    (at(turn), at(turn + 1))
 }
 
 /// The wait before retrying a vote split between rivals, milliseconds: `rank` slots of `unit`

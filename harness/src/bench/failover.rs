@@ -32,6 +32,8 @@ pub struct Row {
     pub check_quorum: bool,
     /// ballot's split-vote backoff on (other cores have none and ignore it).
     pub split_vote_backoff: bool,
+    /// ballot's staggered election timeouts on (other cores have none and ignore it).
+    pub staggered_timeouts: bool,
     /// One-way latency range of the simulated network, milliseconds.
     pub latency_ms: [u64; 2],
     /// Servers crashed at once: the leader, and then the lowest-numbered followers.
@@ -70,14 +72,23 @@ impl Row {
         if !self.split_vote_backoff {
             label += ", no backoff";
         }
+        if !self.staggered_timeouts {
+            label += ", no turns";
+        }
         label
+    }
+
+    /// Every change of the core that this benchmark measures is on.
+    pub fn all_on(&self) -> bool {
+        self.split_vote_backoff && self.staggered_timeouts
     }
 }
 
 /// The rows of Figure 16 (heartbeat half the minimum timeout, no pre-vote, as in the paper),
 /// ballot's defaults with pre-vote on and off, the thesis's WAN rows (§9.4: 30–40 ms latency,
 /// 300–600 ms timeouts, one and two servers failed), and then, for ballot's core, the rows
-/// that split votes most with its split-vote backoff off.
+/// compared with the paper again with its staggered timeouts off, its split-vote backoff
+/// off, and both off (the core as it was before either).
 pub fn rows(core: CoreName) -> Vec<Row> {
     let paper = |min, max| Row {
         core,
@@ -86,6 +97,7 @@ pub fn rows(core: CoreName) -> Vec<Row> {
         pre_vote: false,
         check_quorum: false,
         split_vote_backoff: true,
+        staggered_timeouts: true,
         latency_ms: LATENCY_MS,
         crashed: 1,
     };
@@ -105,9 +117,15 @@ pub fn rows(core: CoreName) -> Vec<Row> {
             .chain(wan.clone())
             .collect();
     if core == CoreName::Ballot {
-        let split_heavy = [(150, 150), (150, 155), (150, 200), (12, 24)].map(|(a, b)| paper(a, b));
-        let off = split_heavy.into_iter().chain(defaults).chain(wan);
-        rows.extend(off.map(|r| Row { split_vote_backoff: false, ..r }));
+        let compared = [(150, 150), (150, 155), (150, 200), (12, 24)].map(|(a, b)| paper(a, b));
+        let compared: Vec<Row> = compared.into_iter().chain(defaults).chain(wan).collect();
+        for (backoff, turns) in [(true, false), (false, true), (false, false)] {
+            rows.extend(compared.iter().map(|r| Row {
+                split_vote_backoff: backoff,
+                staggered_timeouts: turns,
+                ..r.clone()
+            }));
+        }
     }
     rows
 }
@@ -139,7 +157,11 @@ pub fn trial(row: &Row, seed: u64, cap_ms: u64) -> Option<Trial> {
     let spec = row.cluster();
     let network = row.network();
     let mut rng = StdRng::seed_from_u64(derive_seed(seed, "failover timing"));
-    let config = Config { split_vote_backoff: row.split_vote_backoff, ..spec.core_config() };
+    let config = Config {
+        split_vote_backoff: row.split_vote_backoff,
+        staggered_timeouts: row.staggered_timeouts,
+        ..spec.core_config()
+    };
     let mut c = ClusterBuilder::new(5)
         .election_core(spec.core)
         .core(config)
@@ -196,6 +218,8 @@ pub struct RowResult {
     pub check_quorum: bool,
     /// ballot's split-vote backoff on.
     pub split_vote_backoff: bool,
+    /// ballot's staggered election timeouts on.
+    pub staggered_timeouts: bool,
     /// One-way latency, milliseconds.
     pub latency_ms: [u64; 2],
     /// Servers crashed at once.
@@ -261,6 +285,7 @@ pub fn run_row(row: &Row, trials: usize, jobs: usize, base_seed: u64) -> RowResu
         pre_vote: row.pre_vote,
         check_quorum: row.check_quorum,
         split_vote_backoff: row.split_vote_backoff,
+        staggered_timeouts: row.staggered_timeouts,
         latency_ms: row.latency_ms,
         crashed: row.crashed,
         label: row.label(),
@@ -279,8 +304,12 @@ pub fn run_row(row: &Row, trials: usize, jobs: usize, base_seed: u64) -> RowResu
     }
 }
 
-/// The rows' CDFs as an SVG like the paper's figure (log-scale time axis).
+/// The rows' CDFs as an SVG like the paper's figure (log-scale time axis): each row with
+/// ballot's changes on, and dashed with them all off (rows with one of them off are left to
+/// the tables).
 pub fn cdf_svg(rows: &[RowResult]) -> String {
+    let rows: Vec<&RowResult> =
+        rows.iter().filter(|r| r.split_vote_backoff == r.staggered_timeouts).collect();
     let (w, h, left, bottom) = (900.0, 420.0, 60.0, 40.0);
     let (lo, hi) = (10f64.log10(), 30_000f64.log10());
     let x = |ms: f64| left + (ms.max(10.0).log10() - lo) / (hi - lo) * (w - left - 220.0);
@@ -356,6 +385,7 @@ mod tests {
             pre_vote: true,
             check_quorum: true,
             split_vote_backoff: true,
+            staggered_timeouts: true,
             latency_ms: LATENCY_MS,
             crashed: 1,
         };
@@ -368,9 +398,10 @@ mod tests {
 
     #[test]
     fn rows_cover_the_paper_and_the_defaults() {
-        assert_eq!(rows(CoreName::RaftRs).len(), 14, "no backoff to switch off");
+        assert_eq!(rows(CoreName::RaftRs).len(), 14, "no backoff or turns to switch off");
         let rows = rows(CoreName::Ballot);
-        assert_eq!(rows.len(), 22);
+        assert_eq!(rows.len(), 14 + 3 * 8);
+        assert!(rows[..14].iter().all(Row::all_on) && !rows[14..].iter().any(Row::all_on));
         assert!(rows.iter().take(10).all(|r| r.heartbeat_ms == r.election_timeout_ms[0] / 2));
         let r = run_row(&rows[5], 3, 1, 9);
         assert_eq!(r.trials, 3);

@@ -79,13 +79,14 @@ fn bench_failover(
     let mut results = Vec::new();
     if !out.json {
         println!(
-            "{:>11} {:>3} {:>4} {:>5} {:>4} {:>7} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>7} {:>6}",
+            "{:>11} {:>3} {:>4} {:>5} {:>4} {:>7} {:>5} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>7} {:>6}",
             "timeout ms",
             "hb",
             "pre",
             "lat",
             "down",
             "backoff",
+            "turns",
             "trials",
             "min",
             "mean",
@@ -103,13 +104,14 @@ fn bench_failover(
         let r = failover::run_row(&row, trials, jobs, 1);
         if !out.json {
             println!(
-                "{:>11} {:>3} {:>4} {:>5} {:>4} {:>7} {:>6} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>6} {:>7.0} {:>6.2}",
+                "{:>11} {:>3} {:>4} {:>5} {:>4} {:>7} {:>5} {:>6} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>6} {:>7.0} {:>6.2}",
                 format!("{}-{}", r.election_timeout_ms[0], r.election_timeout_ms[1]),
                 r.heartbeat_ms,
                 if r.pre_vote { "on" } else { "off" },
                 format!("{}-{}", r.latency_ms[0], r.latency_ms[1]),
                 r.crashed,
-                if core != CoreName::Ballot { "-" } else if r.split_vote_backoff { "on" } else { "off" },
+                on_off(core, r.split_vote_backoff),
+                on_off(core, r.staggered_timeouts),
                 r.trials,
                 r.min_ms,
                 r.mean_ms,
@@ -135,6 +137,15 @@ fn bench_failover(
         out.json(&serde_json::json!({ "rows": results }));
     }
     ExitCode::SUCCESS
+}
+
+/// "on" or "off" for one of ballot's own options, "-" for a core that has none.
+fn on_off(core: CoreName, on: bool) -> &'static str {
+    match (core, on) {
+        (CoreName::Ballot, true) => "on",
+        (CoreName::Ballot, false) => "off",
+        _ => "-",
+    }
 }
 
 /// Chaos runs per second with `jobs` workers, artifacts (if any) in a directory removed after.

@@ -132,7 +132,7 @@ fn a_stalled_vote_is_retried_early() {
 }
 
 /// Campaigns lost in a row widen the range to 2^k vote round trips, up to 2^5, and hearing a
-/// leader ends the backoff.
+/// leader ends the backoff; the round trip is the slowest answer of the last lost campaign.
 #[test]
 fn lost_campaigns_widen_the_range_until_a_leader_is_heard() {
     use crate::timeout::SplitVoteBackoff;
@@ -142,19 +142,22 @@ fn lost_campaigns_widen_the_range_until_a_leader_is_heard() {
     assert_eq!(b.widen((150, 155), 75), (150, 155), "not lost yet");
     assert!(b.lost(0));
     assert!(!b.lost(0), "a campaign is counted once");
-    assert_eq!(b.widen((150, 155), 75), (150, 300), "no answer: the heartbeat is the unit");
+    assert_eq!(b.round_trip_ms(), None, "no answer came back");
+    assert_eq!(b.widen((150, 155), 75), (150, 300), "2^1 × 75 ms");
     b.campaign(1_000, 0);
+    b.answer(1_005);
     b.answer(1_012);
     assert!(b.lost(1_012));
-    assert_eq!(b.widen((150, 155), 75), (150, 198), "2^2 × 12 ms");
-    assert_eq!(b.widen((150, 300), 75), (150, 300), "never narrower than configured");
+    assert_eq!(b.round_trip_ms(), Some(12), "the slowest answer");
+    assert_eq!(b.widen((150, 155), 12), (150, 198), "2^2 × 12 ms");
+    assert_eq!(b.widen((150, 300), 12), (150, 300), "never narrower than configured");
     for k in 0..10 {
         b.campaign(2_000 + k, 0);
         b.lost(2_000 + k);
     }
-    assert_eq!(b.widen((150, 155), 75), (150, 150 + 12 * 32), "at most 2^5");
+    assert_eq!(b.widen((150, 155), 12), (150, 150 + 12 * 32), "at most 2^5");
     b.settled();
-    assert_eq!(b.widen((150, 155), 75), (150, 155));
+    assert_eq!(b.widen((150, 155), 12), (150, 155));
 }
 
 /// The rivals' order sets the retry, counted from when the rivals made the vote unwinnable
@@ -226,4 +229,62 @@ fn each_split_in_a_row_doubles_the_jitter() {
     }
     assert!(jitters.iter().all(|&j| j <= 10), "{jitters:?}");
     assert!(jitters.iter().any(|&j| j > 5), "{jitters:?}");
+}
+
+/// The leader whose silence started the election is presumed down: with one vote and two
+/// rivals among five, a candidate that followed leader 5 knows at once that it cannot win and
+/// retries within its rivals' order (slots of the 6 ms round trip); a word from the leader
+/// ends the presumption, and then the candidate waits for its vote as before.
+#[test]
+fn the_silent_leader_is_not_waited_for() {
+    for leader_spoke in [false, true] {
+        let mut r = node(5, no_pre_vote(), 1, None, &[1]);
+        r.step(heartbeat(5, 1, (1, 1), 0), LATER).unwrap();
+        let t = deadline(&r);
+        r.tick(t);
+        assert_eq!((r.role(), r.term()), (Role::Candidate, Term(2)));
+        let drawn = deadline(&r);
+        if leader_spoke {
+            r.step(heartbeat(5, 1, (1, 1), 0), t + 2).unwrap();
+        }
+        r.step(vote_response(2, 2, true), t + 6).unwrap();
+        r.step(vote_request(3, 2, 1, 1), t + 7).unwrap();
+        r.step(vote_request(4, 2, 1, 1), t + 8).unwrap();
+        if leader_spoke {
+            assert_eq!(deadline(&r), drawn, "the leader's vote may still come");
+        } else {
+            let retry = deadline(&r);
+            assert!(retry <= t + 8 + 2 * 6 + 3, "{retry} (campaign started at {t})");
+        }
+    }
+}
+
+/// A node whose lost campaigns pushed its timer far out (2^5 round trips of 100 ms), asked
+/// for its vote by a candidate with an older log, times out within one ordinary election
+/// timeout: it can win, the asker cannot. A stale request never pushes a timer out.
+#[test]
+fn a_stale_candidate_pulls_in_a_backed_off_timer() {
+    let mut far = 0;
+    for seed in 0..20 {
+        let config = Config { split_vote_backoff: true, ..no_pre_vote() };
+        let (mut r, mut t) = candidate_with(3, config, seed);
+        for _ in 0..6 {
+            let term = r.term().0;
+            for voter in 2..=3 {
+                r.step(vote_response(voter, term, false), t + 100).unwrap();
+            }
+            t = deadline(&r);
+            r.tick(t);
+            let _ = take(&mut r);
+        }
+        let (now, before) = (t + 1, deadline(&r));
+        far += usize::from(before > now + 300);
+        r.step(vote_request(2, r.term().0 + 1, 0, 0), now).unwrap();
+        assert_eq!(r.role(), Role::Follower);
+        let pulled = deadline(&r);
+        assert!(pulled <= before && pulled <= now + 300, "seed {seed}: {pulled} (now {now})");
+        r.step(vote_request(3, r.term().0, 0, 0), now + 5).unwrap();
+        assert!(deadline(&r) <= pulled, "seed {seed}: pushed out");
+    }
+    assert!(far >= 15, "the backoff had pushed the timer beyond 300 ms in {far} of 20 seeds");
 }

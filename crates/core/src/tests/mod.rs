@@ -8,6 +8,7 @@ mod marks;
 mod mutants;
 mod network;
 mod rules;
+mod turns;
 
 use crate::{
     Body, Config, Entry, HardState, Message, NodeId, Payload, PersistedState, Raft, Ready, Term,
