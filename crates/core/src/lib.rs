@@ -4,9 +4,10 @@
 //! randomized election timeouts; RequestVote with the log up-to-date rule; a small replicated
 //! log with heartbeats and commitment; pre-vote, check-quorum, a leader lease, leadership
 //! transfer, a split-vote backoff (rival candidates retry a split vote in an order they agree
-//! on, soon, instead of a whole election timeout later) and an optional adaptive election
-//! timeout. It touches no network, no disk and no
-//! clock: time arrives as milliseconds in every input, randomness from a seed.
+//! on, soon, instead of a whole election timeout later), staggered election timeouts (the
+//! followers of a leader time out in turns, each within its own slice of the range) and an
+//! optional adaptive election timeout. It touches no network, no disk and no clock: time
+//! arrives as milliseconds in every input, randomness from a seed.
 //!
 //! ## Driving it
 //!
