@@ -2,7 +2,7 @@
 //! time out after the leader fails usually reaches the others before their timers fire.
 
 use super::*;
-use crate::timeout::turn_range;
+use crate::timeout::{turn_key, turn_range};
 
 /// Follower `id` of five nodes, that heard leader 5 in `term` at `LATER` (its heartbeat
 /// carrying the leader's round trip, `rtt_ms`); returns its election timeout, milliseconds.
@@ -42,7 +42,10 @@ fn followers_draw_from_their_own_turn() {
     let mut firsts = std::collections::BTreeSet::new();
     for term in 2..=6 {
         let mut slices: Vec<(u64, u64)> = (1..=4).map(|id| spread(id, term, 0, true)).collect();
-        firsts.insert(slices.iter().position(|s| s.0 < 187).expect("someone goes first"));
+        let first = slices.iter().position(|s| s.0 < 187).expect("someone goes first");
+        let lowest_key = (1..=4).min_by_key(|&id| turn_key(NodeId(id), Term(term)));
+        assert_eq!(Some(first as u64 + 1), lowest_key, "term {term}: the lowest key goes first");
+        firsts.insert(first);
         slices.sort();
         for (k, &(lo, hi)) in slices.iter().enumerate() {
             let start = 150 + 37 * k as u64;
@@ -83,4 +86,15 @@ fn turn_range_arithmetic() {
     assert_eq!(turn_range((12, 24), 3, 4, 5), (24, 24));
     assert_eq!(turn_range((150, 150), 2, 4, 5), (150, 150));
     assert_eq!(turn_range((150, 300), 0, 0, 0), (150, 300), "no followers: one turn");
+}
+
+/// The turns' order is SplitMix64's finalizer over the id xor the term (rotated into the high
+/// half): the first three outputs of SplitMix64 seeded with 0, from the golden-ratio
+/// increments. In the third, id and term share bits, so that two ids (node ids are any u64)
+/// differing only where the term has bits still get different keys.
+#[test]
+fn turn_key_is_splitmix64() {
+    assert_eq!(turn_key(NodeId(0x7F4A_7C15), Term(0x9E37_79B9)), 0xE220_A839_7B1D_CDAF);
+    assert_eq!(turn_key(NodeId(0xFE94_F82A), Term(0x3C6E_F372)), 0x6E78_9E6A_A1B9_65F4);
+    assert_eq!(turn_key(NodeId(0x2559_92D3_7DDF_743F), Term(0xFFFF_FFFF)), 0x06C4_5D18_8009_454F);
 }
