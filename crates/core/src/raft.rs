@@ -419,8 +419,8 @@ impl Raft {
     /// `range`. The turns go to the leader's followers in the term's order, each at least
     /// half the leader's heartbeat round trip long.
     fn my_turn(&self, range: (u64, u64)) -> (u64, u64) {
-        let leader = self.leader.filter(|_| self.role == Role::Follower);
-        let Some(leader) = leader.filter(|_| self.config.staggered_timeouts) else {
+        let following = self.role == Role::Follower && self.config.staggered_timeouts;
+        let Some(leader) = self.leader.filter(|_| following) else {
             return range;
         };
         let key = |id: NodeId| turn_key(id, self.term);
