@@ -103,6 +103,7 @@ pub fn run(schedule: &Schedule) -> Run {
         .election_core(schedule.cluster.core)
         .core(schedule.cluster.core_config())
         .network(schedule.network.clone())
+        .disk(schedule.disk.clone())
         .seed(schedule.seed)
         .build();
     for step in &schedule.steps {

@@ -1,5 +1,6 @@
 //! Tunables of the election core and their validation.
 
+use crate::log::ENTRY_OVERHEAD_BYTES;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -31,6 +32,11 @@ pub struct Config {
     pub clock_drift_bound: f64,
     /// Most entries carried by one AppendEntries message, count.
     pub max_entries_per_message: usize,
+    /// Most bytes of entries carried by one AppendEntries message, bytes (each entry counted
+    /// as its payload plus [`crate::ENTRY_OVERHEAD_BYTES`]). A proposal larger than this
+    /// alone is refused ([`crate::ProposeError::TooLarge`]). The node checks that it fits
+    /// its transport's datagram (`ballot_node::wire::MAX_ENTRY_BYTES`).
+    pub max_bytes_per_message: usize,
     /// After a campaign ends without a winner (a split vote), draw the next election timeout
     /// from a range at least 2^k times the slowest vote round trip of the lost campaign wide
     /// (k campaigns lost in a row since a leader was last heard, up to 2^5), so that candidates
@@ -57,6 +63,7 @@ impl Default for Config {
             adaptive_timeout_cap_ms: 1000,
             clock_drift_bound: 0.05,
             max_entries_per_message: 64,
+            max_bytes_per_message: 48 * 1024,
             split_vote_backoff: true,
             staggered_timeouts: true,
         }
@@ -105,6 +112,12 @@ pub enum ConfigError {
     /// AppendEntries could never carry an entry.
     #[error("max_entries_per_message must be greater than 0")]
     ZeroEntriesPerMessage,
+    /// AppendEntries could never carry an entry's overhead, let alone its payload.
+    #[error(
+        "max_bytes_per_message ({0}) must be more than the {ENTRY_OVERHEAD_BYTES} bytes \
+         an entry is counted as beyond its payload"
+    )]
+    MessageBudgetTooSmall(usize),
     /// A setting this core (an adapter around another Raft library) cannot honour.
     #[error("{0}")]
     Unsupported(String),
@@ -139,7 +152,15 @@ impl Config {
         if self.max_entries_per_message == 0 {
             return Err(ConfigError::ZeroEntriesPerMessage);
         }
+        if self.max_bytes_per_message <= ENTRY_OVERHEAD_BYTES {
+            return Err(ConfigError::MessageBudgetTooSmall(self.max_bytes_per_message));
+        }
         Ok(())
+    }
+
+    /// The largest proposal one AppendEntries can carry, bytes of payload.
+    pub fn max_proposal_bytes(&self) -> usize {
+        self.max_bytes_per_message.saturating_sub(ENTRY_OVERHEAD_BYTES)
     }
 
     /// How long a leader may trust its lease after a majority acknowledged a heartbeat, in
@@ -182,6 +203,7 @@ mod tests {
             (|c| c.clock_drift_bound = f64::NAN, "clock_drift_bound"),
             (|c| c.clock_drift_bound = -0.1, "clock_drift_bound"),
             (|c| c.max_entries_per_message = 0, "max_entries_per_message"),
+            (|c| c.max_bytes_per_message = 32, "max_bytes_per_message (32)"),
         ];
         for (edit, expected) in cases {
             let mut c = Config::default();
@@ -195,6 +217,14 @@ mod tests {
     fn equal_bounds_are_allowed_for_the_no_randomness_benchmark() {
         let c = Config { election_timeout_max_ms: 150, heartbeat_ms: 75, ..Config::default() };
         assert_eq!(c.validate(), Ok(()));
+    }
+
+    #[test]
+    fn the_largest_proposal_leaves_room_for_the_entry_overhead() {
+        let c = Config { max_bytes_per_message: 1000, ..Config::default() };
+        assert_eq!(c.max_proposal_bytes(), 1000 - ENTRY_OVERHEAD_BYTES);
+        let smallest = Config { max_bytes_per_message: ENTRY_OVERHEAD_BYTES + 1, ..c };
+        assert_eq!((smallest.validate(), smallest.max_proposal_bytes()), (Ok(()), 1));
     }
 
     #[test]

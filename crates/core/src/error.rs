@@ -49,6 +49,14 @@ pub enum ProposeError {
     /// The leader is handing leadership over and accepts nothing until that ends.
     #[error("leadership transfer to {0} in progress")]
     TransferInProgress(NodeId),
+    /// The entry could never be sent: it alone is larger than one AppendEntries carries.
+    #[error("proposal of {bytes} bytes is larger than the {max} bytes one message carries")]
+    TooLarge {
+        /// The proposal's size, bytes.
+        bytes: usize,
+        /// The largest proposal accepted, bytes (`Config::max_proposal_bytes`).
+        max: usize,
+    },
 }
 
 /// Why a leadership transfer could not start.

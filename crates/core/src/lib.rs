@@ -96,7 +96,7 @@ mod tests;
 
 pub use config::{Config, ConfigError};
 pub use error::{InitError, ProposeError, StepError, TransferError};
-pub use log::{Entry, LogWrite, Payload};
+pub use log::{Entry, LogWrite, Payload, ENTRY_OVERHEAD_BYTES};
 pub use mark::Mark;
 pub use message::{Body, Message};
 pub use raft::{Raft, RaftOptions};

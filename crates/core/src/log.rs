@@ -3,6 +3,11 @@
 use crate::types::{LogIndex, Term};
 use serde::{Deserialize, Serialize};
 
+/// Bytes an entry is counted as beyond its payload, when AppendEntries batches are cut by
+/// size: an upper bound on what any compact encoding (ballot's postcard, raft-rs's protobuf,
+/// with the framing of a repeated field) adds for its index, term and payload length.
+pub const ENTRY_OVERHEAD_BYTES: usize = 32;
+
 /// One log entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -14,6 +19,14 @@ pub struct Entry {
     pub payload: Payload,
 }
 
+impl Entry {
+    /// The bytes this entry counts for in an AppendEntries batch: its payload plus
+    /// [`ENTRY_OVERHEAD_BYTES`].
+    pub fn size_bytes(&self) -> usize {
+        self.payload.len() + ENTRY_OVERHEAD_BYTES
+    }
+}
+
 /// The content of an entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -22,6 +35,21 @@ pub enum Payload {
     Noop,
     /// An application's proposal.
     Data(Vec<u8>),
+}
+
+impl Payload {
+    /// Length of the application's bytes (0 for a no-op).
+    pub fn len(&self) -> usize {
+        match self {
+            Payload::Noop => 0,
+            Payload::Data(data) => data.len(),
+        }
+    }
+
+    /// Whether it carries no application bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// A write the driver must make durable: drop every stored entry at or after `first_index`,
@@ -100,10 +128,22 @@ impl Log {
         &self.entries
     }
 
-    /// Entries from `from` (inclusive), at most `max` of them.
-    pub(crate) fn slice_from(&self, from: LogIndex, max: usize) -> Vec<Entry> {
+    /// Entries from `from` (inclusive): at most `max_count` of them and at most `max_bytes`
+    /// of [`Entry::size_bytes`] in all, but always the first one (an entry alone over the
+    /// budget still has to be sent, or its follower could never catch up).
+    pub(crate) fn batch_from(
+        &self,
+        from: LogIndex,
+        max_count: usize,
+        max_bytes: usize,
+    ) -> Vec<Entry> {
         let start = (from.max(1) - 1) as usize;
-        self.entries.iter().skip(start).take(max).cloned().collect()
+        let mut bytes = 0;
+        let batch = self.entries.iter().skip(start).take(max_count).take_while(|e| {
+            bytes += e.size_bytes();
+            bytes == e.size_bytes() || bytes <= max_bytes
+        });
+        batch.cloned().collect()
     }
 
     /// Entries in `(after, upto]`.
@@ -183,7 +223,8 @@ impl Log {
     pub(crate) fn take_write(&mut self) -> Option<LogWrite> {
         let first_index = self.dirty_from.take()?;
         self.persisting = Some(self.last_index());
-        Some(LogWrite { first_index, entries: self.slice_from(first_index, usize::MAX) })
+        let entries = self.entries[(first_index - 1) as usize..].to_vec();
+        Some(LogWrite { first_index, entries })
     }
 
     /// The driver made the last taken write durable.
@@ -295,6 +336,68 @@ mod tests {
         assert_eq!(log.stable(), 2);
         assert!(!log.has_unpersisted());
         assert!(log.take_write().is_none());
+    }
+
+    fn data_entries(sizes: &[usize]) -> Log {
+        let entries = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| Entry {
+                index: i as u64 + 1,
+                term: Term(1),
+                payload: Payload::Data(vec![7; n]),
+            })
+            .collect();
+        Log::restore(entries).unwrap()
+    }
+
+    fn indexes(batch: &[Entry]) -> Vec<u64> {
+        batch.iter().map(|e| e.index).collect()
+    }
+
+    /// Batches are cut by count and by bytes, whichever comes first; an entry alone over the
+    /// byte budget still goes (alone), so that a follower behind it can catch up.
+    #[test]
+    fn batches_are_cut_by_count_and_by_bytes() {
+        let o = ENTRY_OVERHEAD_BYTES;
+        let log = data_entries(&[100, 100, 100, 5000, 100]);
+        let cases = [
+            // (from, max count, max bytes, indexes sent)
+            (1, 64, usize::MAX, vec![1, 2, 3, 4, 5]),
+            (1, 2, usize::MAX, vec![1, 2]),
+            (1, 64, 2 * (100 + o), vec![1, 2]),
+            (1, 64, 2 * (100 + o) + 1, vec![1, 2]),
+            (1, 64, 3 * (100 + o), vec![1, 2, 3]),
+            (4, 64, 1000, vec![4]),
+            (3, 64, 1000, vec![3]),
+            (5, 64, 0, vec![5]),
+            (6, 64, 1000, vec![]),
+        ];
+        for (from, count, bytes, want) in cases {
+            assert_eq!(
+                indexes(&log.batch_from(from, count, bytes)),
+                want,
+                "{from} {count} {bytes}"
+            );
+        }
+    }
+
+    /// A thousand entries of 1 KB, the user's scenario that once wedged a cluster, leave in
+    /// batches that each stay within the budget.
+    #[test]
+    fn a_long_log_of_large_entries_goes_in_batches_within_the_budget() {
+        let log = data_entries(&[1024; 1000]);
+        let budget = 48 * 1024;
+        let mut next = 1;
+        let mut batches = 0;
+        while next <= log.last_index() {
+            let batch = log.batch_from(next, 64, budget);
+            let bytes: usize = batch.iter().map(Entry::size_bytes).sum();
+            assert!(bytes <= budget && !batch.is_empty(), "batch from {next}: {bytes} bytes");
+            next += batch.len() as u64;
+            batches += 1;
+        }
+        assert_eq!(batches, 1000_usize.div_ceil(budget / (1024 + ENTRY_OVERHEAD_BYTES)));
     }
 
     #[test]

@@ -9,9 +9,14 @@ use crate::types::{LogIndex, Millis, NodeId, Role};
 
 impl Raft {
     /// Appends an application's entry to the leader's log and starts replicating it; returns
-    /// its index. Only the leader accepts proposals, and not while it hands leadership over.
+    /// its index. Only the leader accepts proposals, not while it hands leadership over, and
+    /// none larger than one AppendEntries carries (`Config::max_proposal_bytes`).
     pub fn propose(&mut self, data: Vec<u8>, now: Millis) -> Result<LogIndex, ProposeError> {
         self.set_now(now);
+        let max = self.config.max_proposal_bytes();
+        if data.len() > max {
+            return Err(ProposeError::TooLarge { bytes: data.len(), max });
+        }
         if self.role != Role::Leader {
             return Err(ProposeError::NotLeader { leader: self.leader });
         }
@@ -47,8 +52,10 @@ impl Raft {
         };
         let prev_log_index = progress.next_index - 1;
         let prev_log_term = self.log.term_at(prev_log_index).expect("next_index within the log");
-        let entries = self.log.slice_from(progress.next_index, self.config.max_entries_per_message);
-        if entries.len() == self.config.max_entries_per_message {
+        let (count, bytes) =
+            (self.config.max_entries_per_message, self.config.max_bytes_per_message);
+        let entries = self.log.batch_from(progress.next_index, count, bytes);
+        if progress.next_index + (entries.len() as u64) <= self.log.last_index() {
             self.mark(Mark::CatchUpInBatches);
         }
         let body = Body::AppendEntries {

@@ -41,6 +41,10 @@ pub struct TestNet {
     pub duplicate_rate: f64,
     /// Highest one-way delay, milliseconds (each message takes 1..=this).
     pub max_latency_ms: u64,
+    /// Largest AppendEntries delivered, bytes of entries (as [`Entry::size_bytes`] counts
+    /// them); larger ones are lost, as a datagram too large for its transport is. 60 KB, a
+    /// ballot node's datagram, unless set.
+    pub max_message_bytes: usize,
     /// Every node seen leading each term.
     pub leaders_by_term: BTreeMap<Term, BTreeSet<NodeId>>,
     /// Entries some node reported committed: (index, term).
@@ -71,6 +75,7 @@ impl TestNet {
             drop_rate: 0.0,
             duplicate_rate: 0.0,
             max_latency_ms: 5,
+            max_message_bytes: 60 * 1024,
             leaders_by_term: BTreeMap::new(),
             committed: BTreeSet::new(),
             sent: 0,
@@ -308,6 +313,11 @@ impl TestNet {
         }
         if self.drop_rate > 0.0 && self.rng.random_bool(self.drop_rate) {
             return;
+        }
+        if let Body::AppendEntries { entries, .. } = &msg.body {
+            if entries.iter().map(Entry::size_bytes).sum::<usize>() > self.max_message_bytes {
+                return;
+            }
         }
         let copies = if self.rng.random_bool(self.duplicate_rate) { 2 } else { 1 };
         for _ in 0..copies {

@@ -55,6 +55,14 @@ pub enum RequestError {
     /// A leadership transfer is under way.
     #[error("leadership transfer in progress")]
     TransferInProgress,
+    /// The proposal is larger than one message carries; it was not taken.
+    #[error("proposal of {bytes} bytes is larger than the {max} bytes one message carries")]
+    TooLarge {
+        /// The proposal's size, bytes.
+        bytes: usize,
+        /// The largest proposal accepted, bytes.
+        max: usize,
+    },
     /// A new leader overwrote the entry before it committed; it will never commit.
     #[error("entry {index} was superseded by a leader of {by}")]
     Superseded {
@@ -89,7 +97,8 @@ pub struct NodeStats {
     pub sent: u64,
     /// Messages received and handed to the core.
     pub received: u64,
-    /// Datagrams dropped, by reason.
+    /// Datagrams dropped, by reason: incoming ones refused, outgoing ones that could not be
+    /// encoded (`unencodable`).
     pub dropped: BTreeMap<&'static str, u64>,
 }
 

@@ -51,6 +51,15 @@ pub enum MessageKind {
         /// Whether it answers a pre-vote.
         pre_vote: bool,
     },
+    /// A follower's answer to an AppendEntries.
+    AppendAnswer {
+        /// The term the answer carries.
+        term: Term,
+        /// Whether the entries were taken (the log now matches the leader's through `index`).
+        success: bool,
+        /// The index the answer speaks of: with `success`, the last one that matches.
+        index: LogIndex,
+    },
     /// Anything else.
     Other,
 }
@@ -184,6 +193,9 @@ impl ElectionCore for Raft {
             Body::AppendEntries { .. } => MessageKind::AppendEntries,
             Body::RequestVoteResponse { pre_vote, granted } => {
                 MessageKind::VoteAnswer { term: msg.term, granted, pre_vote }
+            }
+            Body::AppendEntriesResponse { success, index, .. } => {
+                MessageKind::AppendAnswer { term: msg.term, success, index }
             }
             _ => MessageKind::Other,
         };

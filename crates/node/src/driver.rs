@@ -82,6 +82,7 @@ impl<T: Transport, S: Storage, C: ElectionCore> Node<T, S, C> {
         clock: Arc<dyn Clock>,
         observer: Arc<dyn Observer>,
     ) -> Result<(Node<T, S, C>, NodeHandle), NodeError> {
+        wire::check_budget(&config.core).map_err(InitError::Config)?;
         let persisted = storage.load()?;
         let (hard_state, log_len) = (persisted.hard_state, persisted.entries.len() as u64);
         let core = C::start(RaftOptions {
@@ -151,26 +152,38 @@ impl<T: Transport, S: Storage, C: ElectionCore> Node<T, S, C> {
             if now >= self.core.next_deadline() {
                 self.core.tick(now);
             }
+            // Every request that queued up (while the disk was busy, say) is taken now and
+            // persisted in one write, so that a burst of proposals neither costs a sync each
+            // nor keeps the node from hearing its peers.
+            while commands_open {
+                match self.commands.try_recv() {
+                    Ok(Command::Shutdown) => return Ok(()),
+                    Ok(command) => self.handle_command(command),
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => commands_open = false,
+                }
+            }
             let term = self.core.soft_state().term.0;
             self.flush().instrument(tracing::info_span!("term", term)).await?;
             // Never sleep zero: a deadline the core left in the past must not spin the loop.
             let wake = self.core.next_deadline().max(self.clock.now_ms() + 1);
             let sleep = self.clock.sleep_until(wake);
             // `biased`: tokio's random branch choice is not seeded, and must not decide
-            // anything in a simulation. Timers cannot starve: they are checked above.
+            // anything in a simulation. Timers and requests cannot starve: they are taken
+            // above, at every turn.
             tokio::select! {
                 biased;
-                command = self.commands.recv(), if commands_open => match command {
-                    Some(Command::Shutdown) => return Ok(()),
-                    Some(command) => self.handle_command(command),
-                    None => commands_open = false,
-                },
                 received = self.transport.recv_from(&mut buf) => match received {
                     Ok((len, from)) => self.receive(&buf[..len], from),
                     Err(e) => {
                         warn!(error = %e, "receive failed");
                         self.count_drop("recv_error");
                     }
+                },
+                command = self.commands.recv(), if commands_open => match command {
+                    Some(Command::Shutdown) => return Ok(()),
+                    Some(command) => self.handle_command(command),
+                    None => commands_open = false,
                 },
                 () = sleep => {}
             }
@@ -188,10 +201,17 @@ impl<T: Transport, S: Storage, C: ElectionCore> Node<T, S, C> {
                     self.pending.insert(index, (term, reply));
                 }
                 Err(e) => {
-                    let _ = reply.send(Err(match e {
+                    let error = match e {
                         ProposeError::NotLeader { leader } => RequestError::NotLeader { leader },
                         ProposeError::TransferInProgress(_) => RequestError::TransferInProgress,
-                    }));
+                        ProposeError::TooLarge { bytes, max } => {
+                            RequestError::TooLarge { bytes, max }
+                        }
+                    };
+                    let event =
+                        NodeEvent::ProposeRefused { bytes: data.len(), error: error.clone() };
+                    self.observer.event(self.config.id, &event);
+                    let _ = reply.send(Err(error));
                 }
             },
             Command::Transfer(target, reply) => {
@@ -205,7 +225,7 @@ impl<T: Transport, S: Storage, C: ElectionCore> Node<T, S, C> {
                 }));
             }
             Command::Reconfigure(core, reply) => {
-                let result = self.core.set_config(core);
+                let result = wire::check_budget(&core).and_then(|()| self.core.set_config(core));
                 let _ = reply.send(result.map_err(|e| RequestError::InvalidConfig(e.to_string())));
             }
             Command::Shutdown => unreachable!("handled by the loop"),
@@ -260,7 +280,7 @@ impl<T: Transport, S: Storage, C: ElectionCore> Node<T, S, C> {
             }
             self.send_all(messages).await;
             if hard_state.is_some() || log_write.is_some() {
-                self.storage.save(hard_state, log_write.as_ref())?;
+                self.storage.save(hard_state, log_write.as_ref()).await?;
                 let entries =
                     log_write.map(|w| (w.first_index, w.entries.iter().map(|e| e.term).collect()));
                 self.observer.event(self.config.id, &NodeEvent::Persisted { hard_state, entries });
@@ -288,9 +308,16 @@ impl<T: Transport, S: Storage, C: ElectionCore> Node<T, S, C> {
         for msg in messages {
             let envelope = C::envelope(&msg);
             let to = envelope.to;
-            if let MessageKind::VoteAnswer { term, granted, pre_vote } = envelope.kind {
-                let event = NodeEvent::Vote { term, candidate: to, granted, pre_vote };
-                self.observer.event(self.config.id, &event);
+            match envelope.kind {
+                MessageKind::VoteAnswer { term, granted, pre_vote } => {
+                    let event = NodeEvent::Vote { term, candidate: to, granted, pre_vote };
+                    self.observer.event(self.config.id, &event);
+                }
+                MessageKind::AppendAnswer { term, success, index } => {
+                    let event = NodeEvent::AppendAnswered { leader: to, term, success, index };
+                    self.observer.event(self.config.id, &event);
+                }
+                MessageKind::AppendEntries | MessageKind::Other => {}
             }
             let Some(&addr) = self.config.members.get(&to) else { continue };
             match wire::encode::<C>(self.config.cluster_id, &msg) {
@@ -299,7 +326,10 @@ impl<T: Transport, S: Storage, C: ElectionCore> Node<T, S, C> {
                         warn!(error = %e, to = to.0, "send failed");
                     }
                 }
-                Err(e) => warn!(error = %e, to = to.0, "message not encodable"),
+                Err(e) => {
+                    warn!(error = %e, to = to.0, "message not encodable");
+                    self.count_drop("unencodable");
+                }
             }
             self.stats.lock().expect("stats lock").sent += 1;
             self.observer.event(self.config.id, &NodeEvent::Sent { to });

@@ -40,6 +40,17 @@ pub enum NodeEvent {
         /// It answers a pre-vote.
         pre_vote: bool,
     },
+    /// An AppendEntries was answered (after whatever the answer depends on was persisted).
+    AppendAnswered {
+        /// The leader answered.
+        leader: NodeId,
+        /// The term of the answer.
+        term: Term,
+        /// Whether the entries were taken.
+        success: bool,
+        /// With `success`, the last index that now matches the leader's log.
+        index: LogIndex,
+    },
     /// An application proposal was appended to the leader's log.
     Proposed {
         /// Its index.
@@ -48,6 +59,13 @@ pub enum NodeEvent {
         term: Term,
         /// What it carries.
         data: Vec<u8>,
+    },
+    /// An application proposal was refused; nothing was appended.
+    ProposeRefused {
+        /// The proposal's size, bytes.
+        bytes: usize,
+        /// Why.
+        error: crate::RequestError,
     },
     /// An entry is committed and durable here.
     Committed {

@@ -48,5 +48,5 @@ pub use clock::{Clock, Sleep, TokioClock};
 pub use core::{Batch, ElectionCore, Envelope, MessageKind};
 pub use driver::{Node, NodeConfig, NodeError};
 pub use events::{NoObserver, NodeEvent, Observer};
-pub use storage::{FileStorage, FileSystem, StdFileSystem, Storage, StorageError};
+pub use storage::{write_atomic, FileStorage, FileSystem, StdFileSystem, Storage, StorageError};
 pub use transport::Transport;

@@ -14,6 +14,7 @@
 
 use ballot_core::{Entry, HardState, LogWrite, PersistedState};
 use serde::{Deserialize, Serialize};
+use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -46,26 +47,64 @@ pub enum StorageError {
 pub trait Storage: Send + 'static {
     /// Reads what was saved (empty state for a new node).
     fn load(&mut self) -> Result<PersistedState, StorageError>;
-    /// Makes `hard_state` and `log` durable before returning.
+    /// Makes `hard_state` and `log` durable before completing (a real disk takes time: the
+    /// node waits, and nothing that depends on the write leaves before it completes).
     fn save(
         &mut self,
         hard_state: Option<HardState>,
         log: Option<&LogWrite>,
-    ) -> Result<(), StorageError>;
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
 }
 
-/// The few file operations [`FileStorage`] needs, so that a simulator can supply its own disk.
-pub trait FileSystem: Send + 'static {
+/// The primitive file operations [`FileStorage`] needs, so that a simulator can supply its
+/// own disk (with its own latencies, and losing what was not synced when it crashes). The
+/// one protocol that makes a write atomic and durable over them is [`write_atomic`].
+pub trait FileSystem: Send + Sync + 'static {
     /// The file's contents, or `None` if it does not exist.
     fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>>;
-    /// Replaces the file with `bytes` atomically and durably (write a temporary file, sync it,
-    /// rename it, sync the directory).
-    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
+    /// Creates (or truncates) the file and writes `bytes`; not durable until synced.
+    fn write(&self, path: &Path, bytes: &[u8]) -> impl Future<Output = io::Result<()>> + Send;
+    /// Makes the file's contents durable (fsync).
+    fn sync_file(&self, path: &Path) -> impl Future<Output = io::Result<()>> + Send;
+    /// Renames `from` to `to`, replacing `to`; not durable until the directory is synced.
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Makes the directory's entries (a rename into it) durable.
+    fn sync_dir(&self, dir: &Path) -> impl Future<Output = io::Result<()>> + Send;
+}
+
+/// Replaces the file at `path` with `bytes` atomically and durably: write a temporary file,
+/// sync it, rename it over `path`, sync the directory. A crash at any point leaves the old
+/// contents or the new ones, never a mix.
+pub async fn write_atomic<F: FileSystem>(fs: &F, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    fs.write(&tmp, bytes).await?;
+    fs.sync_file(&tmp).await?;
+    fs.rename(&tmp, path)?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs.sync_dir(dir).await
 }
 
 /// The operating system's file system.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct StdFileSystem;
+
+impl StdFileSystem {
+    /// [`write_atomic`] for code outside an async runtime: the operating system's calls
+    /// block instead of waiting, so the protocol completes in one poll.
+    pub fn write_atomic_blocking(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        complete_now(write_atomic(self, path, bytes))
+    }
+}
+
+/// Runs a future of [`StdFileSystem`]'s, which never waits, to completion in one poll.
+fn complete_now<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => unreachable!("StdFileSystem never waits"),
+    }
+}
 
 impl FileSystem for StdFileSystem {
     fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
@@ -76,14 +115,19 @@ impl FileSystem for StdFileSystem {
         }
     }
 
-    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
-        use std::io::Write;
-        let tmp = path.with_extension("tmp");
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    async fn write(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        std::fs::write(path, bytes)
+    }
+
+    async fn sync_file(&self, path: &Path) -> io::Result<()> {
+        std::fs::File::open(path)?.sync_all()
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        std::fs::rename(from, to)
+    }
+
+    async fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         std::fs::File::open(dir)?.sync_all()
     }
 }
@@ -130,7 +174,7 @@ impl<F: FileSystem> Storage for FileStorage<F> {
         })
     }
 
-    fn save(
+    async fn save(
         &mut self,
         hard_state: Option<HardState>,
         log: Option<&LogWrite>,
@@ -144,7 +188,7 @@ impl<F: FileSystem> Storage for FileStorage<F> {
             self.state.entries.extend_from_slice(&write.entries);
         }
         let bytes = encode_state(&self.state);
-        self.fs.write_atomic(&self.path, &bytes).map_err(|e| self.io(e))
+        write_atomic(&self.fs, &self.path, &bytes).await.map_err(|e| self.io(e))
     }
 }
 
@@ -190,6 +234,14 @@ mod tests {
         dir
     }
 
+    /// A save on [`StdFileSystem`], run to completion.
+    trait Now: Future + Sized {
+        fn now(self) -> Self::Output {
+            complete_now(self)
+        }
+    }
+    impl<F: Future> Now for F {}
+
     fn entry(index: u64, term: u64) -> Entry {
         Entry { index, term: Term(term), payload: Payload::Data(vec![index as u8]) }
     }
@@ -201,9 +253,9 @@ mod tests {
         assert_eq!(s.load().unwrap(), PersistedState::default(), "a new node starts empty");
         let hs = HardState { term: Term(3), voted_for: Some(NodeId(2)) };
         let write = LogWrite { first_index: 1, entries: vec![entry(1, 1), entry(2, 3)] };
-        s.save(Some(hs), Some(&write)).unwrap();
+        s.save(Some(hs), Some(&write)).now().unwrap();
         let truncate = LogWrite { first_index: 2, entries: vec![entry(2, 3)] };
-        s.save(None, Some(&truncate)).unwrap();
+        s.save(None, Some(&truncate)).now().unwrap();
         let loaded = FileStorage::new(StdFileSystem, &path).load().unwrap();
         assert_eq!(loaded.hard_state, hs);
         assert_eq!(loaded.entries, vec![entry(1, 1), entry(2, 3)]);
@@ -214,7 +266,7 @@ mod tests {
         let dir = temp_dir("corrupt");
         let path = dir.join("state");
         let mut s = FileStorage::new(StdFileSystem, &path);
-        s.save(Some(HardState { term: Term(5), voted_for: Some(NodeId(1)) }), None).unwrap();
+        s.save(Some(HardState { term: Term(5), voted_for: Some(NodeId(1)) }), None).now().unwrap();
         let good = std::fs::read(&path).unwrap();
         let mut flipped = good.clone();
         *flipped.last_mut().unwrap() ^= 0xff;
@@ -239,7 +291,7 @@ mod tests {
     fn io_errors_are_reported_with_the_path() {
         let path = temp_dir("io").join("missing-dir").join("state");
         let mut s = FileStorage::new(StdFileSystem, &path);
-        let err = s.save(Some(HardState::default()), None).unwrap_err();
+        let err = s.save(Some(HardState::default()), None).now().unwrap_err();
         assert!(matches!(err, StorageError::Io { .. }));
         assert!(err.to_string().contains("missing-dir"), "{err}");
     }

@@ -18,6 +18,24 @@ pub const WIRE_VERSION: u8 = 2;
 const HEADER_LEN: usize = 2 + 1 + 8;
 /// Largest datagram sent or accepted, bytes (fits a UDP datagram with room to spare).
 pub const MAX_DATAGRAM: usize = 60 * 1024;
+/// Bytes an AppendEntries may need beyond its entries (ids, terms, indexes, times), as an
+/// upper bound for every core's encoding.
+const MESSAGE_OVERHEAD_BYTES: usize = 256;
+/// The largest `Config::max_bytes_per_message` a node accepts, bytes: a batch that full
+/// still fits one datagram.
+pub const MAX_ENTRY_BYTES: usize = MAX_DATAGRAM - HEADER_LEN - MESSAGE_OVERHEAD_BYTES;
+
+/// Checks that AppendEntries cut to `config`'s byte budget fit one datagram.
+pub fn check_budget(config: &ballot_core::Config) -> Result<(), ballot_core::ConfigError> {
+    if config.max_bytes_per_message > MAX_ENTRY_BYTES {
+        return Err(ballot_core::ConfigError::Unsupported(format!(
+            "max_bytes_per_message ({}) must be at most {MAX_ENTRY_BYTES} bytes: a batch that \
+             full would not fit one {MAX_DATAGRAM}-byte datagram",
+            config.max_bytes_per_message
+        )));
+    }
+    Ok(())
+}
 
 /// Why a datagram was refused.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -163,6 +181,48 @@ mod tests {
         ];
         for (bytes, kind) in cases {
             assert_eq!(decode(9, &bytes).unwrap_err().kind(), kind, "{bytes:?}");
+        }
+    }
+
+    /// The fullest AppendEntries a valid configuration allows (the byte budget at the
+    /// transport's limit, entries of the largest indexes and terms, empty or of the largest
+    /// proposal) still fits one datagram.
+    #[test]
+    fn the_fullest_batch_fits_one_datagram() {
+        let config =
+            ballot_core::Config { max_bytes_per_message: MAX_ENTRY_BYTES, ..Default::default() };
+        assert_eq!(check_budget(&config), Ok(()));
+        let over =
+            ballot_core::Config { max_bytes_per_message: MAX_ENTRY_BYTES + 1, ..config.clone() };
+        assert!(check_budget(&over).unwrap_err().to_string().contains("max_bytes_per_message"));
+        let entry = |payload: Vec<u8>| Entry {
+            index: u64::MAX,
+            term: Term(u64::MAX),
+            payload: Payload::Data(payload),
+        };
+        let small = entry(Vec::new());
+        let batches = [
+            vec![small.clone(); MAX_ENTRY_BYTES / small.size_bytes()],
+            vec![entry(vec![0xff; config.max_proposal_bytes()])],
+        ];
+        for entries in batches {
+            let total: usize = entries.iter().map(Entry::size_bytes).sum();
+            assert!(total <= config.max_bytes_per_message);
+            let msg = Message {
+                from: NodeId(u64::MAX),
+                to: NodeId(u64::MAX),
+                term: Term(u64::MAX),
+                body: Body::AppendEntries {
+                    prev_log_index: u64::MAX,
+                    prev_log_term: Term(u64::MAX),
+                    entries,
+                    leader_commit: u64::MAX,
+                    sent_at_ms: u64::MAX,
+                    rtt_ms: u64::MAX,
+                },
+            };
+            let bytes = encode(u64::MAX, &msg).expect("fits one datagram");
+            assert!(bytes.len() <= MAX_DATAGRAM);
         }
     }
 

@@ -34,6 +34,9 @@ pub struct RaftRs03 {
     node: RawNode<MemStorage>,
     rng: StdRng,
     timeout_range: (u64, u64),
+    /// The largest proposal accepted, bytes (`Config::max_proposal_bytes`): raft-rs sends an
+    /// entry alone however large, so one that cannot fit a datagram is refused here.
+    max_proposal_bytes: usize,
     /// The local time of the last tick raft-rs was given, milliseconds.
     ticked_to: Millis,
     /// Ticks since the node last became leader (raft-rs's private heartbeat counter is this
@@ -53,6 +56,13 @@ fn rs_id(id: NodeId) -> u64 {
 
 fn ballot_id(id: u64) -> Option<NodeId> {
     id.checked_sub(1).map(NodeId)
+}
+
+/// raft-rs's `max_size_per_msg` for ballot's byte budget per AppendEntries. raft-rs counts
+/// each entry's protobuf size but not the bytes that frame it in the message (a tag and a
+/// length, never more than the entry itself), so half the budget keeps every batch within it.
+fn max_size_per_msg(config: &Config) -> u64 {
+    (config.max_bytes_per_message / 2) as u64
 }
 
 fn read_only_option(check_quorum: bool) -> ReadOnlyOption {
@@ -113,7 +123,7 @@ impl RaftRs03 {
             check_quorum: config.check_quorum,
             pre_vote: config.pre_vote,
             read_only_option: read_only_option(config.check_quorum),
-            max_size_per_msg: u64::MAX,
+            max_size_per_msg: max_size_per_msg(config),
             max_inflight_msgs: 256,
             ..Default::default()
         };
@@ -217,6 +227,7 @@ impl ElectionCore for RaftRs03 {
             node,
             rng: StdRng::seed_from_u64(seed),
             timeout_range: (config.election_timeout_min_ms, config.election_timeout_max_ms),
+            max_proposal_bytes: config.max_proposal_bytes(),
             ticked_to: now_ms,
             ticks_as_leader: 0,
             seen: (StateRole::Leader, u64::MAX),
@@ -260,6 +271,9 @@ impl ElectionCore for RaftRs03 {
         }
         if let Some(target) = self.node.raft.lead_transferee.and_then(ballot_id) {
             return Err(ProposeError::TransferInProgress(target));
+        }
+        if data.len() > self.max_proposal_bytes {
+            return Err(ProposeError::TooLarge { bytes: data.len(), max: self.max_proposal_bytes });
         }
         self.input(now, |node| node.propose(Vec::new(), data))
             .map_err(|_| ProposeError::NotLeader { leader: None })?;
@@ -313,6 +327,8 @@ impl ElectionCore for RaftRs03 {
         }
         raft.pre_vote = config.pre_vote;
         raft.check_quorum = config.check_quorum;
+        raft.max_msg_size = max_size_per_msg(&config);
+        self.max_proposal_bytes = config.max_proposal_bytes();
         raft.read_only.option = read_only_option(config.check_quorum);
         Ok(())
     }
@@ -399,6 +415,11 @@ impl ElectionCore for RaftRs03 {
             }
             MessageType::MsgRequestVoteResponse => vote_answer(false),
             MessageType::MsgRequestPreVoteResponse => vote_answer(true),
+            MessageType::MsgAppendResponse => MessageKind::AppendAnswer {
+                term: Term(msg.term),
+                success: !msg.reject,
+                index: msg.index,
+            },
             _ => MessageKind::Other,
         };
         let id = |id: u64| ballot_id(id).unwrap_or(NodeId(u64::MAX));

@@ -30,6 +30,11 @@ pub fn envelope(msg: &Message) -> Envelope {
         MessageType::MsgRequestPreVoteResponse => {
             MessageKind::VoteAnswer { term: Term(msg.term), granted: !msg.reject, pre_vote: true }
         }
+        MessageType::MsgAppendResponse => MessageKind::AppendAnswer {
+            term: Term(msg.term),
+            success: !msg.reject,
+            index: msg.index,
+        },
         _ => MessageKind::Other,
     };
     // Id 0 is raft-rs's "none"; it maps to a node no cluster has.

@@ -53,6 +53,9 @@ pub struct RaftRs {
     node: RawNode<MemStorage>,
     rng: StdRng,
     timeout_range: (u64, u64),
+    /// The largest proposal accepted, bytes (`Config::max_proposal_bytes`): raft-rs sends an
+    /// entry alone however large, so one that cannot fit a datagram is refused here.
+    max_proposal_bytes: usize,
     /// The local time of the last tick raft-rs was given, milliseconds.
     ticked_to: Millis,
     /// Role and term when the adapter last looked: a change means raft-rs reset its timer.
@@ -84,7 +87,7 @@ impl RaftRs {
             check_quorum: config.check_quorum,
             pre_vote: config.pre_vote,
             read_only_option: read_only_option(config.check_quorum),
-            max_size_per_msg: raft::NO_LIMIT,
+            max_size_per_msg: max_size_per_msg(config),
             max_inflight_msgs: 256,
             ..Default::default()
         };
@@ -138,6 +141,13 @@ fn ballot_id(id: u64) -> Option<NodeId> {
     id.checked_sub(1).map(NodeId)
 }
 
+/// raft-rs's `max_size_per_msg` for ballot's byte budget per AppendEntries. raft-rs counts
+/// each entry's protobuf size but not the bytes that frame it in the message (a tag and a
+/// length, never more than the entry itself), so half the budget keeps every batch within it.
+fn max_size_per_msg(config: &Config) -> u64 {
+    (config.max_bytes_per_message / 2) as u64
+}
+
 fn read_only_option(check_quorum: bool) -> ReadOnlyOption {
     // raft-rs allows lease-based reads only with check-quorum.
     if check_quorum {
@@ -186,6 +196,7 @@ impl ElectionCore for RaftRs {
             node,
             rng: StdRng::seed_from_u64(seed),
             timeout_range: (config.election_timeout_min_ms, config.election_timeout_max_ms),
+            max_proposal_bytes: config.max_proposal_bytes(),
             ticked_to: now_ms,
             seen: (StateRole::Leader, u64::MAX),
             in_flight: None,
@@ -224,6 +235,9 @@ impl ElectionCore for RaftRs {
         }
         if let Some(target) = self.node.raft.lead_transferee.and_then(ballot_id) {
             return Err(ProposeError::TransferInProgress(target));
+        }
+        if data.len() > self.max_proposal_bytes {
+            return Err(ProposeError::TooLarge { bytes: data.len(), max: self.max_proposal_bytes });
         }
         self.input(now, |node| node.propose(Vec::new(), data))
             .map_err(|_| ProposeError::NotLeader { leader: None })?;
@@ -274,6 +288,8 @@ impl ElectionCore for RaftRs {
         }
         raft.pre_vote = config.pre_vote;
         raft.check_quorum = config.check_quorum;
+        raft.max_msg_size = max_size_per_msg(&config);
+        self.max_proposal_bytes = config.max_proposal_bytes();
         // No read is ever pending (the adapter issues none), so the option can simply change.
         raft.read_only.option = read_only_option(config.check_quorum);
         Ok(())

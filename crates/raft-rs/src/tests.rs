@@ -25,6 +25,10 @@ struct Net {
     now: Millis,
     /// Every (time, node, role, term) change, in order.
     log: Vec<(Millis, u64, Role, u64)>,
+    /// A node whose messages, both ways, are lost.
+    isolated: Option<u64>,
+    /// The largest datagram any message needed, bytes.
+    largest_datagram: usize,
 }
 
 impl Net {
@@ -36,6 +40,8 @@ impl Net {
             in_flight: Vec::new(),
             now: 0,
             log: Vec::new(),
+            isolated: None,
+            largest_datagram: 0,
         }
     }
 
@@ -53,7 +59,12 @@ impl Net {
                 self.log.push((self.now, i as u64, soft.role, soft.term.0));
             }
             for msg in batch.messages.into_iter().chain(batch.persisted_messages) {
-                self.in_flight.push((self.now + 1, msg));
+                let datagram = ballot_node::wire::encode::<RaftRs>(1, &msg).map(|d| d.len());
+                self.largest_datagram = self.largest_datagram.max(datagram.unwrap_or(usize::MAX));
+                let ends = [envelope(&msg).from.0, envelope(&msg).to.0];
+                if !self.isolated.is_some_and(|cut| ends.contains(&cut)) {
+                    self.in_flight.push((self.now + 1, msg));
+                }
             }
             self.nodes[i].advance();
         }
@@ -194,6 +205,35 @@ fn settings_raft_rs_has_no_equivalent_for_are_refused() {
     core.set_config(no_pre_vote).unwrap();
     assert!(!core.node.raft.pre_vote && !core.node.raft.check_quorum);
     assert_eq!(core.node.raft.read_only.option, ReadOnlyOption::Safe);
+}
+
+/// A follower a hundred 1 KB entries behind catches up, in messages that each fit one
+/// datagram (raft-rs's `max_size_per_msg` set from ballot's byte budget); a proposal larger
+/// than one message carries is refused, since raft-rs would send it alone and it could never
+/// arrive.
+#[test]
+fn large_entries_go_in_datagram_sized_batches_and_oversized_proposals_are_refused() {
+    let mut net = Net::new(3, 2);
+    net.run_to(1_000);
+    let leader = net.leaders().into_values().next().unwrap()[0];
+    let laggard = (leader + 1) % 3;
+    net.isolated = Some(laggard as u64);
+    for i in 0..100u8 {
+        net.nodes[leader].propose(vec![i; 1024], net.now).unwrap();
+        net.flush(leader);
+        let until = net.now + 2;
+        net.run_to(until);
+    }
+    net.isolated = None;
+    net.run_to(net.now + 1_000);
+    let last = |net: &Net, i: usize| net.nodes[i].node.raft.raft_log.last_index();
+    assert_eq!(last(&net, laggard), last(&net, leader), "the laggard caught up");
+    assert!(net.largest_datagram <= ballot_node::wire::MAX_DATAGRAM, "{}", net.largest_datagram);
+    assert!(net.largest_datagram > 20 * 1024, "batches of many entries: {}", net.largest_datagram);
+    let max = Config::default().max_proposal_bytes();
+    let err = net.nodes[leader].propose(vec![0; max + 1], net.now).unwrap_err();
+    assert_eq!(err, ProposeError::TooLarge { bytes: max + 1, max });
+    assert_eq!(net.nodes[leader].propose(vec![0; max], net.now).map(|_| ()), Ok(()));
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! as correct, kept apart from how a run is produced. Each property also says over how many
 //! simulated milliseconds it was judged, so that a vacuous pass shows.
 
+mod ack_durable;
 mod committed_durable;
 mod election_safety;
 mod leader_completeness;
@@ -92,6 +93,7 @@ pub const PROPERTIES: &[Property] = &[
     safety!("election-safety", election_safety),
     safety!("vote-once", vote_once),
     safety!("vote-durable", vote_durable),
+    safety!("ack-durable", ack_durable),
     safety!("term-monotonic", term_monotonic),
     safety!("log-matching", log_matching),
     safety!("leader-completeness", leader_completeness),

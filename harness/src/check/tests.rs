@@ -416,7 +416,7 @@ fn check_all_orders_by_time_and_classes_are_right() {
     assert_eq!(found.checked["election-safety"], END);
     assert_eq!(class_of("election-safety"), Some(Class::Safety));
     assert_eq!(class_of("stability"), Some(Class::Liveness));
-    assert_eq!(PROPERTIES.len(), 13);
+    assert_eq!(PROPERTIES.len(), 14);
 }
 
 #[test]
@@ -445,6 +445,39 @@ fn vote_durable() {
         (3.0, Some(1), vote(2, 0)),
     ]);
     assert_broken("vote-durable", &forgotten, 3.0, &[1, 0]);
+}
+
+#[test]
+fn ack_durable() {
+    let ack = |index| K::AppendAck { leader: 0, term: 2, index };
+    let start = |log_len| K::Start { term: 2, voted_for: None, log_len };
+    let good = history(&[
+        (1.0, Some(1), persist_log(1, &[1, 1, 2])),
+        (1.0, Some(1), ack(3)),
+        (2.0, Some(1), persist_log(2, &[2])), // truncated to two entries
+        (2.0, Some(1), ack(2)),
+        (3.0, Some(2), start(4)), // a node's disk held four entries at its start
+        (4.0, Some(2), ack(4)),
+    ]);
+    assert!(check("ack-durable", &good).is_empty());
+    let before_sync = history(&[
+        (1.0, Some(1), persist_log(1, &[1])),
+        (2.0, Some(1), ack(3)), // entries 2 and 3 still in flight to the disk
+        (3.0, Some(1), persist_log(2, &[2, 2])),
+    ]);
+    assert_broken("ack-durable", &before_sync, 2.0, &[1, 0]);
+    let after_truncation = history(&[
+        (1.0, Some(1), persist_log(1, &[1, 1, 1])),
+        (2.0, Some(1), persist_log(2, &[])), // a pure truncation, made durable
+        (3.0, Some(1), ack(2)),
+    ]);
+    assert_broken("ack-durable", &after_truncation, 3.0, &[1, 0]);
+    let lost_in_crash = history(&[
+        (1.0, Some(1), persist_log(1, &[1, 1])),
+        (2.0, Some(1), start(1)), // the disk gave back less than was persisted
+        (3.0, Some(1), ack(2)),
+    ]);
+    assert_broken("ack-durable", &lost_in_crash, 3.0, &[1, 0]);
 }
 
 /// The simulated milliseconds `property` judged of `h`, with the default setup.

@@ -4,7 +4,7 @@
 //! Schedules are plain data, so proptest can shrink them.
 
 use crate::faults::{Clock, Heal, Restart, Shape};
-use crate::schedule::{ClusterSpec, NetworkSpec, NodeRef, Op, Schedule, Step, FORMAT};
+use crate::schedule::{ClusterSpec, DiskSpec, NetworkSpec, NodeRef, Op, Schedule, Step, FORMAT};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config as RunnerConfig, RngAlgorithm, TestRng, TestRunner};
@@ -101,6 +101,7 @@ fn build(
         seed,
         cluster,
         network: NetworkSpec { latency_ms, loss },
+        disk: DiskSpec::default(),
         duration_ms: last + 4_000,
         liveness_ms: 3_000,
         liveness: true,

@@ -111,7 +111,7 @@ impl Fault for Partition {
                         .chain((0..late).map(|i| len / 2 + 400 + 2 * i));
                     for (i, t) in times.enumerate() {
                         let value = format!("d{tag}-{i}");
-                        shape.push((t, Propose { node: NodeRef::Leader, value }.into()));
+                        shape.push((t, Propose::new(NodeRef::Leader, value).into()));
                     }
                     let heal = len + 500 + 2 * late;
                     shape.push((heal, Op::from(Crash { node: NodeRef::Leader })));

@@ -48,7 +48,7 @@ impl Fault for Pause {
                     let mut t = 0;
                     for (i, (freeze, len)) in cycles.into_iter().enumerate() {
                         let value = format!("f{tag}-{i}");
-                        shape.push((t, Propose { node: leader, value }.into()));
+                        shape.push((t, Propose::new(leader, value).into()));
                         shape.push((t + freeze, Pause { node: leader }.into()));
                         shape.push((t + freeze + len, Heal {}.into()));
                         t += freeze + len + 50;

@@ -14,6 +14,9 @@ use ballot_core::Role;
 use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 
+/// How much of a proposal's value a `propose` event shows, bytes.
+pub const VALUE_SHOWN_BYTES: usize = 64;
+
 /// One thing that happened, at `t_ms` of simulated time, on `node` (if it concerns one).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -83,14 +86,36 @@ pub enum EventKind {
         #[serde(skip_serializing_if = "Option::is_none", default)]
         terms: Option<Vec<u64>>,
     },
+    /// A follower told a leader that its log matches the leader's through `index` (an
+    /// AppendEntries success). Recorded when the (term, index) answered changes, not for
+    /// every heartbeat.
+    AppendAck {
+        /// The leader answered.
+        leader: usize,
+        /// The term of the answer.
+        term: u64,
+        /// The last index the answer covers.
+        index: u64,
+    },
     /// A leader appended a client proposal.
     Propose {
         /// Its index.
         index: u64,
         /// Its term.
         term: u64,
-        /// Its value.
+        /// Its value (its first [`VALUE_SHOWN_BYTES`] bytes, when `bytes` says it is longer).
         value: String,
+        /// Its size, bytes, when it is longer than the value shown.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        bytes: Option<u64>,
+    },
+    /// A node refused a client proposal (not the leader, a transfer under way, larger than
+    /// one message carries); nothing was appended.
+    ProposeRefused {
+        /// The proposal's size, bytes.
+        bytes: u64,
+        /// Why.
+        error: String,
     },
     /// An entry is committed (and durable) on this node.
     Commit {

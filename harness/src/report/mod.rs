@@ -8,7 +8,7 @@ pub mod timeline;
 pub use artifact::Artifact;
 pub use summary::{Stats, Summary, Verdict};
 
-use ballot_node::{FileSystem, StdFileSystem};
+use ballot_node::StdFileSystem;
 use std::io;
 use std::path::Path;
 
@@ -18,5 +18,5 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    StdFileSystem.write_atomic(path, bytes)
+    StdFileSystem.write_atomic_blocking(path, bytes)
 }

@@ -32,6 +32,9 @@ pub struct Schedule {
     /// The baseline network.
     #[serde(default)]
     pub network: NetworkSpec,
+    /// How long each node's disk takes to write and to sync (instant unless given).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub disk: DiskSpec,
     /// Length of the run, simulated milliseconds.
     pub duration_ms: u64,
     /// After the last step, how long a healthy majority may take to elect a leader, ms.
@@ -76,9 +79,23 @@ pub struct ClusterSpec {
     pub adaptive_timeout: bool,
     /// Clock-drift bound the leader lease assumes, as a fraction.
     pub clock_drift_bound: f64,
+    /// Most entries one AppendEntries carries, count.
+    #[serde(skip_serializing_if = "is_default_entries")]
+    pub max_entries_per_message: usize,
+    /// Most bytes of entries one AppendEntries carries, bytes (a larger proposal is refused).
+    #[serde(skip_serializing_if = "is_default_bytes")]
+    pub max_bytes_per_message: usize,
     /// The election core every node runs (`ballot` unless named).
     #[serde(skip_serializing_if = "is_default")]
     pub core: CoreName,
+}
+
+fn is_default_entries(count: &usize) -> bool {
+    *count == Config::default().max_entries_per_message
+}
+
+fn is_default_bytes(bytes: &usize) -> bool {
+    *bytes == Config::default().max_bytes_per_message
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
@@ -96,6 +113,8 @@ impl Default for ClusterSpec {
             check_quorum: c.check_quorum,
             adaptive_timeout: c.adaptive_timeout,
             clock_drift_bound: c.clock_drift_bound,
+            max_entries_per_message: c.max_entries_per_message,
+            max_bytes_per_message: c.max_bytes_per_message,
             core: CoreName::default(),
         }
     }
@@ -112,6 +131,8 @@ impl ClusterSpec {
             check_quorum: self.check_quorum,
             adaptive_timeout: self.adaptive_timeout,
             clock_drift_bound: self.clock_drift_bound,
+            max_entries_per_message: self.max_entries_per_message,
+            max_bytes_per_message: self.max_bytes_per_message,
             // The cap a schedule cannot set follows the timeouts it can.
             adaptive_timeout_cap_ms: Config::default()
                 .adaptive_timeout_cap_ms
@@ -141,6 +162,37 @@ pub struct NetworkSpec {
 impl Default for NetworkSpec {
     fn default() -> Self {
         NetworkSpec { latency_ms: [1, 10], loss: 0.0 }
+    }
+}
+
+/// The simulated disks' latencies: every write and every sync (of a file, of a directory)
+/// takes a time drawn uniformly from its range, per node from its own seeded RNG, so that a
+/// crash can fall between what a node sent and the sync it should have waited for.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiskSpec {
+    /// Time to write a file (not yet durable), `[min, max]` milliseconds.
+    pub write_ms: [u64; 2],
+    /// Time to sync a file or a directory, `[min, max]` milliseconds.
+    pub sync_ms: [u64; 2],
+}
+
+/// The slowest disk operation a schedule may ask for, milliseconds.
+pub const MAX_DISK_MS: u64 = 1_000;
+
+impl DiskSpec {
+    fn validate(&self) -> Result<(), ScheduleError> {
+        for (field, [min, max]) in
+            [("disk.write_ms", self.write_ms), ("disk.sync_ms", self.sync_ms)]
+        {
+            if min > max {
+                return Err(bad(field, format!("[{min}, {max}]: the minimum exceeds the maximum")));
+            }
+            if max > MAX_DISK_MS {
+                return Err(bad(field, format!("{max} ms is more than {MAX_DISK_MS}")));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -281,6 +333,8 @@ impl Schedule {
         }
         let config = self.cluster.core_config();
         config.validate().map_err(|e| bad("cluster", e.to_string()))?;
+        ballot_node::wire::check_budget(&config)
+            .map_err(|e| bad("cluster.max_bytes_per_message", e.to_string()))?;
         let core = self.cluster.core;
         if !core.available() {
             return Err(bad(
@@ -292,6 +346,7 @@ impl Schedule {
             return Err(bad(field, why));
         }
         crate::faults::draw::check_rate("network.loss", self.network.loss)?;
+        self.disk.validate()?;
         crate::faults::check_latency("network.latency_ms", self.network.latency_ms)?;
         for (field, ms) in [("duration_ms", self.duration_ms), ("liveness_ms", self.liveness_ms)] {
             if ms == 0 {
@@ -438,6 +493,30 @@ mod tests {
                 "must not exceed",
             ),
             (r#"{"format":2,"seed":1,"duration_ms":9}"#.to_string(), "format", "not supported"),
+            (
+                r#"{"format":1,"seed":1,"duration_ms":9,"cluster":{"max_bytes_per_message":61440}}"#
+                    .to_string(),
+                "cluster.max_bytes_per_message",
+                "would not fit one 61440-byte datagram",
+            ),
+            (
+                r#"{"format":1,"seed":1,"duration_ms":9,"cluster":{"max_bytes_per_message":8}}"#
+                    .to_string(),
+                "cluster",
+                "must be more than the 32 bytes",
+            ),
+            (with_step(r#"{"at_ms":1,"op":"propose","node":0,"value":"abc","size":2}"#), "steps[0].size", "shorter than"),
+            (
+                r#"{"format":1,"seed":1,"duration_ms":9,"disk":{"sync_ms":[5,2]}}"#.to_string(),
+                "disk.sync_ms",
+                "minimum exceeds",
+            ),
+            (
+                r#"{"format":1,"seed":1,"duration_ms":9,"disk":{"write_ms":[0,5000]}}"#.to_string(),
+                "disk.write_ms",
+                "more than 1000",
+            ),
+            (r#"{"format":1,"seed":1,"duration_ms":9,"disk":{"fsync":1}}"#.to_string(), "disk.fsync", "unknown field"),
             (r#"{"format":1,"seed":1}"#.to_string(), "schedule", "missing field `duration_ms`"),
             (r#"{"format":1,"seed":1,"duration_ms":9,"colour":1}"#.to_string(), "colour", "unknown field"),
             ("not json".to_string(), "schedule", "expected a JSON object"),

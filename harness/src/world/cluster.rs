@@ -7,7 +7,7 @@ use super::sim_io::{sim_now_ms, NetConditions, NodeControl, SimClock, SimFs, Sim
 use crate::cores::{self, CoreName};
 use crate::faults::{self, Conditions, Op, Timing};
 use crate::history::{EventKind, History};
-use crate::schedule::{NetworkSpec, NodeRef, Step};
+use crate::schedule::{DiskSpec, NetworkSpec, NodeRef, Step};
 use crate::seed::derive_seed;
 use ballot_core::{Config, NodeId, Raft};
 use ballot_node::{ElectionCore, FileStorage, Node, NodeConfig, NodeHandle};
@@ -35,6 +35,7 @@ pub struct ClusterBuilder {
     /// Nodes that run another configuration than `core`, by index.
     node_cores: BTreeMap<usize, Config>,
     network: NetworkSpec,
+    disk: DiskSpec,
     seed: u64,
 }
 
@@ -48,6 +49,7 @@ impl ClusterBuilder {
             core: Config::default(),
             node_cores: BTreeMap::new(),
             network: NetworkSpec::default(),
+            disk: DiskSpec::default(),
             seed: 0,
         }
     }
@@ -75,6 +77,12 @@ impl ClusterBuilder {
     /// The baseline network (which `heal` restores).
     pub fn network(mut self, network: NetworkSpec) -> Self {
         self.network = network;
+        self
+    }
+
+    /// How long every node's disk takes to write and sync (instant unless given).
+    pub fn disk(mut self, disk: DiskSpec) -> Self {
+        self.disk = disk;
         self
     }
 
@@ -120,8 +128,9 @@ impl ClusterBuilder {
         for (i, name) in names.iter().enumerate() {
             let loss_rng =
                 StdRng::seed_from_u64(derive_seed(self.seed, &format!("node {i} network")));
+            let disk_rng = StdRng::seed_from_u64(derive_seed(self.seed, &format!("node {i} disk")));
             let slot = Arc::new(NodeSlot {
-                control: Arc::new(NodeControl::new(loss_rng)),
+                control: Arc::new(NodeControl::new(loss_rng, self.disk.clone(), disk_rng)),
                 handle: Mutex::new(None),
                 incarnation: Mutex::new(0),
             });
@@ -200,11 +209,13 @@ impl HostSpec {
             control: self.slot.control.clone(),
             net: self.net.clone(),
         };
-        let storage = FileStorage::new(SimFs, format!("{STATE_DIR}/state"));
+        let storage =
+            FileStorage::new(SimFs(self.slot.control.clone()), format!("{STATE_DIR}/state"));
         let clock = Arc::new(SimClock(self.slot.control.clone()));
         let recorder = Arc::new(Recorder {
             history: self.history.clone(),
             control: self.slot.control.clone(),
+            last_ack: Mutex::new(None),
         });
         let core = self.election_core;
         let host = Host { spec: self, config, transport, storage, clock, recorder };
@@ -342,7 +353,7 @@ impl Cluster {
         if applied {
             self.sync(&before);
             match &step.op {
-                Op::Propose(p) => self.submit(faults::index(p.node), &p.value),
+                Op::Propose(p) => self.submit(faults::index(p.node), p.payload()),
                 Op::Transfer(t) => {
                     if let Some(h) = self.handle(faults::index(t.node)) {
                         drop(h.start_transfer(Some(NodeId(faults::index(t.to) as u64))));
@@ -488,7 +499,7 @@ impl Cluster {
     /// Sends a client write to node `n`; `false` if the node is down or paused. Its fate is in
     /// the history (a `propose` event if a leader took it, then `commit` events).
     pub fn propose(&mut self, n: usize, value: &str) -> bool {
-        self.apply(faults::Propose { node: NodeRef::Index(n), value: value.to_string() }.into())
+        self.apply(faults::Propose::new(NodeRef::Index(n), value).into())
     }
 
     /// Asks node `n` to hand leadership to node `to`; `false` if `n` is down or paused. The
@@ -498,9 +509,9 @@ impl Cluster {
         self.apply(faults::Transfer { node, to }.into())
     }
 
-    fn submit(&self, n: usize, value: &str) {
+    fn submit(&self, n: usize, payload: Vec<u8>) {
         if let Some(h) = self.handle(n) {
-            drop(h.submit(value.as_bytes().to_vec()));
+            drop(h.submit(payload));
         }
     }
 

@@ -1,7 +1,7 @@
 //! Turns the events of every node's driver into the run's history.
 
 use super::sim_io::{sim_now_ms, NodeControl};
-use crate::history::{EventKind, Heard, History};
+use crate::history::{EventKind, Heard, History, VALUE_SHOWN_BYTES};
 use ballot_core::NodeId;
 use ballot_node::{NodeEvent, Observer};
 use std::sync::{Arc, Mutex};
@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex};
 pub(crate) struct Recorder {
     pub(crate) history: Arc<Mutex<History>>,
     pub(crate) control: Arc<NodeControl>,
+    /// The last AppendEntries success this incarnation recorded: (term, index).
+    pub(crate) last_ack: Mutex<Option<(u64, u64)>>,
 }
 
 fn index(id: NodeId) -> usize {
@@ -47,17 +49,34 @@ impl Observer for Recorder {
                     since_heard_ms: heard.map(|h| self.control.local_ms() - h.local_ms),
                 }
             }
-            NodeEvent::Proposed { index, term, data } => EventKind::Propose {
-                index: *index,
-                term: term.0,
-                value: String::from_utf8_lossy(data).into_owned(),
-            },
+            NodeEvent::Proposed { index, term, data } => {
+                let shown = &data[..data.len().min(VALUE_SHOWN_BYTES)];
+                EventKind::Propose {
+                    index: *index,
+                    term: term.0,
+                    value: String::from_utf8_lossy(shown).into_owned(),
+                    bytes: (shown.len() < data.len()).then_some(data.len() as u64),
+                }
+            }
+            NodeEvent::ProposeRefused { bytes, error } => {
+                EventKind::ProposeRefused { bytes: *bytes as u64, error: error.to_string() }
+            }
             NodeEvent::Committed { index, term } => {
                 EventKind::Commit { index: *index, term: term.0, in_term: history.views()[n].term }
             }
             NodeEvent::Lease { until } => {
                 EventKind::Lease { until_ms: until.map(|local| self.control.sim_ms_at(local)) }
             }
+            NodeEvent::AppendAnswered { leader, term, success: true, index } => {
+                let ack = (term.0, *index);
+                let mut last = self.last_ack.lock().expect("ack lock");
+                if *last == Some(ack) {
+                    return;
+                }
+                *last = Some(ack);
+                EventKind::AppendAck { leader: self::index(*leader), term: term.0, index: *index }
+            }
+            NodeEvent::AppendAnswered { success: false, .. } => return,
             NodeEvent::Stopped { error } => EventKind::Stopped { error: error.clone() },
             NodeEvent::Mark(mark) => EventKind::Mark { mark: mark.name().to_string() },
             NodeEvent::Sent { .. } => {

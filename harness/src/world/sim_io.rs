@@ -1,12 +1,13 @@
 //! The node's I/O in the simulator: turmoil's UDP and disk, and a local clock that can drift
 //! and freeze. Every node runs the production driver on top of these.
 
+use crate::schedule::DiskSpec;
 use ballot_core::Millis;
 use ballot_node::{Clock, FileSystem, Sleep, Transport};
 use rand::rngs::StdRng;
 use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::io::{self, Write};
+use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -43,17 +44,22 @@ pub(crate) struct NodeControl {
     clock: Mutex<ClockSegment>,
     paused: watch::Sender<bool>,
     loss_rng: Mutex<StdRng>,
+    /// The node's disk latencies, and the RNG that draws each one.
+    disk: DiskSpec,
+    disk_rng: Mutex<StdRng>,
     /// Wakes the node's delivery of released messages.
     pub(crate) released: Notify,
 }
 
 impl NodeControl {
-    pub(crate) fn new(loss_rng: StdRng) -> NodeControl {
+    pub(crate) fn new(loss_rng: StdRng, disk: DiskSpec, disk_rng: StdRng) -> NodeControl {
         let segment = ClockSegment { since_sim_ms: 0.0, local_at_start: 0.0, rate: 1.0 };
         NodeControl {
             clock: Mutex::new(segment),
             paused: watch::channel(false).0,
             loss_rng: Mutex::new(loss_rng),
+            disk,
+            disk_rng: Mutex::new(disk_rng),
             released: Notify::new(),
         }
     }
@@ -75,6 +81,14 @@ impl NodeControl {
 
     pub(crate) fn clock_rate(&self) -> f64 {
         self.clock.lock().expect("clock lock").rate
+    }
+
+    /// How long one disk operation of `range` (milliseconds) takes this time.
+    fn disk_delay_ms(&self, [min, max]: [u64; 2]) -> u64 {
+        if max == 0 {
+            return 0;
+        }
+        self.disk_rng.lock().expect("disk rng lock").random_range(min..=max)
     }
 
     pub(crate) fn set_paused(&self, paused: bool) {
@@ -218,9 +232,20 @@ impl Transport for SimSocket {
     }
 }
 
-/// turmoil's simulated disk: writes not synced are lost when the node crashes.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct SimFs;
+/// turmoil's simulated disk: writes not synced are lost when the node crashes, and every
+/// write and sync takes the time the schedule's disk gives it (drawn from the node's own
+/// seeded RNG), so a crash can land between a write and its sync.
+#[derive(Clone)]
+pub(crate) struct SimFs(pub(crate) Arc<NodeControl>);
+
+impl SimFs {
+    async fn take(&self, range: [u64; 2]) {
+        let ms = self.0.disk_delay_ms(range);
+        if ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
+    }
+}
 
 impl FileSystem for SimFs {
     fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
@@ -231,12 +256,23 @@ impl FileSystem for SimFs {
         }
     }
 
-    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
-        let tmp = path.with_extension("tmp");
-        let mut file = simfs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        simfs::rename(&tmp, path)?;
-        simfs::sync_dir(path.parent().unwrap_or(Path::new("/")))
+    async fn write(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        simfs::write(path, bytes)?;
+        self.take(self.0.disk.write_ms).await;
+        Ok(())
+    }
+
+    async fn sync_file(&self, path: &Path) -> io::Result<()> {
+        self.take(self.0.disk.sync_ms).await;
+        simfs::File::open(path)?.sync_all()
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        simfs::rename(from, to)
+    }
+
+    async fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        self.take(self.0.disk.sync_ms).await;
+        simfs::sync_dir(dir)
     }
 }

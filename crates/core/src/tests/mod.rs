@@ -7,6 +7,7 @@ mod features;
 mod marks;
 mod mutants;
 mod network;
+mod payloads;
 mod rules;
 mod turns;
 
