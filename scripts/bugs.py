@@ -91,6 +91,23 @@ BUGS = {
         "self.members.len() / 2 + 1",
         "self.members.len() / 2",
     ),
+    # log and commit: AppendEntries batches are cut by a count of entries only, never by
+    # bytes (ballot before issue 21): a follower far behind a log of large entries is sent
+    # more than one datagram carries, the send fails, and it never catches up.
+    "batch-cut-by-count-only": (
+        "crates/core/src/log.rs",
+        "bytes == e.size_bytes() || bytes <= max_bytes",
+        "bytes == e.size_bytes() || max_bytes > 0",
+    ),
+    # persistence, log: a follower acknowledges entries before they are durable; a crash
+    # before the sync loses entries the leader counted towards a commit.
+    "ack-before-durable": (
+        "crates/core/src/raft.rs",
+        """        if self.has_unpersisted() {
+            self.persisted_messages.push(msg);""",
+        """        if self.has_unpersisted() && !matches!(msg.body, Body::AppendEntriesResponse { .. }) {
+            self.persisted_messages.push(msg);""",
+    ),
     # quorum: check-quorum never deposes a leader cut off from the majority.
     "no-check-quorum-step-down": (
         "crates/core/src/leader.rs",

@@ -90,6 +90,7 @@ impl Cluster {
         let setup = Setup {
             timing: self.timing(),
             network: self.conditions().baseline.clone(),
+            disk: self.disk().clone(),
             liveness_ms,
             end_ms: self.now_ms(),
         };
@@ -120,6 +121,7 @@ pub fn run(schedule: &Schedule) -> Run {
     let setup = Setup {
         timing: schedule.cluster.timing(),
         network: schedule.network.clone(),
+        disk: schedule.disk.clone(),
         liveness_ms: schedule.liveness_ms,
         end_ms: end as f64,
     };

@@ -200,7 +200,8 @@ pub fn trial(row: &Row, seed: u64, cap_ms: u64) -> Option<Trial> {
 
 /// The views' setup for a trial.
 fn setup(spec: &ClusterSpec, network: &NetworkSpec, end_ms: f64) -> Setup {
-    Setup { timing: spec.timing(), network: network.clone(), liveness_ms: 0, end_ms }
+    let disk = Default::default();
+    Setup { timing: spec.timing(), network: network.clone(), disk, liveness_ms: 0, end_ms }
 }
 
 /// A row's results, in the shape SPEC.md gives.

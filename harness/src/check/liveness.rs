@@ -9,11 +9,8 @@ use crate::history::Views;
 pub(crate) fn liveness(v: &Views) -> Vec<Violation> {
     let Some(phase) = v.liveness_phase() else { return Vec::new() };
     let (deadline, end) = (phase.deadline_ms, v.end_ms());
-    let throughout =
-        |n: usize| v.leadership_of(n).find(|s| s.from_ms <= deadline && s.to_ms >= end);
     // If two lead throughout, the one of the higher term is the leader; the other is stale.
-    let leader =
-        phase.nodes.iter().filter_map(|&n| throughout(n)).max_by_key(|s| s.term).map(|s| s.node);
+    let leader = v.phase_leader(&phase).map(|s| s.node);
     let Some(leader) = leader else {
         let message = format!(
             "no node of {:?} led from {deadline:.0} ms ({:.0} ms into the liveness phase) to the end at {end:.0} ms",

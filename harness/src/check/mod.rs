@@ -12,6 +12,7 @@ mod liveness;
 mod log_matching;
 mod no_disruption;
 mod quorum_step_down;
+mod replication;
 mod stability;
 mod term_monotonic;
 mod vote_durable;
@@ -131,6 +132,13 @@ pub const PROPERTIES: &[Property] = &[
         class: Class::Liveness,
         check: liveness::liveness,
         judged_ms: liveness::judged_ms,
+        needs: None,
+    },
+    Property {
+        name: "replication",
+        class: Class::Liveness,
+        check: replication::replication,
+        judged_ms: replication::judged_ms,
         needs: None,
     },
     Property {

@@ -270,6 +270,78 @@ fn liveness() {
     assert_eq!((property("liveness").unwrap().judged_ms)(&Views::new(&none, test_setup(END))), 0.0);
 }
 
+/// Replication: node 1 leads term 3 from 400 ms with a log [1, 1, 3], committed at 450 ms;
+/// node 0 already holds it. With 1–10 ms latency and an instant disk a round trip is allowed
+/// 22 ms, and each catch-up two heartbeats plus a round trip per batch, per divergent entry
+/// and two more.
+#[test]
+fn replication() {
+    let base = |node_2: &[(f64, Option<usize>, K)]| {
+        let mut events = vec![
+            (0.0, Some(2), persist_log(1, &[1])),
+            (400.0, Some(1), role(Role::Leader, 3)),
+            (400.0, Some(1), persist_log(1, &[1, 1, 3])),
+            (420.0, Some(0), persist_log(1, &[1, 1, 3])),
+            (450.0, Some(1), commit(3, 3, 3)),
+        ];
+        events.extend(node_2.iter().cloned());
+        events.sort_by(|a, b| a.0.total_cmp(&b.0));
+        phase(&events)
+    };
+    // Two entries missing, one batch: 100 + 22 × 3 = 166 ms from 400.
+    let good = base(&[(560.0, Some(2), persist_log(2, &[1, 3]))]);
+    assert!(check("replication", &good).is_empty());
+    assert_eq!(judged("replication", &good), END - 100.0);
+    assert_broken("replication", &base(&[]), 566.0, &[2, 1]);
+    let late = base(&[(580.0, Some(2), persist_log(2, &[1, 3]))]);
+    assert_broken("replication", &late, 566.0, &[2, 1]);
+    let wrong_terms = base(&[(500.0, Some(2), persist_log(2, &[2, 2]))]);
+    assert_broken("replication", &wrong_terms, 566.0, &[2, 1]);
+    // A divergent suffix of two entries is walked back a round trip each: 210 ms.
+    let divergent = |at| {
+        base(&[
+            (10.0, Some(2), persist_log(2, &[2, 2])),
+            (at, Some(2), persist_log(2, &[1, 3])),
+        ])
+    };
+    let found = check("replication", &divergent(605.0));
+    assert!(found.is_empty(), "{found:?}");
+    assert_broken("replication", &divergent(620.0), 610.0, &[2, 1]);
+    // A node restarted later is allowed its catch-up from its start.
+    let restarted = base(&[
+        (3_000.0, Some(2), K::Start { term: 3, voted_for: None, log_len: 1 }),
+        (3_150.0, Some(2), persist_log(2, &[1, 3])),
+    ]);
+    assert!(check("replication", &restarted).is_empty());
+    // A hundred 1 KB writes take five batches at half the 48 KiB budget: 100 + 22 × 7 ms.
+    let large = |at| {
+        let mut h = base(&[]);
+        let mut terms = vec![1, 1, 3];
+        for i in 4..=103 {
+            let propose = K::Propose { index: i, term: 3, value: "x".into(), bytes: Some(1024) };
+            h.record(401.0, Some(1), propose);
+            terms.push(3);
+        }
+        h.record(402.0, Some(1), persist_log(1, &terms));
+        h.record(430.0, Some(0), persist_log(1, &terms));
+        h.record(440.0, Some(1), commit(103, 3, 3));
+        h.record(at, Some(2), persist_log(2, &terms[1..]));
+        h
+    };
+    assert!(check("replication", &large(650.0)).is_empty());
+    assert_broken("replication", &large(700.0), 654.0, &[2, 1]);
+    // No phase leader, or a catch-up that would end after the run: nothing judged.
+    assert!(check("replication", &phase(&[])).is_empty());
+    let short = history(&[
+        (100.0, None, K::LivenessPhase),
+        (9_990.0, Some(1), role(Role::Leader, 3)),
+        (9_990.0, Some(1), persist_log(1, &[3])),
+        (9_995.0, Some(1), commit(1, 3, 3)),
+    ]);
+    assert_eq!(judged("replication", &short), 0.0);
+    assert!(check("replication", &short).is_empty());
+}
+
 #[test]
 fn stability() {
     let good = followed(&[
@@ -416,7 +488,7 @@ fn check_all_orders_by_time_and_classes_are_right() {
     assert_eq!(found.checked["election-safety"], END);
     assert_eq!(class_of("election-safety"), Some(Class::Safety));
     assert_eq!(class_of("stability"), Some(Class::Liveness));
-    assert_eq!(PROPERTIES.len(), 14);
+    assert_eq!(PROPERTIES.len(), 15);
 }
 
 #[test]

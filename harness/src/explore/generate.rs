@@ -37,19 +37,40 @@ const TIMEOUTS_MS: [[u64; 2]; 8] = [
     [300, 600],
 ];
 
-/// Whole schedules: 3–7 nodes, core options on and off, election timeouts, latency and loss,
-/// and 0–8 fault shapes drawn from this schedule's own swarm mix, ending (usually) in a heal
-/// and restarts so that liveness is checked.
+/// Disks drawn: `(write_ms, sync_ms)` ranges, from instant (as most of the time, since the
+/// old corpus was found on instant disks) to a sync of tens of milliseconds, so that crashes
+/// land between what a node sent and the sync it should have waited for. The slowest stays
+/// well inside the election timeout, as a disk a deployment would accept.
+const DISKS_MS: [([u64; 2], [u64; 2]); 5] =
+    [([0, 0], [0, 0]), ([0, 0], [0, 0]), ([0, 1], [1, 5]), ([0, 2], [2, 10]), ([1, 5], [5, 20])];
+
+/// Byte budgets per AppendEntries drawn, bytes: the default most of the time, and small ones
+/// that cut a catch-up into many batches with payloads a disk rewrites quickly.
+const BUDGETS_BYTES: [usize; 5] = [48 * 1024, 48 * 1024, 48 * 1024, 16 * 1024, 4 * 1024];
+
+/// Whole schedules: 3–7 nodes, core options on and off, election timeouts, byte budgets,
+/// disks, latency and loss, and 0–8 fault shapes drawn from this schedule's own swarm mix,
+/// ending (usually) in a heal and restarts so that liveness is checked.
 pub fn schedule() -> impl Strategy<Value = Schedule> {
-    let options = (any::<(bool, bool, bool)>(), 0..TIMEOUTS_MS.len());
+    let options = (
+        any::<(bool, bool, bool)>(),
+        0..TIMEOUTS_MS.len(),
+        0..BUDGETS_BYTES.len(),
+        0..DISKS_MS.len(),
+    );
     (3usize..=7, any::<u64>(), options, 0u64..5, 1u64..30, 0u8..4, any::<u32>())
         .prop_flat_map(|(n, seed, options, lat_min, lat_span, lossy, mix)| {
             let faults = proptest::collection::vec((swarm_shape(n, mix), 100u64..1_500), 0..8);
             (Just((n, seed, options, lat_min, lat_span, lossy)), faults, any::<bool>())
         })
-        .prop_map(|((n, seed, (flags, timeouts), lat_min, lat_span, lossy), faults, end_clean)| {
-            let cluster = cluster(n, flags, TIMEOUTS_MS[timeouts]);
-            build(cluster, seed, [lat_min, lat_min + lat_span], lossy, &faults, end_clean)
+        .prop_map(|((n, seed, options, lat_min, lat_span, lossy), faults, end_clean)| {
+            let (flags, timeouts, budget, disk) = options;
+            let cluster = cluster(n, flags, TIMEOUTS_MS[timeouts], BUDGETS_BYTES[budget]);
+            let (write_ms, sync_ms) = DISKS_MS[disk];
+            let mut schedule =
+                build(cluster, seed, [lat_min, lat_min + lat_span], lossy, &faults, end_clean);
+            schedule.disk = DiskSpec { write_ms, sync_ms };
+            schedule
         })
 }
 
@@ -58,6 +79,7 @@ fn cluster(
     nodes: usize,
     (pre_vote, check_quorum, adaptive_timeout): (bool, bool, bool),
     election_timeout_ms: [u64; 2],
+    max_bytes_per_message: usize,
 ) -> ClusterSpec {
     ClusterSpec {
         nodes,
@@ -65,6 +87,7 @@ fn cluster(
         check_quorum,
         adaptive_timeout,
         election_timeout_ms,
+        max_bytes_per_message,
         ..ClusterSpec::default()
     }
 }

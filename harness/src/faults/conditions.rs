@@ -24,6 +24,10 @@ pub struct Timing {
     /// The longest election timeout the core may use, milliseconds of its clock: the
     /// adaptive cap when the adaptive timeout is on, else the maximum election timeout.
     pub longest_timeout_ms: u64,
+    /// Most entries one AppendEntries carries, count.
+    pub max_entries_per_message: usize,
+    /// Most bytes of entries one AppendEntries carries, bytes.
+    pub max_bytes_per_message: usize,
 }
 
 impl Timing {
@@ -36,6 +40,8 @@ impl Timing {
             clock_drift_bound: core.clock_drift_bound,
             pre_vote: core.pre_vote,
             check_quorum: core.check_quorum,
+            max_entries_per_message: core.max_entries_per_message,
+            max_bytes_per_message: core.max_bytes_per_message,
             longest_timeout_ms: if core.adaptive_timeout {
                 core.adaptive_timeout_cap_ms.max(core.election_timeout_max_ms)
             } else {

@@ -5,7 +5,7 @@
 
 use super::{EventKind, History};
 use crate::faults::{Conditions, Op, Timing};
-use crate::schedule::{NetworkSpec, NodeRef};
+use crate::schedule::{DiskSpec, NetworkSpec, NodeRef};
 use ballot_core::Role;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -76,6 +76,8 @@ pub struct Setup {
     pub timing: Timing,
     /// The baseline network, which `heal` restores.
     pub network: NetworkSpec,
+    /// The disks' latencies.
+    pub disk: DiskSpec,
     /// How long the liveness phase gives a majority to elect a leader, milliseconds.
     pub liveness_ms: u64,
     /// When the run ended, simulated milliseconds.
@@ -318,6 +320,19 @@ impl<'h> Views<'h> {
         })
     }
 
+    /// The leader of the liveness phase: a node of the phase that leads from its deadline to
+    /// the end (of the higher term, if two do: the other is stale).
+    pub fn phase_leader(&self, phase: &LivenessPhase) -> Option<&LeaderSpan> {
+        let (deadline, end) = (phase.deadline_ms, self.end_ms());
+        phase
+            .nodes
+            .iter()
+            .filter_map(|&n| {
+                self.leadership_of(n).find(|s| s.from_ms <= deadline && s.to_ms >= end)
+            })
+            .max_by_key(|s| s.term)
+    }
+
     /// Times from a leader's crash to the next node becoming leader, milliseconds.
     pub fn failovers(&self) -> Vec<f64> {
         let mut leader: Option<usize> = None;
@@ -526,6 +541,7 @@ pub(crate) fn test_setup(end_ms: f64) -> Setup {
     Setup {
         timing: crate::schedule::ClusterSpec::default().timing(),
         network: NetworkSpec::default(),
+        disk: DiskSpec::default(),
         liveness_ms: 3_000,
         end_ms,
     }

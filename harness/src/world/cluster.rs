@@ -149,7 +149,7 @@ impl ClusterBuilder {
         }
         let timing = Timing::of(&self.core);
         let conditions = Conditions::new(self.nodes, self.network);
-        Cluster { sim, nodes, names, history, net, conditions, timing }
+        Cluster { sim, nodes, names, history, net, conditions, timing, disk: self.disk }
     }
 }
 
@@ -269,9 +269,15 @@ pub struct Cluster {
     net: Arc<NetConditions>,
     conditions: Conditions,
     timing: Timing,
+    disk: DiskSpec,
 }
 
 impl Cluster {
+    /// The disks' latencies.
+    pub fn disk(&self) -> &DiskSpec {
+        &self.disk
+    }
+
     /// The election timing every node runs with.
     pub fn timing(&self) -> Timing {
         self.timing
