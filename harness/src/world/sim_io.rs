@@ -276,3 +276,64 @@ impl FileSystem for SimFs {
         simfs::sync_dir(dir)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use std::time::Duration;
+
+    /// What the host saw: the file's contents at each start, and each save that completed.
+    type Seen = Arc<Mutex<Vec<String>>>;
+
+    /// A host that saves `old`, then `new`, on a disk whose syncs take 20 ms.
+    fn disk_host(sim: &mut turmoil::Sim<'_>, seen: Seen) {
+        let disk = DiskSpec { write_ms: [0, 0], sync_ms: [20, 20] };
+        let control = Arc::new(NodeControl::new(
+            StdRng::seed_from_u64(1),
+            disk,
+            StdRng::seed_from_u64(2),
+        ));
+        sim.host("n", move || {
+            let (control, seen) = (control.clone(), seen.clone());
+            async move {
+                let fs = SimFs(control);
+                let path = Path::new("/d/state");
+                simfs::create_dir_all("/d")?;
+                let found = fs.read(path)?.map(|b| String::from_utf8_lossy(&b).into_owned());
+                seen.lock().unwrap().push(format!("start: {found:?}"));
+                for value in ["old", "new"] {
+                    ballot_node::write_atomic(&fs, path, value.as_bytes()).await?;
+                    seen.lock().unwrap().push(format!("saved {value}"));
+                }
+                std::future::pending::<()>().await;
+                Ok(())
+            }
+        });
+    }
+
+    /// A save takes simulated time on a slow disk, and a crash inside it loses it: the node
+    /// starts again from the save before, whole.
+    #[test]
+    fn a_crash_inside_a_slow_sync_keeps_the_previous_save() {
+        let seen: Seen = Arc::default();
+        let mut sim = turmoil::Builder::new().tick_duration(Duration::from_millis(1)).build();
+        disk_host(&mut sim, seen.clone());
+        let step_until = |sim: &mut turmoil::Sim<'_>, n: usize| {
+            while seen.lock().unwrap().len() < n {
+                sim.step().unwrap();
+            }
+        };
+        step_until(&mut sim, 2);
+        let saved_old = sim.elapsed();
+        assert!(saved_old >= Duration::from_millis(40), "two syncs of 20 ms: {saved_old:?}");
+        for _ in 0..30 {
+            sim.step().unwrap(); // inside the second save's syncs
+        }
+        assert_eq!(seen.lock().unwrap().len(), 2, "the second save is still syncing");
+        sim.crash("n");
+        sim.bounce("n");
+        step_until(&mut sim, 3);
+        assert_eq!(seen.lock().unwrap()[2], "start: Some(\"old\")", "{:?}", seen.lock().unwrap());
+    }
+}
