@@ -39,6 +39,11 @@ pub enum Mark {
     RefusedTruncatingCommitted,
     /// A leader sent a full AppendEntries: the follower lags by more than one message holds.
     CatchUpInBatches,
+    /// A leader's AppendEntries stopped at the byte budget, before the count limit, with
+    /// more to send: a follower behind large entries.
+    BatchCutByBytes,
+    /// A proposal larger than one AppendEntries carries was refused.
+    ProposalTooLarge,
     /// An AppendEntries response of an older term, or to a node no longer leader, arrived.
     StaleAppendResponse,
     /// A node restarted having voted in its current term.
@@ -67,6 +72,8 @@ impl Mark {
         Mark::TruncatedConflict,
         Mark::RefusedTruncatingCommitted,
         Mark::CatchUpInBatches,
+        Mark::BatchCutByBytes,
+        Mark::ProposalTooLarge,
         Mark::StaleAppendResponse,
         Mark::RestartAfterVote,
         Mark::TimeoutNowIgnored,
@@ -92,6 +99,8 @@ impl Mark {
             Mark::TruncatedConflict => "truncated-conflict",
             Mark::RefusedTruncatingCommitted => "refused-truncating-committed",
             Mark::CatchUpInBatches => "catch-up-in-batches",
+            Mark::BatchCutByBytes => "batch-cut-by-bytes",
+            Mark::ProposalTooLarge => "proposal-too-large",
             Mark::StaleAppendResponse => "stale-append-response",
             Mark::RestartAfterVote => "restart-after-vote",
             Mark::TimeoutNowIgnored => "timeout-now-ignored",
@@ -107,6 +116,6 @@ mod tests {
     fn names_are_distinct_and_all_is_complete() {
         let names: std::collections::BTreeSet<_> = Mark::ALL.iter().map(|m| m.name()).collect();
         assert_eq!(names.len(), Mark::ALL.len());
-        assert_eq!(Mark::ALL.len(), 20);
+        assert_eq!(Mark::ALL.len(), 22);
     }
 }

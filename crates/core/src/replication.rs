@@ -15,6 +15,7 @@ impl Raft {
         self.set_now(now);
         let max = self.config.max_proposal_bytes();
         if data.len() > max {
+            self.mark(Mark::ProposalTooLarge);
             return Err(ProposeError::TooLarge { bytes: data.len(), max });
         }
         if self.role != Role::Leader {
@@ -57,6 +58,9 @@ impl Raft {
         let entries = self.log.batch_from(progress.next_index, count, bytes);
         if progress.next_index + (entries.len() as u64) <= self.log.last_index() {
             self.mark(Mark::CatchUpInBatches);
+            if entries.len() < count {
+                self.mark(Mark::BatchCutByBytes);
+            }
         }
         let body = Body::AppendEntries {
             prev_log_index,

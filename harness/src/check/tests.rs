@@ -299,10 +299,7 @@ fn replication() {
     assert_broken("replication", &wrong_terms, 566.0, &[2, 1]);
     // A divergent suffix of two entries is walked back a round trip each: 210 ms.
     let divergent = |at| {
-        base(&[
-            (10.0, Some(2), persist_log(2, &[2, 2])),
-            (at, Some(2), persist_log(2, &[1, 3])),
-        ])
+        base(&[(10.0, Some(2), persist_log(2, &[2, 2])), (at, Some(2), persist_log(2, &[1, 3]))])
     };
     let found = check("replication", &divergent(605.0));
     assert!(found.is_empty(), "{found:?}");

@@ -289,11 +289,8 @@ mod tests {
     /// A host that saves `old`, then `new`, on a disk whose syncs take 20 ms.
     fn disk_host(sim: &mut turmoil::Sim<'_>, seen: Seen) {
         let disk = DiskSpec { write_ms: [0, 0], sync_ms: [20, 20] };
-        let control = Arc::new(NodeControl::new(
-            StdRng::seed_from_u64(1),
-            disk,
-            StdRng::seed_from_u64(2),
-        ));
+        let control =
+            Arc::new(NodeControl::new(StdRng::seed_from_u64(1), disk, StdRng::seed_from_u64(2)));
         sim.host("n", move || {
             let (control, seen) = (control.clone(), seen.clone());
             async move {

@@ -184,6 +184,7 @@ fn replication_marks() {
     )
     .unwrap();
     assert!(raised(&mut r, Mark::CatchUpInBatches), "entries 1 to 3 take two messages");
+    assert!(!raised(&mut r, Mark::BatchCutByBytes), "cut by count");
 
     r.step(append_ok(3, 2, 1, LATER), LATER + 2).unwrap();
     assert!(!raised(&mut r, Mark::StaleAppendResponse));
@@ -192,6 +193,24 @@ fn replication_marks() {
     let mut follower = node(3, no_pre_vote(), 2, None, &[]);
     follower.step(append_ok(3, 2, 1, LATER), LATER).unwrap();
     assert!(raised(&mut follower, Mark::StaleAppendResponse), "to a node that does not lead");
+}
+
+#[test]
+fn payload_marks() {
+    let config = Config { max_bytes_per_message: 1024, ..no_pre_vote() };
+    let mut r = node(3, config.clone(), 1, None, &[1]);
+    r.campaign(LATER);
+    r.step(vote_response(2, 2, true), LATER).unwrap();
+    let _ = take(&mut r);
+    let max = config.max_proposal_bytes();
+    assert!(r.propose(vec![0; max + 1], LATER).is_err());
+    assert!(raised(&mut r, Mark::ProposalTooLarge));
+    r.propose(vec![0; 600], LATER).unwrap();
+    r.propose(vec![0; 600], LATER).unwrap();
+    assert!(!raised(&mut r, Mark::ProposalTooLarge), "proposals that fit");
+    let refuse = Body::AppendEntriesResponse { success: false, index: 0, sent_at_ms: LATER };
+    r.step(msg(2, 2, refuse), LATER + 1).unwrap();
+    assert!(raised(&mut r, Mark::BatchCutByBytes), "two 600-byte entries exceed 1 KiB");
 }
 
 #[test]
