@@ -160,3 +160,31 @@ fn a_corrupt_state_file_is_refused_at_start_up() {
         assert!(err.to_string().contains("refusing to start"), "{err}");
     });
 }
+
+/// A byte budget per AppendEntries that one datagram could not carry is refused at start-up
+/// and on a live node, never run with batches that could not be sent.
+#[test]
+fn a_batch_budget_larger_than_a_datagram_is_refused() {
+    let dir = temp_dir("budget");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let too_large = Config { max_bytes_per_message: wire::MAX_ENTRY_BYTES + 1, ..Config::default() };
+        let start = |core: Config| async {
+            let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let members = [(NodeId(1), socket.local_addr().unwrap())].into_iter().collect();
+            let config = NodeConfig { id: NodeId(1), cluster_id: 7, members, core, seed: 1 };
+            let storage = FileStorage::new(StdFileSystem, dir.join("state"));
+            Node::new(config, socket, storage, Arc::new(TokioClock::new()), Arc::new(NoObserver))
+        };
+        let Err(NodeError::Init(err)) = start(too_large.clone()).await else {
+            panic!("a budget over the datagram must be refused");
+        };
+        assert!(err.to_string().contains("max_bytes_per_message"), "{err}");
+        let (node, handle) = start(Config::default()).await.expect("the default budget fits");
+        let task = tokio::spawn(node.run());
+        let refused = handle.reconfigure(too_large).await.unwrap();
+        assert!(matches!(refused, Err(ballot_node::RequestError::InvalidConfig(e)) if e.contains("datagram")));
+        handle.shutdown();
+        task.await.unwrap().unwrap();
+    });
+}

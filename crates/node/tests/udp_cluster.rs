@@ -38,6 +38,18 @@ async fn proposals_commit_and_leadership_moves_on_request() {
     let refused = follower.propose(b"nope".to_vec()).await;
     assert_eq!(refused, Err(ballot_node::RequestError::NotLeader { leader: Some(leader) }));
 
+    // Real payloads over real UDP: a 40 KB write and a burst of 1 KB ones commit; a write
+    // larger than one datagram carries is refused at once, never taken and then stuck.
+    let large = handle.propose(vec![7; 40 * 1024]).await.expect("a 40 KB write commits");
+    assert_eq!(large.term, handle.leadership().term);
+    let burst: Vec<_> = (0..100u8).map(|i| handle.submit(vec![i; 1024])).collect();
+    for reply in burst {
+        reply.await.expect("answered").expect("each 1 KB write commits");
+    }
+    let max = ballot_core::Config::default().max_proposal_bytes();
+    let too_large = handle.propose(vec![0; 70 * 1024]).await;
+    assert_eq!(too_large, Err(ballot_node::RequestError::TooLarge { bytes: 70 * 1024, max }));
+
     let target = follower.id();
     let mut watch = follower.watch();
     handle.transfer_leadership(target).await.expect("transfer starts");
