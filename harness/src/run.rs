@@ -42,7 +42,7 @@ pub fn phase_bounds(schedule: &Schedule) -> (u64, u64) {
     if !schedule.liveness {
         return (start, schedule.duration_ms);
     }
-    let settle = schedule.cluster.timing().settle_ms() as u64;
+    let settle = schedule.timing().settle_ms() as u64;
     (start, schedule.duration_ms.max(start + schedule.liveness_ms + settle))
 }
 
@@ -119,7 +119,7 @@ pub fn run(schedule: &Schedule) -> Run {
     cluster.run_to(end);
     let history = cluster.history();
     let setup = Setup {
-        timing: schedule.cluster.timing(),
+        timing: schedule.timing(),
         network: schedule.network.clone(),
         disk: schedule.disk.clone(),
         liveness_ms: schedule.liveness_ms,

@@ -27,6 +27,12 @@
 //!   and it only steps down at its next check-quorum round. The adapter reports that round as
 //!   the lease's end, and a new one after each round the leader survives.
 //!
+//! - **Message size.** raft-rs's `max_size_per_msg` is half of ballot's
+//!   `max_bytes_per_message` (raft-rs does not count the bytes framing each entry), so every
+//!   AppendEntries fits the node's datagram; a proposal larger than one message carries is
+//!   refused with `ProposeError::TooLarge`, since raft-rs would send it alone and it could
+//!   never arrive.
+//!
 //! Settings raft-rs has no equivalent for (`adaptive_timeout`) are refused at start with
 //! [`ConfigError::Unsupported`]; `set_config` can switch pre-vote and check-quorum on a live
 //! node (raft-rs keeps both as plain fields) but not the timing.

@@ -32,14 +32,11 @@ struct Plan<'v> {
     catch_ups: Vec<CatchUp>,
 }
 
-/// The longest a message and its answer take in the liveness phase, milliseconds: a hop
-/// each way at the network's highest latency (plus a millisecond of simulator step each),
-/// and a save of the follower's and of the leader's at the disk's slowest (a write and two
-/// syncs: the file's and the directory's).
+/// The longest a message and its answer take in the liveness phase, milliseconds, at the
+/// network's highest baseline latency (see [`crate::faults::Timing::round_trip_ms`]).
 fn round_trip_ms(v: &Views) -> f64 {
     let setup = v.setup();
-    let save = setup.disk.write_ms[1] + 2 * setup.disk.sync_ms[1];
-    (2 * (setup.network.latency_ms[1] + 1) + 2 * save) as f64
+    setup.timing.round_trip_ms(setup.network.latency_ms[1]) as f64
 }
 
 /// The AppendEntries that entries of these sizes (bytes of payload) take: cut by count and

@@ -100,6 +100,27 @@ fn vote_once() {
     let self_and_other =
         history(&[(1.0, Some(1), role(Role::Candidate, 3)), (2.0, Some(1), vote(3, 2))]);
     assert_broken("vote-once", &self_and_other, 2.0, &[1]);
+    // A candidacy lost in a crash before its vote reached the disk was never announced
+    // (persist before send): voting for another candidate of that term after the restart is
+    // allowed. One that reached the disk is not forgotten.
+    let persisted_self =
+        K::Persist { term: Some(3), voted_for: Some(1), first_index: None, terms: None };
+    let restart = K::Start { term: 2, voted_for: None, log_len: 0 };
+    let forgotten = history(&[
+        (1.0, Some(1), role(Role::Candidate, 3)),
+        (2.0, Some(1), K::Crash),
+        (3.0, Some(1), restart.clone()),
+        (4.0, Some(1), vote(3, 2)),
+    ]);
+    assert!(check("vote-once", &forgotten).is_empty());
+    let durable_self = history(&[
+        (1.0, Some(1), role(Role::Candidate, 3)),
+        (1.5, Some(1), persisted_self),
+        (2.0, Some(1), K::Crash),
+        (3.0, Some(1), restart),
+        (4.0, Some(1), vote(3, 2)),
+    ]);
+    assert_broken("vote-once", &durable_self, 4.0, &[1]);
 }
 
 #[test]
@@ -111,12 +132,42 @@ fn term_monotonic() {
         (4.0, Some(0), role(Role::Candidate, 3)),
     ]);
     assert!(check("term-monotonic", &good).is_empty());
+    let persist_term =
+        |term| K::Persist { term: Some(term), voted_for: None, first_index: None, terms: None };
+    // A term raised in memory and lost in a crash before its write completed was never
+    // announced (persist before send): forgetting it is allowed.
+    let forgotten_before_durable = history(&[
+        (1.0, Some(2), persist_term(4)),
+        (2.0, Some(2), role(Role::Candidate, 5)),
+        (3.0, Some(2), K::Crash),
+        (4.0, Some(2), K::Start { term: 4, voted_for: None, log_len: 0 }),
+        (5.0, Some(2), role(Role::Follower, 5)),
+    ]);
+    assert!(check("term-monotonic", &forgotten_before_durable).is_empty());
     let lost_on_restart = history(&[
         (1.0, Some(2), role(Role::Candidate, 5)),
+        (1.0, Some(2), persist_term(5)),
         (2.0, Some(2), K::Crash),
         (3.0, Some(2), K::Start { term: 4, voted_for: None, log_len: 0 }),
     ]);
     assert_broken("term-monotonic", &lost_on_restart, 3.0, &[2]);
+    let announced_then_lost = history(&[
+        (1.0, Some(2), role(Role::Follower, 5)),
+        (1.0, Some(2), answer(5, 1, false)), // told a candidate of term 5, never persisted
+        (2.0, Some(2), K::Crash),
+        (3.0, Some(2), K::Start { term: 4, voted_for: None, log_len: 0 }),
+    ]);
+    assert_broken("term-monotonic", &announced_then_lost, 3.0, &[2]);
+    let acked_then_lost = history(&[
+        (1.0, Some(2), K::AppendAck { leader: 0, term: 6, index: 0 }),
+        (2.0, Some(2), K::Start { term: 4, voted_for: None, log_len: 0 }),
+    ]);
+    assert_broken("term-monotonic", &acked_then_lost, 2.0, &[2]);
+    let back_while_running = history(&[
+        (1.0, Some(1), K::Start { term: 3, voted_for: None, log_len: 0 }),
+        (2.0, Some(1), role(Role::Follower, 2)), // below the term it started in
+    ]);
+    assert_broken("term-monotonic", &back_while_running, 2.0, &[1]);
 }
 
 #[test]
@@ -370,6 +421,20 @@ fn stability() {
         (1_600.0, Some(1), role(Role::Leader, 4)),
     ]);
     assert!(check("stability", &electing).is_empty());
+    // A disk whose saves take longer than the timeouts leave room for makes no stretch
+    // healthy: 2 × 10 ms latency, a 50 ms heartbeat and two 45 ms saves exceed 150 ms.
+    let bad_at_5000 = followed(&[
+        (100.0, Some(0), role(Role::Candidate, 1)),
+        (120.0, Some(0), role(Role::Leader, 1)),
+        (5_000.0, Some(2), role(Role::Candidate, 2)),
+    ]);
+    let slow = crate::schedule::DiskSpec { write_ms: [1, 5], sync_ms: [5, 20] };
+    let mut setup = test_setup(END);
+    setup.timing = setup.timing.with_disk(&slow);
+    let on_slow_disks = Views::new(&bad_at_5000, setup.clone());
+    assert!((property("stability").unwrap().check)(&on_slow_disks).is_empty());
+    assert_eq!((property("stability").unwrap().judged_ms)(&on_slow_disks), 0.0);
+    assert!(!check("stability", &bad_at_5000).is_empty(), "the same history on instant disks");
     // A paused leader leads no one: the majority electing its successor is still electing
     // the stretch's first leader, however long its split votes last.
     let paused_leader = |later: &[(f64, Option<usize>, K)]| {

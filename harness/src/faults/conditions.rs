@@ -28,6 +28,9 @@ pub struct Timing {
     pub max_entries_per_message: usize,
     /// Most bytes of entries one AppendEntries carries, bytes.
     pub max_bytes_per_message: usize,
+    /// The slowest save a node's disk makes (a write and two syncs), milliseconds: a node
+    /// answers only after it, so it is part of every round trip that carries entries.
+    pub slowest_save_ms: u64,
 }
 
 impl Timing {
@@ -42,12 +45,26 @@ impl Timing {
             check_quorum: core.check_quorum,
             max_entries_per_message: core.max_entries_per_message,
             max_bytes_per_message: core.max_bytes_per_message,
+            slowest_save_ms: 0,
             longest_timeout_ms: if core.adaptive_timeout {
                 core.adaptive_timeout_cap_ms.max(core.election_timeout_max_ms)
             } else {
                 core.election_timeout_max_ms
             },
         }
+    }
+
+    /// The same timing on nodes whose disks are `disk`.
+    pub fn with_disk(self, disk: &crate::schedule::DiskSpec) -> Timing {
+        Timing { slowest_save_ms: disk.slowest_save_ms(), ..self }
+    }
+
+    /// The longest a message and its answer take at a one-way latency of at most
+    /// `latency_ms`, milliseconds: a hop each way (plus a millisecond of simulator step each)
+    /// and a save at the slowest disk on each side (the sender's before it sends what
+    /// depends on it, the receiver's before it answers).
+    pub fn round_trip_ms(&self, latency_ms: u64) -> u64 {
+        2 * (latency_ms + 1) + 2 * self.slowest_save_ms
     }
 
     /// How long a leader cut off from every majority may keep leading, milliseconds of its
@@ -173,9 +190,10 @@ impl Conditions {
     }
 
     /// Messages arrive reliably and in time: no loss, a round trip (twice the maximum
-    /// latency plus a heartbeat) below the minimum election timeout, clocks within the bound.
+    /// latency, a heartbeat, and the slowest save on each side) below the minimum election
+    /// timeout, clocks within the bound.
     pub fn timely(&self, t: &Timing) -> bool {
-        let round_trip = 2 * self.latency_ms[1] + t.heartbeat_ms;
+        let round_trip = 2 * self.latency_ms[1] + t.heartbeat_ms + 2 * t.slowest_save_ms;
         self.loss == 0.0
             && round_trip < t.election_timeout_min_ms
             && self.clocks_within(t.clock_drift_bound)

@@ -181,6 +181,11 @@ pub struct DiskSpec {
 pub const MAX_DISK_MS: u64 = 1_000;
 
 impl DiskSpec {
+    /// The slowest save: a write and two syncs (the file's and the directory's), ms.
+    pub fn slowest_save_ms(&self) -> u64 {
+        self.write_ms[1] + 2 * self.sync_ms[1]
+    }
+
     fn validate(&self) -> Result<(), ScheduleError> {
         for (field, [min, max]) in
             [("disk.write_ms", self.write_ms), ("disk.sync_ms", self.sync_ms)]
@@ -301,6 +306,11 @@ impl Schedule {
         }
         schedule.validate()?;
         Ok(schedule)
+    }
+
+    /// The timing facts that health and the checkers depend on, the disk's included.
+    pub fn timing(&self) -> Timing {
+        self.cluster.timing().with_disk(&self.disk)
     }
 
     /// The same schedule on another core (`--core`), with the options that core lacks
