@@ -146,7 +146,7 @@ pub const PROPERTIES: &[Property] = &[
         class: Class::Liveness,
         check: stability::stability,
         judged_ms: stability::judged_ms,
-        needs: None,
+        needs: Some("a healthy stretch: a round trip, the disk's saves included, below the minimum election timeout"),
     },
 ];
 
