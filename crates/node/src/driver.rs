@@ -18,6 +18,10 @@ use thiserror::Error;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, warn, Instrument};
 
+/// Most datagrams taken in one turn of the node's loop before it flushes (and checks its
+/// timers again).
+const RECEIVE_BATCH: usize = 64;
+
 /// Everything a node needs to know to start.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
@@ -174,7 +178,10 @@ impl<T: Transport, S: Storage, C: ElectionCore> Node<T, S, C> {
             tokio::select! {
                 biased;
                 received = self.transport.recv_from(&mut buf) => match received {
-                    Ok((len, from)) => self.receive(&buf[..len], from),
+                    Ok((len, from)) => {
+                        self.receive(&buf[..len], from);
+                        self.receive_backlog(&mut buf);
+                    }
                     Err(e) => {
                         warn!(error = %e, "receive failed");
                         self.count_drop("recv_error");
@@ -249,6 +256,23 @@ impl<T: Transport, S: Storage, C: ElectionCore> Node<T, S, C> {
         }
         self.stats.lock().expect("stats lock").received += 1;
         self.observer.event(self.config.id, &NodeEvent::Received { from, append_entries });
+    }
+
+    /// Takes what else has already arrived (up to [`RECEIVE_BATCH`] datagrams), so that one
+    /// flush, and at most one write to the disk, answers a whole backlog: a node whose disk is
+    /// slow must not hear its peers one datagram per write.
+    fn receive_backlog(&mut self, buf: &mut [u8]) {
+        for _ in 1..RECEIVE_BATCH {
+            match self.transport.try_recv_from(buf) {
+                Ok(Some((len, from))) => self.receive(&buf[..len], from),
+                Ok(None) => break,
+                Err(e) => {
+                    warn!(error = %e, "receive failed");
+                    self.count_drop("recv_error");
+                    break;
+                }
+            }
+        }
     }
 
     fn count_drop(&mut self, reason: &'static str) {

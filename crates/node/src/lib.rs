@@ -49,4 +49,4 @@ pub use core::{Batch, ElectionCore, Envelope, MessageKind};
 pub use driver::{Node, NodeConfig, NodeError};
 pub use events::{NoObserver, NodeEvent, Observer};
 pub use storage::{write_atomic, FileStorage, FileSystem, StdFileSystem, Storage, StorageError};
-pub use transport::Transport;
+pub use transport::{nothing_yet, Transport};

@@ -230,6 +230,13 @@ impl Transport for SimSocket {
         self.control.running().await;
         Ok(received)
     }
+
+    fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<Option<(usize, SocketAddr)>> {
+        if *self.control.paused.borrow() {
+            return Ok(None);
+        }
+        ballot_node::nothing_yet(self.socket.try_recv_from(buf))
+    }
 }
 
 /// turmoil's simulated disk: writes not synced are lost when the node crashes, and every
