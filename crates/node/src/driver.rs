@@ -255,7 +255,9 @@ impl<T: Transport, S: Storage, C: ElectionCore> Node<T, S, C> {
             return self.count_drop("refused");
         }
         self.stats.lock().expect("stats lock").received += 1;
-        self.observer.event(self.config.id, &NodeEvent::Received { from, append_entries });
+        let from_leader = self.core.soft_state().leader == Some(from);
+        let event = NodeEvent::Received { from, append_entries, from_leader };
+        self.observer.event(self.config.id, &event);
     }
 
     /// Takes what else has already arrived (up to [`RECEIVE_BATCH`] datagrams), so that one

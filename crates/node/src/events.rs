@@ -85,6 +85,9 @@ pub enum NodeEvent {
         from: NodeId,
         /// It was an AppendEntries (a heartbeat, or entries).
         append_entries: bool,
+        /// After handling it, the node follows the sender as its leader (an AppendEntries
+        /// of a stale term, say, leaves it following no one).
+        from_leader: bool,
     },
     /// A message left the node.
     Sent {

@@ -83,12 +83,12 @@ impl Observer for Recorder {
                 history.messages += 1;
                 return;
             }
-            NodeEvent::Received { from, append_entries: true } => {
-                if history.views()[n].leader == Some(index(*from)) {
-                    let heard =
-                        Heard { from: index(*from), t_ms: t, local_ms: self.control.local_ms() };
-                    history.heard_leader(n, heard);
-                }
+            // The core's own view, not the history's: within one turn's backlog the role
+            // events of the batch are not recorded yet.
+            NodeEvent::Received { from, append_entries: true, from_leader: true } => {
+                let heard =
+                    Heard { from: index(*from), t_ms: t, local_ms: self.control.local_ms() };
+                history.heard_leader(n, heard);
                 return;
             }
             NodeEvent::Received { .. } | NodeEvent::Dropped { .. } => return,
