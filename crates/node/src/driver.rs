@@ -179,8 +179,9 @@ impl<T: Transport, S: Storage, C: ElectionCore> Node<T, S, C> {
                 biased;
                 received = self.transport.recv_from(&mut buf) => match received {
                     Ok((len, from)) => {
-                        self.receive(&buf[..len], from);
-                        self.receive_backlog(&mut buf);
+                        if self.receive(&buf[..len], from) {
+                            self.receive_backlog(&mut buf);
+                        }
                     }
                     Err(e) => {
                         warn!(error = %e, "receive failed");
@@ -239,34 +240,48 @@ impl<T: Transport, S: Storage, C: ElectionCore> Node<T, S, C> {
         }
     }
 
-    fn receive(&mut self, datagram: &[u8], from: SocketAddr) {
+    /// Hands one datagram to the core; returns whether more of a backlog may be taken in the
+    /// same turn (see [`Node::receive_backlog`]).
+    fn receive(&mut self, datagram: &[u8], from: SocketAddr) -> bool {
         let msg = match wire::decode::<C>(self.config.cluster_id, datagram) {
             Ok(msg) => msg,
-            Err(e) => return self.count_drop(e.kind()),
+            Err(e) => {
+                self.count_drop(e.kind());
+                return true;
+            }
         };
         let envelope = C::envelope(&msg);
         if self.addresses.get(&from) != Some(&envelope.from) {
-            return self.count_drop("wrong_source");
+            self.count_drop("wrong_source");
+            return true;
         }
         let from = envelope.from;
         let append_entries = envelope.kind == MessageKind::AppendEntries;
         if let Err(e) = self.core.step(msg, self.clock.now_ms()) {
             warn!(error = %e, "message refused");
-            return self.count_drop("refused");
+            self.count_drop("refused");
+            return true;
         }
         self.stats.lock().expect("stats lock").received += 1;
         let from_leader = self.core.soft_state().leader == Some(from);
         let event = NodeEvent::Received { from, append_entries, from_leader };
         self.observer.event(self.config.id, &event);
+        matches!(envelope.kind, MessageKind::AppendEntries | MessageKind::AppendAnswer { .. })
     }
 
     /// Takes what else has already arrived (up to [`RECEIVE_BATCH`] datagrams), so that one
-    /// flush, and at most one write to the disk, answers a whole backlog: a node whose disk is
-    /// slow must not hear its peers one datagram per write.
+    /// flush, and at most one write to the disk, answers a backlog of replication traffic: a
+    /// node whose disk is slow must not hear its peers one datagram per write. The turn ends
+    /// after anything else (a vote request, say), so that its answer leaves, and is recorded,
+    /// before whatever arrived after it is handled.
     fn receive_backlog(&mut self, buf: &mut [u8]) {
         for _ in 1..RECEIVE_BATCH {
             match self.transport.try_recv_from(buf) {
-                Ok(Some((len, from))) => self.receive(&buf[..len], from),
+                Ok(Some((len, from))) => {
+                    if !self.receive(&buf[..len], from) {
+                        break;
+                    }
+                }
                 Ok(None) => break,
                 Err(e) => {
                     warn!(error = %e, "receive failed");
