@@ -399,6 +399,16 @@ impl Raft {
         }
     }
 
+    /// Drops the AppendEntries successes still waiting for persistence that cover index
+    /// `from` or later: a conflicting suffix from there on was just truncated, so the write
+    /// they wait for will not hold those entries, and an answer claiming them would let an
+    /// older leader count entries this node never made durable towards a commit.
+    pub(crate) fn withdraw_acks_from(&mut self, from: LogIndex) {
+        self.persisted_messages.retain(|m| {
+            !matches!(m.body, Body::AppendEntriesResponse { success: true, index, .. } if index >= from)
+        });
+    }
+
     pub(crate) fn reset_election_timer(&mut self) {
         let range = self.my_turn(self.election_range());
         self.election_deadline = self.now + draw_timeout(&mut self.rng, range);

@@ -108,13 +108,15 @@ impl Raft {
         self.adaptive.adopt_rtt(rtt_ms);
         self.reset_election_timer();
         let last_before = self.log.last_index();
-        let conflicts = entries
+        let conflict = entries
             .iter()
-            .any(|e| e.index <= last_before && self.log.term_at(e.index) != Some(e.term));
+            .find(|e| e.index <= last_before && self.log.term_at(e.index) != Some(e.term))
+            .map(|e| e.index);
         let body = match self.log.try_append(prev_log_index, prev_log_term, &entries) {
             Ok(last_new) => {
-                if conflicts {
+                if let Some(from) = conflict {
                     self.mark(Mark::TruncatedConflict);
+                    self.withdraw_acks_from(from);
                 }
                 self.log.commit_to(leader_commit.min(last_new));
                 reply(true, last_new)

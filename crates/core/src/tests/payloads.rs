@@ -104,3 +104,26 @@ fn a_lagging_follower_catches_up_and_can_lead() {
         net.assert_election_safety();
     }
 }
+
+/// Two AppendEntries handled before one write (a driver that takes a backlog in one turn):
+/// the first, of term 17, appends entries 3 to 5; the second, of a new leader of term 18,
+/// truncates from 3. The answer to the first must not claim entries 3 to 5, which the write
+/// will not hold (chaos found the old leader counting them towards a commit, `ack-durable`).
+#[test]
+fn an_answer_waiting_for_a_write_that_a_truncation_undid_is_withdrawn() {
+    let mut r = node(3, no_pre_vote(), 17, None, &[1, 1]);
+    let _ = take(&mut r);
+    r.step(append(2, 17, (2, 1), &[(3, 17), (4, 17), (5, 17)], 0), LATER).unwrap();
+    r.step(append(3, 18, (2, 1), &[(3, 18)], 0), LATER).unwrap();
+    let ready = take(&mut r);
+    let write = ready.log_write.as_ref().expect("a write");
+    assert_eq!(write.first_index, 3);
+    let answers: Vec<(u64, bool, u64)> = sent(&ready)
+        .iter()
+        .filter_map(|m| match m.body {
+            Body::AppendEntriesResponse { success, index, .. } => Some((m.to.0, success, index)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(answers, [(3, true, 3)], "only the new leader's answer, covering entry 3");
+}
