@@ -79,7 +79,6 @@ fn plan<'v>(v: &'v Views, phase: &LivenessPhase) -> Option<Plan<'v>> {
             _ => None,
         })
         .max()?;
-    let mut logs = DurableLogs::default();
     let mut last_start: BTreeMap<usize, f64> = BTreeMap::new();
     let mut sizes: BTreeMap<u64, usize> = BTreeMap::new();
     for e in events {
@@ -92,12 +91,9 @@ fn plan<'v>(v: &'v Views, phase: &LivenessPhase) -> Option<Plan<'v>> {
                 let size = bytes.map_or(value.len(), |b| b as usize);
                 sizes.insert(*index, size);
             }
-            kind => {
-                logs.apply(n, kind);
-            }
+            _ => {}
         }
     }
-    let leader_log = logs.get(leader.node).to_vec();
     let starts: Vec<(usize, f64)> = phase
         .nodes
         .iter()
@@ -108,7 +104,8 @@ fn plan<'v>(v: &'v Views, phase: &LivenessPhase) -> Option<Plan<'v>> {
             (n, from)
         })
         .collect();
-    // Each node's durable log at the moment it could start catching up.
+    // Each node's durable log at the moment it could start catching up, and every durable
+    // log at the end (the leader's is what the others must reach).
     let mut replay = DurableLogs::default();
     let mut at_start: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
     for e in events {
@@ -121,6 +118,7 @@ fn plan<'v>(v: &'v Views, phase: &LivenessPhase) -> Option<Plan<'v>> {
             replay.apply(n, &e.kind);
         }
     }
+    let leader_log = replay.get(leader.node).to_vec();
     let (max_count, max_bytes) =
         (v.setup().timing.max_entries_per_message, v.setup().timing.max_bytes_per_message);
     let catch_ups = starts
