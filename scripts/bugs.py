@@ -114,6 +114,34 @@ BUGS = {
         "if self.config.check_quorum && !leading.quorum_active(now, window, quorum) {",
         "if self.config.check_quorum && !leading.quorum_active(now, window, quorum) && false {",
     ),
+    # timers: the election timeout is not randomized: every node draws the lower end of its
+    # range, so followers of a dead leader time out together and split the vote again and
+    # again (found once the swarm switches the staggered timeouts and the backoff off).
+    "no-randomized-timeouts": (
+        "crates/core/src/timeout.rs",
+        "rng.random_range(range.0..=range.1)",
+        "{ let _ = rng; range.0 }",
+    ),
+    # terms: a pre-candidate raises its own term as a candidate would (and keeps it when the
+    # pre-vote fails), so a node cut off from the cluster comes back with a higher term and
+    # deposes a healthy leader with its first answer.
+    "pre-vote-raises-term": (
+        "crates/core/src/election.rs",
+        """    fn become_pre_candidate(&mut self) {
+        self.role = Role::PreCandidate;""",
+        """    fn become_pre_candidate(&mut self) {
+        self.term = self.term.next();
+        self.voted_for = None;
+        self.mark_hard_state_dirty();
+        self.role = Role::PreCandidate;""",
+    ),
+    # lease: a leader whose transfer expired after TimeoutNow left takes its lease back, while
+    # the target it told to campaign may already lead.
+    "transfer-keeps-lease": (
+        "crates/core/src/leader.rs",
+        "leading.lease_revoked |= transfer.timeout_now_sent;",
+        "leading.lease_revoked |= transfer.timeout_now_sent && false;",
+    ),
 }
 
 

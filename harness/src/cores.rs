@@ -85,6 +85,11 @@ impl CoreName {
         self == CoreName::Ballot
     }
 
+    /// Whether the core has ballot's split-vote backoff (others ignore the option).
+    pub fn has_split_vote_backoff(self) -> bool {
+        self == CoreName::Ballot
+    }
+
     /// Why `config` cannot run on this core (naming the field), if it cannot.
     pub fn refuses(self, config: &Config) -> Option<(&'static str, String)> {
         if config.adaptive_timeout && !self.has_adaptive_timeout() {

@@ -9,7 +9,6 @@ use crate::history::{Setup, Views};
 use crate::schedule::{ClusterSpec, NetworkSpec};
 use crate::seed::derive_seed;
 use crate::world::ClusterBuilder;
-use ballot_core::Config;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -50,6 +49,8 @@ impl Row {
             pre_vote: self.pre_vote,
             check_quorum: self.check_quorum,
             adaptive_timeout: false,
+            split_vote_backoff: self.split_vote_backoff,
+            staggered_timeouts: self.staggered_timeouts,
             core: self.core,
             ..ClusterSpec::default()
         }
@@ -157,11 +158,7 @@ pub fn trial(row: &Row, seed: u64, cap_ms: u64) -> Option<Trial> {
     let spec = row.cluster();
     let network = row.network();
     let mut rng = StdRng::seed_from_u64(derive_seed(seed, "failover timing"));
-    let config = Config {
-        split_vote_backoff: row.split_vote_backoff,
-        staggered_timeouts: row.staggered_timeouts,
-        ..spec.core_config()
-    };
+    let config = spec.core_config();
     let mut c = ClusterBuilder::new(5)
         .election_core(spec.core)
         .core(config)

@@ -7,7 +7,7 @@ use crate::history::Views;
 /// (`liveness_ms` after the phase began) and keeps leading to the end, and from the deadline
 /// on no other running node still believes it leads (a stale leader has stepped down).
 pub(crate) fn liveness(v: &Views) -> Vec<Violation> {
-    let Some(phase) = v.liveness_phase() else { return Vec::new() };
+    let Some(phase) = judged_phase(v) else { return Vec::new() };
     let (deadline, end) = (phase.deadline_ms, v.end_ms());
     // If two lead throughout, the one of the higher term is the leader; the other is stale.
     let leader = v.phase_leader(&phase).map(|s| s.node);
@@ -37,7 +37,16 @@ pub(crate) fn liveness(v: &Views) -> Vec<Violation> {
         .collect()
 }
 
-/// Simulated milliseconds of the liveness phase (0 when the run had none).
+/// The liveness phase, if the run has one in which elections can converge (see
+/// [`crate::faults::Timing::elections_converge`]: a configuration whose timeout range is
+/// narrower than a vote round trip, without a split-vote backoff, may split every vote).
+fn judged_phase(v: &Views) -> Option<crate::history::LivenessPhase> {
+    let phase = v.liveness_phase()?;
+    let latency = v.conditions_at(phase.from_ms).latency_ms[1];
+    v.setup().timing.elections_converge(latency).then_some(phase)
+}
+
+/// Simulated milliseconds of the judged liveness phase (0 when the run had none).
 pub(crate) fn judged_ms(v: &Views) -> f64 {
-    v.liveness_phase().map_or(0.0, |p| v.end_ms() - p.from_ms)
+    judged_phase(v).map_or(0.0, |p| v.end_ms() - p.from_ms)
 }

@@ -132,7 +132,7 @@ pub const PROPERTIES: &[Property] = &[
         class: Class::Liveness,
         check: liveness::liveness,
         judged_ms: liveness::judged_ms,
-        needs: None,
+        needs: Some("an election timeout range wider than a vote round trip (both hops at the highest latency, a save on each side), or ballot's split-vote backoff"),
     },
     Property {
         name: "replication",

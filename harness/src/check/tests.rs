@@ -775,3 +775,45 @@ fn no_disruption() {
     assert_broken("no-disruption", &transfer(4_400.0), 4_400.0, &[2, 0]);
     assert_eq!(judged("no-disruption", &held), 1_500.0 - 100.0 - 900.0);
 }
+
+#[test]
+fn no_disruption_counts_a_healthy_leader_deposed_without_a_campaign() {
+    // Node 2 raises its term while cut off (as a pre-candidate, never a candidate) and
+    // deposes leader 0 on rejoining: an answer to a heartbeat carries its term.
+    let deposed = |step_down_at: f64, then: &[(f64, Option<usize>, K)]| {
+        let mut events = vec![
+            (100.0, Some(0), role(Role::Leader, 1)),
+            (2_000.0, None, fault(2_000, Isolate { node: NodeRef::Index(2) })),
+            (3_000.0, Some(2), role(Role::PreCandidate, 5)),
+            (4_000.0, None, fault(4_000, Heal {})),
+        ];
+        events.extend_from_slice(then);
+        events.push((step_down_at, Some(0), role(Role::Follower, 5)));
+        history(&events)
+    };
+    assert_broken("no-disruption", &deposed(4_100.0, &[]), 4_100.0, &[2, 0]);
+    // A leader that has not settled in yet promises nothing.
+    let early = history(&[
+        (100.0, Some(0), role(Role::Leader, 1)),
+        (500.0, Some(0), role(Role::Follower, 2)),
+    ]);
+    assert!(check("no-disruption", &early).is_empty());
+    // Nor does one that crashes, is paused or loses its majority at that instant...
+    let crashed = (4_100.0, None, fault(4_100, crate::faults::Crash { node: NodeRef::Index(0) }));
+    assert!(check("no-disruption", &deposed(4_100.0, &[crashed])).is_empty());
+    let paused = (4_100.0, None, fault(4_100, Pause { node: NodeRef::Index(0) }));
+    assert!(check("no-disruption", &deposed(4_100.0, &[paused])).is_empty());
+    // ...or that was asked to hand leadership over.
+    let asked =
+        (4_050.0, None, fault(4_050, Transfer { node: NodeRef::Index(0), to: NodeRef::Index(1) }));
+    assert!(check("no-disruption", &deposed(4_100.0, &[asked])).is_empty());
+    // A leader stepping down in its own term under the same conditions is disrupted too.
+    let own = history(&[
+        (100.0, Some(0), role(Role::Leader, 1)),
+        (4_100.0, Some(0), role(Role::Follower, 1)),
+    ]);
+    assert_broken("no-disruption", &own, 4_100.0, &[0]);
+    // A candidacy and the step-down it causes are one disruption, reported once.
+    let campaign = deposed(4_100.0, &[(4_050.0, Some(2), role(Role::Candidate, 6))]);
+    assert_eq!(check("no-disruption", &campaign).len(), 1);
+}

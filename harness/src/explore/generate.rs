@@ -48,47 +48,90 @@ const DISKS_MS: [([u64; 2], [u64; 2]); 5] =
 /// that cut a catch-up into many batches with payloads a disk rewrites quickly.
 const BUDGETS_BYTES: [usize; 5] = [48 * 1024, 48 * 1024, 48 * 1024, 16 * 1024, 4 * 1024];
 
-/// Whole schedules: 3–7 nodes, core options on and off, election timeouts, byte budgets,
-/// disks, latency and loss, and 0–8 fault shapes drawn from this schedule's own swarm mix,
-/// ending (usually) in a heal and restarts so that liveness is checked.
-pub fn schedule() -> impl Strategy<Value = Schedule> {
-    let options = (
-        any::<(bool, bool, bool)>(),
+/// Entry counts per AppendEntries drawn: the default most of the time, and small ones that
+/// make a follower catch up over a divergent suffix in several batches (Figure 8).
+const BATCH_ENTRIES: [usize; 5] = [64, 64, 64, 4, 1];
+
+/// Heartbeat intervals drawn, milliseconds: the default, a fast one, and the slowest the
+/// configuration allows (half the minimum timeout), where one lost heartbeat starts an
+/// election.
+const HEARTBEATS_MS: [u64; 4] = [50, 50, 20, u64::MAX];
+
+/// Clock-drift bounds drawn (the share the lease is shortened by): the default, none at all
+/// (a lease as long as the followers' promise), and a generous one.
+const DRIFT_BOUNDS: [f64; 4] = [0.05, 0.05, 0.0, 0.2];
+
+/// The core's options drawn for one schedule: each `Config` field that changes behaviour.
+#[derive(Clone, Debug)]
+struct Options {
+    /// Pre-vote, check-quorum, adaptive timeout.
+    flags: (bool, bool, bool),
+    /// Split-vote backoff and staggered timeouts: ballot's defences, on or off, so that the
+    /// situations they make rare (rival candidates of one term, repeated split votes) come back.
+    defences: (bool, bool),
+    /// Indexes into the tables above: timeouts, heartbeat, drift bound, byte budget, batch
+    /// entries, disk; and whether the adaptive cap is the maximum timeout (no stretching).
+    picks: (usize, usize, usize, usize, usize, usize, bool),
+}
+
+fn options() -> impl Strategy<Value = Options> {
+    let picks = (
         0..TIMEOUTS_MS.len(),
+        0..HEARTBEATS_MS.len(),
+        0..DRIFT_BOUNDS.len(),
         0..BUDGETS_BYTES.len(),
+        0..BATCH_ENTRIES.len(),
         0..DISKS_MS.len(),
+        any::<bool>(),
     );
-    (3usize..=7, any::<u64>(), options, 0u64..5, 1u64..30, 0u8..4, any::<u32>())
+    (any::<(bool, bool, bool)>(), any::<(bool, bool)>(), picks)
+        .prop_map(|(flags, defences, picks)| Options { flags, defences, picks })
+}
+
+/// Whole schedules: 3–7 nodes, every core option on and off, election timeouts, heartbeats,
+/// batch limits, disks, latency and loss, and 0–8 fault shapes drawn from this schedule's own
+/// swarm mix, ending (usually) in a heal and restarts so that liveness is checked.
+pub fn schedule() -> impl Strategy<Value = Schedule> {
+    (3usize..=7, any::<u64>(), options(), 0u64..5, 1u64..30, 0u8..4, any::<u32>())
         .prop_flat_map(|(n, seed, options, lat_min, lat_span, lossy, mix)| {
             let faults = proptest::collection::vec((swarm_shape(n, mix), 100u64..1_500), 0..8);
             (Just((n, seed, options, lat_min, lat_span, lossy)), faults, any::<bool>())
         })
         .prop_map(|((n, seed, options, lat_min, lat_span, lossy), faults, end_clean)| {
-            let (flags, timeouts, budget, disk) = options;
-            let cluster = cluster(n, flags, TIMEOUTS_MS[timeouts], BUDGETS_BYTES[budget]);
-            let (write_ms, sync_ms) = DISKS_MS[disk];
-            let mut schedule =
-                build(cluster, seed, [lat_min, lat_min + lat_span], lossy, &faults, end_clean);
-            schedule.disk = DiskSpec { write_ms, sync_ms };
+            let disk = DISKS_MS[options.picks.5];
+            let mut schedule = build(
+                cluster(n, &options),
+                seed,
+                [lat_min, lat_min + lat_span],
+                lossy,
+                &faults,
+                end_clean,
+            );
+            schedule.disk = DiskSpec { write_ms: disk.0, sync_ms: disk.1 };
             schedule
         })
 }
 
 /// The cluster of a generated schedule.
-fn cluster(
-    nodes: usize,
-    (pre_vote, check_quorum, adaptive_timeout): (bool, bool, bool),
-    election_timeout_ms: [u64; 2],
-    max_bytes_per_message: usize,
-) -> ClusterSpec {
+fn cluster(nodes: usize, options: &Options) -> ClusterSpec {
+    let (pre_vote, check_quorum, adaptive_timeout) = options.flags;
+    let (split_vote_backoff, staggered_timeouts) = options.defences;
+    let (timeouts, heartbeat, drift, budget, entries, _, capped) = options.picks;
+    let election_timeout_ms = TIMEOUTS_MS[timeouts];
     ClusterSpec {
         nodes,
         pre_vote,
         check_quorum,
         adaptive_timeout,
+        adaptive_timeout_cap_ms: (adaptive_timeout && capped).then_some(election_timeout_ms[1]),
+        split_vote_backoff,
+        staggered_timeouts,
+        heartbeat_ms: HEARTBEATS_MS[heartbeat].min(election_timeout_ms[0] / 2),
+        clock_drift_bound: DRIFT_BOUNDS[drift],
         election_timeout_ms,
-        max_bytes_per_message,
-        ..ClusterSpec::default()
+        max_bytes_per_message: BUDGETS_BYTES[budget],
+        max_entries_per_message: BATCH_ENTRIES[entries],
+        core: Default::default(),
     }
 }
 
@@ -178,6 +221,50 @@ mod tests {
         ];
         for op in all {
             assert!(ops.contains(op), "no generated schedule uses {op}: {ops:?}");
+        }
+    }
+
+    #[test]
+    fn every_core_option_is_drawn_more_than_one_way() {
+        let mut seen =
+            std::collections::BTreeMap::<&str, std::collections::BTreeSet<String>>::new();
+        for seed in 0..300 {
+            // No `..`: a new cluster field fails to compile here until the swarm draws it.
+            let ClusterSpec {
+                nodes,
+                election_timeout_ms,
+                heartbeat_ms,
+                pre_vote,
+                check_quorum,
+                adaptive_timeout,
+                adaptive_timeout_cap_ms,
+                split_vote_backoff,
+                staggered_timeouts,
+                clock_drift_bound,
+                max_entries_per_message,
+                max_bytes_per_message,
+                core: _, // chosen by --core, not drawn
+            } = generate(seed).cluster;
+            let values = [
+                ("nodes", nodes.to_string()),
+                ("election_timeout_ms", format!("{election_timeout_ms:?}")),
+                ("heartbeat_ms", heartbeat_ms.to_string()),
+                ("pre_vote", pre_vote.to_string()),
+                ("check_quorum", check_quorum.to_string()),
+                ("adaptive_timeout", adaptive_timeout.to_string()),
+                ("adaptive_timeout_cap_ms", format!("{adaptive_timeout_cap_ms:?}")),
+                ("split_vote_backoff", split_vote_backoff.to_string()),
+                ("staggered_timeouts", staggered_timeouts.to_string()),
+                ("clock_drift_bound", clock_drift_bound.to_string()),
+                ("max_entries_per_message", max_entries_per_message.to_string()),
+                ("max_bytes_per_message", max_bytes_per_message.to_string()),
+            ];
+            for (field, value) in values {
+                seen.entry(field).or_default().insert(value);
+            }
+        }
+        for (field, values) in &seen {
+            assert!(values.len() > 1, "{field} is always {values:?}");
         }
     }
 }

@@ -31,6 +31,9 @@ pub struct Timing {
     /// The slowest save a node's disk makes (a write and two syncs), milliseconds: a node
     /// answers only after it, so it is part of every round trip that carries entries.
     pub slowest_save_ms: u64,
+    /// The core's split-vote backoff on (ballot's core only): it widens the election timeout
+    /// range after a lost campaign, so elections converge however narrow the range.
+    pub split_vote_backoff: bool,
 }
 
 impl Timing {
@@ -46,6 +49,7 @@ impl Timing {
             max_entries_per_message: core.max_entries_per_message,
             max_bytes_per_message: core.max_bytes_per_message,
             slowest_save_ms: 0,
+            split_vote_backoff: core.split_vote_backoff,
             longest_timeout_ms: if core.adaptive_timeout {
                 core.adaptive_timeout_cap_ms.max(core.election_timeout_max_ms)
             } else {
@@ -57,6 +61,23 @@ impl Timing {
     /// The same timing on nodes whose disks are `disk`.
     pub fn with_disk(self, disk: &crate::schedule::DiskSpec) -> Timing {
         Timing { slowest_save_ms: disk.slowest_save_ms(), ..self }
+    }
+
+    /// The same timing on nodes that run `core` (only ballot's has a split-vote backoff).
+    pub fn on_core(self, core: crate::CoreName) -> Timing {
+        let split_vote_backoff = self.split_vote_backoff && core.has_split_vote_backoff();
+        Timing { split_vote_backoff, ..self }
+    }
+
+    /// Whether randomized elections converge at a one-way latency of at most `latency_ms`
+    /// (Raft's timing requirement, §5.6): the election timeout range is wider than a vote
+    /// round trip (both hops, a save on each side), so that one node's timer can fire far
+    /// enough ahead of the others' for its vote requests to reach them first; or the core's
+    /// split-vote backoff widens the range itself. Narrower, every vote may split for ever
+    /// (docs/raft-rs.md, finding 8), a matter of configuration rather than of the core.
+    pub fn elections_converge(&self, latency_ms: u64) -> bool {
+        let spread = self.election_timeout_max_ms - self.election_timeout_min_ms;
+        self.split_vote_backoff || spread > self.round_trip_ms(latency_ms)
     }
 
     /// The longest a message and its answer take at a one-way latency of at most

@@ -2,7 +2,7 @@
 //! (thesis §3.10). A client action, like `propose`: it applies to a node that runs and is
 //! not paused; a node that does not lead refuses it, as the core says.
 
-use super::{index, Conditions, Fault, Hold, Op, Release, Shape};
+use super::{index, Conditions, Fault, Heal, Hold, Isolate, Op, Release, Shape};
 use crate::schedule::{NodeRef, ScheduleError};
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -37,7 +37,9 @@ impl Fault for Transfer {
 
     /// A transfer from the leader to one node; and a transfer whose messages both ways wait
     /// in the network (`hold`) until after it expired, so that a late TimeoutNow meets a
-    /// leader that renewed its lease (raft-rs #234).
+    /// leader that renewed its lease (raft-rs #234); and a transfer whose old leader is cut off
+    /// from every other node moments after TimeoutNow left, so that its target leads while
+    /// the old leader's transfer runs out on acknowledgements it had before the cut.
     fn shapes(n: usize) -> Vec<BoxedStrategy<Shape>> {
         let leader = NodeRef::Leader;
         vec![
@@ -55,6 +57,16 @@ impl Fault for Transfer {
                         (1, Transfer { node: leader, to }.into()),
                         (late, Op::from(Release { from: leader, to })),
                         (late + back, Op::from(Release { from: to, to: leader })),
+                    ]
+                })
+                .boxed(),
+            (0..n, 1u64..40, 100u64..800)
+                .prop_map(move |(k, cut, back)| {
+                    let to = NodeRef::Index(k);
+                    vec![
+                        (0, Transfer { node: leader, to }.into()),
+                        (cut, Isolate { node: leader }.into()),
+                        (cut + back, Heal {}.into()),
                     ]
                 })
                 .boxed(),

@@ -92,8 +92,9 @@ pub struct Views<'h> {
     roles: Vec<RoleSpan>,
     leaders: Vec<LeaderSpan>,
     leases: Vec<LeaseSpan>,
-    /// Every applied `transfer` step: when, until when it may live, and to which node.
-    transfers: Vec<(f64, f64, usize)>,
+    /// Every applied `transfer` step: when, until when it may live, the leader asked, and
+    /// its target.
+    transfers: Vec<(f64, f64, usize, usize)>,
     /// Conditions from each instant on, at every change (the first at 0).
     conditions: Vec<(f64, Conditions)>,
 }
@@ -119,7 +120,7 @@ impl<'h> Views<'h> {
         let window = views.setup.timing.election_timeout_max_ms as f64;
         views.transfers = transfers(history)
             .into_iter()
-            .map(|(at, leader, to)| (at, views.after_local_ms(leader, at, window), to))
+            .map(|(at, leader, to)| (at, views.after_local_ms(leader, at, window), leader, to))
             .collect();
         views
     }
@@ -163,7 +164,17 @@ impl<'h> Views<'h> {
     /// `transfer` to it was applied within one maximum election timeout of the leader's clock
     /// before (the longest a transfer lives; a TimeoutNow that arrives later is owed nothing).
     pub fn transfer_to(&self, candidate: usize, t_ms: f64) -> bool {
-        self.transfers.iter().any(|&(at, until, to)| to == candidate && at <= t_ms && t_ms <= until)
+        self.transfers
+            .iter()
+            .any(|&(at, until, _, to)| to == candidate && at <= t_ms && t_ms <= until)
+    }
+
+    /// Whether `leader` was asked to hand leadership over at most one maximum election
+    /// timeout (of its clock) before `t_ms`: losing it then is what the application asked.
+    pub fn transferring(&self, leader: usize, t_ms: f64) -> bool {
+        self.transfers
+            .iter()
+            .any(|&(at, until, from, _)| from == leader && at <= t_ms && t_ms <= until)
     }
 
     /// The conditions at every change: `(from_ms, conditions)`, the first at 0.

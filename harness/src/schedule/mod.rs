@@ -77,6 +77,16 @@ pub struct ClusterSpec {
     pub check_quorum: bool,
     /// Adaptive election timeout on.
     pub adaptive_timeout: bool,
+    /// Upper bound of the adaptive election timeout, milliseconds; absent, the core's default
+    /// (1000) or the maximum election timeout, whichever is longer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adaptive_timeout_cap_ms: Option<u64>,
+    /// ballot's split-vote backoff on (other cores have none and ignore it).
+    #[serde(skip_serializing_if = "is_true")]
+    pub split_vote_backoff: bool,
+    /// ballot's staggered election timeouts on (other cores have none and ignore it).
+    #[serde(skip_serializing_if = "is_true")]
+    pub staggered_timeouts: bool,
     /// Clock-drift bound the leader lease assumes, as a fraction.
     pub clock_drift_bound: f64,
     /// Most entries one AppendEntries carries, count.
@@ -112,6 +122,9 @@ impl Default for ClusterSpec {
             pre_vote: c.pre_vote,
             check_quorum: c.check_quorum,
             adaptive_timeout: c.adaptive_timeout,
+            adaptive_timeout_cap_ms: None,
+            split_vote_backoff: c.split_vote_backoff,
+            staggered_timeouts: c.staggered_timeouts,
             clock_drift_bound: c.clock_drift_bound,
             max_entries_per_message: c.max_entries_per_message,
             max_bytes_per_message: c.max_bytes_per_message,
@@ -133,11 +146,12 @@ impl ClusterSpec {
             clock_drift_bound: self.clock_drift_bound,
             max_entries_per_message: self.max_entries_per_message,
             max_bytes_per_message: self.max_bytes_per_message,
-            // The cap a schedule cannot set follows the timeouts it can.
-            adaptive_timeout_cap_ms: Config::default()
-                .adaptive_timeout_cap_ms
-                .max(self.election_timeout_ms[1]),
-            ..Config::default()
+            split_vote_backoff: self.split_vote_backoff,
+            staggered_timeouts: self.staggered_timeouts,
+            // A cap the schedule does not set follows its timeouts.
+            adaptive_timeout_cap_ms: self.adaptive_timeout_cap_ms.unwrap_or(
+                Config::default().adaptive_timeout_cap_ms.max(self.election_timeout_ms[1]),
+            ),
         }
     }
 }
@@ -145,7 +159,7 @@ impl ClusterSpec {
 impl ClusterSpec {
     /// The timing facts that health and the checkers depend on.
     pub fn timing(&self) -> Timing {
-        Timing::of(&self.core_config())
+        Timing::of(&self.core_config()).on_core(self.core)
     }
 }
 

@@ -147,7 +147,7 @@ impl ClusterBuilder {
             sim.host(name.as_str(), move || host.clone().run());
             nodes.push(slot);
         }
-        let timing = Timing::of(&self.core).with_disk(&self.disk);
+        let timing = Timing::of(&self.core).with_disk(&self.disk).on_core(self.election_core);
         let conditions = Conditions::new(self.nodes, self.network);
         Cluster { sim, nodes, names, history, net, conditions, timing, disk: self.disk }
     }
