@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 /// of a `transfer` step within the transfer's lifetime (one maximum election timeout) is
 /// allowed; a vote for it after that (a TimeoutNow that arrived late) is not. The lease
 /// that counts is the one of the term in which the voter heard that leader: an old message of
-/// a node that leads again in a newer term owes nothing to its new lease.
+/// a node that leads again in a newer term owes nothing to its new lease (a lease of a term
+/// above the vote's is never the one heard).
 pub(crate) fn lease_vote(v: &Views) -> Vec<Violation> {
     let timing = v.setup().timing;
     if !timing.check_quorum {
@@ -42,6 +43,10 @@ pub(crate) fn lease_vote(v: &Views) -> Vec<Violation> {
         let leased = v.leases().iter().any(|l| {
             l.node == leader
                 && heard_term.is_none_or(|&t| t == l.term)
+                // A voter's term is at least the one it heard the leader in, so a lease of a
+                // term above the vote's cannot be the one (the role the voter took then may
+                // have come and gone inside one batch of messages, unrecorded).
+                && l.term <= term
                 && l.from <= e.t_ms
                 && e.t_ms < l.to
         });

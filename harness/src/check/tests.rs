@@ -717,6 +717,20 @@ fn lease_vote() {
     };
     assert!(check("lease-vote", &relead(1)).is_empty());
     assert_broken("lease-vote", &relead(3), 6.0, &[1, 2]);
+    // A voter whose following of leader 0 went unrecorded (it came and went in one batch)
+    // and votes in term 2 heard 0 in term 2 at most: 0's lease of term 3 is not the one.
+    let unrecorded = history(&[
+        (0.5, Some(0), role(Role::Leader, 3)),
+        (1.0, Some(0), K::Lease { until_ms: Some(500.0) }),
+        (6.0, Some(1), pre_vote(2, 2, true, Some(0.0))),
+    ]);
+    assert!(check("lease-vote", &unrecorded).is_empty());
+    let same_term = history(&[
+        (0.5, Some(0), role(Role::Leader, 3)),
+        (1.0, Some(0), K::Lease { until_ms: Some(500.0) }),
+        (6.0, Some(1), pre_vote(4, 2, true, Some(0.0))),
+    ]);
+    assert_broken("lease-vote", &same_term, 6.0, &[1, 2]);
 }
 
 #[test]
