@@ -132,14 +132,14 @@ pub const PROPERTIES: &[Property] = &[
         class: Class::Liveness,
         check: liveness::liveness,
         judged_ms: liveness::judged_ms,
-        needs: Some("an election timeout range wider than a vote round trip (both hops at the highest latency, a save on each side), or ballot's split-vote backoff"),
+        needs: Some("a liveness phase in which elections can converge: an election timeout range wider than a vote round trip (both hops at the highest latency, a save on each side), or ballot's split-vote backoff"),
     },
     Property {
         name: "replication",
         class: Class::Liveness,
         check: replication::replication,
         judged_ms: replication::judged_ms,
-        needs: None,
+        needs: Some("a leader in the liveness phase and a node whose catch-up allowance ends before the run does"),
     },
     Property {
         name: "stability",
