@@ -42,8 +42,8 @@ fn undisturbed<'a>(v: &'a Views) -> Vec<Undisturbed<'a>> {
 /// ways of breaking that are reported: a node becoming a candidate, and the leader losing
 /// its leadership while the conditions still hold (without crashing or pausing) to a
 /// higher term that reached it any other way (an answer to its heartbeat, say). The
-/// target of a `transfer` may campaign, and its leader step down, within the transfer's
-/// lifetime: the application asked for it.
+/// target of a `transfer` may campaign within the transfer's lifetime, and its leader step
+/// down then or to the term of that campaign later: the application asked for it.
 pub(crate) fn no_disruption(v: &Views) -> Vec<Violation> {
     let spans = undisturbed(v);
     let mut out = campaigns(v, &spans);
@@ -60,6 +60,11 @@ pub(crate) fn no_disruption(v: &Views) -> Vec<Violation> {
         }
         let Some(new_term) = term_after(v, leader, lost_at) else { continue };
         let carrier = (new_term > term).then(|| first_with_term(v, leader, new_term, lost_at));
+        if let Some(Some((node, at))) = carrier {
+            if v.transfer_to(node, at) {
+                continue; // the term of a campaign the leader asked for, reaching it late
+            }
+        }
         let (nodes, how) = match carrier {
             None => (vec![leader], "in its own term".to_string()),
             Some(None) => (vec![leader], format!("to term {new_term}")),

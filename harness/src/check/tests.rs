@@ -821,6 +821,15 @@ fn no_disruption_counts_a_healthy_leader_deposed_without_a_campaign() {
     let asked =
         (4_050.0, None, fault(4_050, Transfer { node: NodeRef::Index(0), to: NodeRef::Index(1) }));
     assert!(check("no-disruption", &deposed(4_100.0, &[asked])).is_empty());
+    // A transfer's target campaigning in time, whose term reaches the leader only after the
+    // transfer's lifetime (its answers were held), is what the application asked for too.
+    let late_news = history(&[
+        (100.0, Some(0), role(Role::Leader, 1)),
+        (4_000.0, None, fault(4_000, Transfer { node: NodeRef::Index(0), to: NodeRef::Index(2) })),
+        (4_250.0, Some(2), role(Role::Candidate, 2)),
+        (4_400.0, Some(0), role(Role::Follower, 2)),
+    ]);
+    assert!(check("no-disruption", &late_news).is_empty());
     // A leader stepping down in its own term under the same conditions is disrupted too.
     let own = history(&[
         (100.0, Some(0), role(Role::Leader, 1)),
