@@ -135,18 +135,26 @@ BUGS = {
         self.mark_hard_state_dirty();
         self.role = Role::PreCandidate;""",
     ),
-}
-
-
-# Bugs the generated schedules do not find within 3,000 runs yet: holes in the generator (or
-# guards that mask them), kept to measure its progress. The two commit bugs need a follower
-# that catches up in several batches over a divergent suffix, with a node holding a
-# conflicting entry of an intermediate term (Raft paper, Figure 8); ballot's leaders send
-# their own no-op with the entries before it, which masks both unless the batch is cut
-# short. The stale AppendEntries is masked by the follower's refusal to truncate committed
-# entries and by the stale leader stepping down at the first answer.
-HELD_BACK = {
-    # messages: an AppendEntries of an older term is accepted instead of refused.
+    # log and commit: a leader commits an entry of an earlier term by counting replicas
+    # (the Figure 8 mistake). Found by the Figure 8 shape (faults/partition_oneway.rs): an
+    # intermediate leader whose no-op nobody else holds, and a catch-up in several batches
+    # cut short by a crash.
+    "commit-old-term-directly": (
+        "crates/core/src/replication.rs",
+        "let own_term = self.log.term_at(candidate) == Some(self.term);",
+        "let own_term = self.log.term_at(candidate).is_some();",
+    ),
+    # log and commit: a follower commits up to the leader's commit index even beyond what
+    # it knows matches the leader's log. Found by the stale-suffix shape (faults/isolate.rs):
+    # a leader backing off over a stale suffix, with heartbeats and refusals crossing, sends
+    # an AppendEntries from below where the logs part before the one that truncates.
+    "commit-beyond-match": (
+        "crates/core/src/replication.rs",
+        "self.log.commit_to(leader_commit.min(last_new));",
+        "self.log.commit_to(leader_commit);",
+    ),
+    # messages: an AppendEntries of an older term is accepted instead of refused (an
+    # isolated old leader's entries overwrite what a newer leader committed).
     "stale-append-accepted": (
         "crates/core/src/replication.rs",
         """        if msg.term < self.term {
@@ -154,25 +162,22 @@ HELD_BACK = {
         """        if msg.term < self.term && false {
             self.mark(Mark::StaleAppendEntries);""",
     ),
-    # log and commit: a leader commits an entry of an earlier term by counting replicas
-    # (the Figure 8 mistake).
-    "commit-old-term-directly": (
-        "crates/core/src/replication.rs",
-        "let own_term = self.log.term_at(candidate) == Some(self.term);",
-        "let own_term = self.log.term_at(candidate).is_some();",
-    ),
-    # log and commit: a follower commits up to the leader's commit index even beyond what
-    # it knows matches the leader's log.
-    "commit-beyond-match": (
-        "crates/core/src/replication.rs",
-        "self.log.commit_to(leader_commit.min(last_new));",
-        "self.log.commit_to(leader_commit);",
-    ),
+}
+
+
+# Bugs the generated schedules do not find within 3,000 runs yet: holes in the generator (or
+# guards that mask them), kept to measure its progress. The stale AppendEntries is masked by
+# the follower's refusal to truncate committed entries and by the stale leader stepping down
+# at the first answer.
+HELD_BACK = {
     # lease: a leader whose transfer expired after TimeoutNow left takes its lease back, while
     # the target it told to campaign may already lead. Held back: the lease it takes back rests
     # on acknowledgements sent less than a lease before the transfer's deadline, so TimeoutNow
     # must leave late in the transfer and the old leader then hear nothing (not even the new
     # term) until its lease ran out; the transfer-then-isolate shape cuts it off too early.
+    # Holding TimeoutNow in the network does not do it: the target ignores a TimeoutNow that
+    # arrives after its transfer expired (ballot's answer to raft-rs #234). It must *leave*
+    # late: a target far behind, caught up over most of the transfer's lifetime.
     "transfer-keeps-lease": (
         "crates/core/src/leader.rs",
         "leading.lease_revoked |= transfer.timeout_now_sent;",

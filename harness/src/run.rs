@@ -38,7 +38,7 @@ impl Run {
 /// `duration_ms`, or later if the phase would otherwise be shorter than `liveness_ms` plus
 /// the settling time that stability needs.
 pub fn phase_bounds(schedule: &Schedule) -> (u64, u64) {
-    let start = schedule.steps.last().map_or(0, |s| s.at_ms);
+    let start = schedule.last_step_ms();
     if !schedule.liveness {
         return (start, schedule.duration_ms);
     }
@@ -107,7 +107,7 @@ pub fn run(schedule: &Schedule) -> Run {
         .disk(schedule.disk.clone())
         .seed(schedule.seed)
         .build();
-    for step in &schedule.steps {
+    for step in &schedule.timed_steps() {
         cluster.run_to(step.at_ms);
         nemesis::apply(&mut cluster, step);
     }

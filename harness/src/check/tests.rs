@@ -12,7 +12,7 @@ use ballot_core::Role;
 const END: f64 = 10_000.0;
 
 fn fault(at_ms: u64, op: impl Into<Op>) -> K {
-    K::Fault { step: Step { at_ms, op: op.into() }, skipped: false }
+    K::Fault { step: Step::at(at_ms, op), skipped: false }
 }
 
 fn history(events: &[(f64, Option<usize>, K)]) -> History {

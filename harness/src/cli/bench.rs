@@ -162,6 +162,7 @@ fn chaos_rate(core: CoreName, jobs: usize, runs: u64) -> f64 {
         shrink_budget: 50,
         known: Vec::new(),
         guided: false,
+        generation: chaos::GENERATION,
         core,
     };
     let quiet = Reporter { line: &|_| {}, progress: &|_| {} };

@@ -134,6 +134,7 @@ pub(crate) fn chaos(args: ChaosArgs) -> ExitCode {
         shrink_budget: args.shrink_budget,
         known: args.known,
         guided: args.guided,
+        generation: chaos::GENERATION,
         core: args.core,
     };
     let stop = Arc::new(AtomicBool::new(false));

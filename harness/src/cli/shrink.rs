@@ -56,8 +56,15 @@ pub(crate) fn shrink(args: ShrinkArgs) -> ExitCode {
     let shrunk = shrink_schedule(&saved.schedule, &property, args.budget);
     let (before, after) = (size(&saved.schedule), size(&shrunk.schedule));
     println!(
-        "shrunk {property} in {} runs: {} steps, {} nodes, {} ms -> {} steps, {} nodes, {} ms",
-        shrunk.runs, before.0, before.1, before.2, after.0, after.1, after.2
+        "shrunk {property} in {} runs ({:.1} s): {} steps, {} nodes, {} ms -> {} steps, {} nodes, {} ms",
+        shrunk.runs,
+        shrunk.took.as_secs_f64(),
+        before.0,
+        before.1,
+        before.2,
+        after.0,
+        after.1,
+        after.2
     );
     let result = crate::run(&shrunk.schedule);
     save(&target, shrunk.schedule, &result, out);

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// What a chaos campaign runs, and for how long.
@@ -41,14 +41,22 @@ pub struct ChaosConfig {
     /// `first_runs`, but not shrunk or saved, so a hunt spends its time on the rest.
     pub known: Vec<String>,
     /// Guided: half the runs mutate a schedule of the corpus (the schedules that reached a
-    /// rarely reached coverage mark) instead of generating a new one.
+    /// rarely reached coverage mark, or pair of marks) instead of generating a new one. The
+    /// campaign goes in generations of [`GENERATION`] runs, each mutating the corpus as the
+    /// previous generation left it, so it is the same campaign whatever `jobs`.
     pub guided: bool,
+    /// Runs in one generation of a guided campaign ([`GENERATION`] unless a test says).
+    pub generation: u64,
     /// The election core every run's nodes run.
     pub core: CoreName,
 }
 
 /// The most schedules a guided campaign keeps.
 const CORPUS_MAX: usize = 256;
+
+/// Runs in one generation of a guided campaign: its mutants are drawn from the corpus as the
+/// generations before it left it.
+pub const GENERATION: u64 = 64;
 
 /// Failover latency percentiles seen: crash of a leader to the next leader, milliseconds.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -137,6 +145,64 @@ impl ChaosSummary {
     }
 }
 
+/// What a guided campaign learns from its runs, folded in run order so that the corpus does
+/// not depend on which worker finished first.
+#[derive(Default)]
+struct Guide {
+    /// The corpus as the previous generations left it: what this generation mutates.
+    parents: Vec<Schedule>,
+    /// The corpus as the runs folded so far leave it.
+    corpus: Vec<Schedule>,
+    /// Runs folded so far (every run below this index).
+    folded: u64,
+    /// Runs in one generation.
+    generation: u64,
+    /// Finished runs waiting for the runs before them: index → (schedule, marks reached).
+    pending: BTreeMap<u64, (Schedule, Vec<String>)>,
+    /// Per feature (a mark, or a pair of marks reached in one run), the runs that reached it.
+    features: BTreeMap<String, u64>,
+}
+
+/// What a run reached, for guidance: each mark, and each pair of marks reached together (a
+/// stale vote response *and* a restart after voting says more about a run than either).
+fn features(marks: &[String]) -> Vec<String> {
+    let mut out = marks.to_vec();
+    for (i, a) in marks.iter().enumerate() {
+        out.extend(marks[i + 1..].iter().map(|b| format!("{a}+{b}")));
+    }
+    out
+}
+
+impl Guide {
+    /// Folds every finished run whose predecessors are folded: a run that reached a feature
+    /// fewer than one run in fifty has reached joins the corpus. Returns whether a generation
+    /// was completed (its successor may start).
+    fn fold(&mut self) -> bool {
+        let mut completed = false;
+        while let Some((schedule, marks)) = self.pending.remove(&self.folded) {
+            let rare = (self.folded / 50).max(1);
+            let reached = features(&marks);
+            if reached.iter().any(|f| self.features.get(f).is_none_or(|&r| r < rare)) {
+                if self.corpus.len() < CORPUS_MAX {
+                    self.corpus.push(schedule);
+                } else {
+                    let slot = (schedule.seed % CORPUS_MAX as u64) as usize;
+                    self.corpus[slot] = schedule;
+                }
+            }
+            for f in reached {
+                *self.features.entry(f).or_default() += 1;
+            }
+            self.folded += 1;
+            if self.folded.is_multiple_of(self.generation) {
+                self.parents = self.corpus.clone();
+                completed = true;
+            }
+        }
+        completed
+    }
+}
+
 /// Shared state of a campaign's workers.
 struct Campaign {
     config: ChaosConfig,
@@ -145,24 +211,42 @@ struct Campaign {
     started: Instant,
     summary: Mutex<ChaosSummary>,
     seen: Mutex<BTreeSet<(String, String)>>,
-    /// Guided campaigns: schedules that reached a rare mark.
-    corpus: Mutex<Vec<Schedule>>,
+    /// Guided campaigns: the corpus and what the runs reached.
+    guide: Mutex<Guide>,
+    /// Signalled when a generation is complete.
+    generation_done: Condvar,
 }
 
 impl Campaign {
-    /// The schedule of the run with `seed`: generated, or (guided, every other run by the
-    /// seed's draw) a mutant of a corpus schedule; and whether it is a mutant.
-    fn schedule_for(&self, seed: u64) -> (Schedule, bool) {
+    /// The schedule of run `index` with `seed`: generated, or (guided, every other run by the
+    /// seed's draw) a mutant of a schedule the corpus held when its generation began; and
+    /// whether it is a mutant. A guided run waits until the generations before it are folded.
+    fn schedule_for(&self, index: u64, seed: u64) -> (Schedule, bool) {
         if self.config.guided && derive_seed(seed, "guide").is_multiple_of(2) {
-            let corpus = self.corpus.lock().expect("lock");
-            if !corpus.is_empty() {
-                let parent = &corpus[(derive_seed(seed, "parent") % corpus.len() as u64) as usize];
+            let generation_start = index - index % self.config.generation.max(1);
+            let mut guide = self.guide.lock().expect("lock");
+            while guide.folded < generation_start {
+                guide = self.generation_done.wait(guide).expect("lock");
+            }
+            let parents = &guide.parents;
+            if !parents.is_empty() {
+                let parent =
+                    &parents[(derive_seed(seed, "parent") % parents.len() as u64) as usize];
                 if let Some(mutant) = mutate(parent, seed) {
                     return (mutant, true);
                 }
             }
         }
         (generate(seed).on_core(self.config.core), false)
+    }
+
+    /// Hands a guided run's outcome to the guide, which folds it in run order.
+    fn learn(&self, index: u64, schedule: &Schedule, marks: Vec<String>) {
+        let mut guide = self.guide.lock().expect("lock");
+        guide.pending.insert(index, (schedule.clone(), marks));
+        if guide.fold() {
+            self.generation_done.notify_all();
+        }
     }
 
     fn next_run(&self) -> Option<u64> {
@@ -179,8 +263,11 @@ impl Campaign {
     fn work(&self, report: &Reporter) {
         while let Some(index) = self.next_run() {
             let seed = run_seed(self.config.base_seed, index, self.config.shard);
-            let (schedule, mutant) = self.schedule_for(seed);
+            let (schedule, mutant) = self.schedule_for(index, seed);
             let result = run(&schedule);
+            if self.config.guided {
+                self.learn(index, &schedule, result.summary.marks.keys().cloned().collect());
+            }
             let failovers = result.views().failovers();
             {
                 let mut s = self.summary.lock().expect("lock");
@@ -193,23 +280,12 @@ impl Campaign {
                     let runs = s.checked_runs.entry(property.clone()).or_default();
                     *runs += u64::from(*ms > 0.0);
                 }
-                let rare = (s.runs / 50).max(1);
-                let reached_rare =
-                    result.summary.marks.keys().any(|m| s.marks.get(m).is_none_or(|r| *r < rare));
                 for mark in result.summary.marks.keys() {
                     *s.marks.entry(mark.clone()).or_default() += 1;
                 }
                 if let Some(g) = s.guided.as_mut() {
                     g.mutant_runs += u64::from(mutant);
-                    if reached_rare {
-                        let mut corpus = self.corpus.lock().expect("lock");
-                        if corpus.len() < CORPUS_MAX {
-                            corpus.push(schedule.clone());
-                        } else {
-                            corpus[(seed % CORPUS_MAX as u64) as usize] = schedule.clone();
-                        }
-                        g.corpus = corpus.len();
-                    }
+                    g.corpus = self.guide.lock().expect("lock").corpus.len();
                 }
                 s.wall_s = self.started.elapsed().as_secs_f64();
                 (report.progress)(&s);
@@ -249,12 +325,13 @@ impl Campaign {
             }
             let (before, after) = (size(&schedule), size(&shrunk.schedule));
             (report.line)(&format!(
-                "{property} in run {} (seed {seed}), shrunk {} -> {} steps, {} -> {} nodes: {}",
+                "{property} in run {} (seed {seed}), shrunk {} -> {} steps, {} -> {} nodes in {:.1} s: {}",
                 index + 1,
                 before.0,
                 after.0,
                 before.1,
                 after.1,
+                shrunk.took.as_secs_f64(),
                 artifact.command
             ));
             let mut s = self.summary.lock().expect("lock");
@@ -282,6 +359,7 @@ pub struct Reporter<'a> {
 /// flight finish), and returns its summary (artifacts are written under `out` as found).
 pub fn chaos(config: ChaosConfig, stop: Arc<AtomicBool>, report: &Reporter) -> ChaosSummary {
     let jobs = config.jobs.max(1);
+    let generation = config.generation.max(1);
     let campaign = Campaign {
         summary: Mutex::new(ChaosSummary {
             base_seed: config.base_seed,
@@ -300,7 +378,8 @@ pub fn chaos(config: ChaosConfig, stop: Arc<AtomicBool>, report: &Reporter) -> C
         stop,
         started: Instant::now(),
         seen: Mutex::new(BTreeSet::new()),
-        corpus: Mutex::new(Vec::new()),
+        guide: Mutex::new(Guide { generation, ..Guide::default() }),
+        generation_done: Condvar::new(),
     };
     std::thread::scope(|scope| {
         for _ in 0..jobs {
@@ -317,6 +396,43 @@ pub fn chaos(config: ChaosConfig, stop: Arc<AtomicBool>, report: &Reporter) -> C
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A guided campaign is the same campaign whatever the number of workers: the same
+    /// mutants, the same corpus, the same marks.
+    #[test]
+    fn a_guided_campaign_does_not_depend_on_jobs() {
+        let campaign = |jobs| {
+            let out =
+                std::env::temp_dir().join(format!("ballot-guided-{}-{jobs}", std::process::id()));
+            let config = ChaosConfig {
+                base_seed: 5,
+                runs: Some(16),
+                duration: None,
+                jobs,
+                shard: (0, 1),
+                out: out.clone(),
+                stop_on_violation: false,
+                shrink_budget: 0,
+                known: Vec::new(),
+                guided: true,
+                generation: 4,
+                core: CoreName::Ballot,
+            };
+            let quiet = Reporter { line: &|_| {}, progress: &|_| {} };
+            let s = chaos(config, Arc::new(AtomicBool::new(false)), &quiet);
+            let _ = std::fs::remove_dir_all(&out);
+            (s.runs, s.sim_ms, s.marks, s.checked_runs, s.guided, s.first_runs)
+        };
+        let one = campaign(1);
+        assert!(one.4.as_ref().is_some_and(|g| g.mutant_runs > 0 && g.corpus > 0), "{:?}", one.4);
+        assert_eq!(campaign(3), one);
+    }
+
+    #[test]
+    fn features_are_marks_and_their_pairs() {
+        let marks = ["a".to_string(), "b".into(), "c".into()];
+        assert_eq!(features(&marks), ["a", "b", "c", "a+b", "a+c", "b+c"]);
+    }
 
     #[test]
     fn shards_never_share_a_seed() {

@@ -147,21 +147,27 @@ fn build(
     let loss = if lossy == 0 { 0.02 } else { 0.0 };
     let mut steps = Vec::new();
     let mut t = 500;
-    for (shape, gap) in faults {
+    for (id, (shape, gap)) in (0u32..).zip(faults) {
         t += gap;
-        steps.extend(shape.iter().map(|(offset, op)| Step { at_ms: t + offset, op: op.clone() }));
+        steps.extend(shape.iter().map(|(offset, op)| Step {
+            at_ms: t + offset,
+            op: op.clone(),
+            shape: Some(id),
+        }));
     }
     steps.sort_by_key(|s| s.at_ms);
-    let last = steps.last().map_or(t, |s| s.at_ms);
+    let last = steps.iter().map(Step::end_ms).max().unwrap_or(t);
     if end_clean {
-        let heal_at = last + 100;
-        steps.push(Step { at_ms: heal_at, op: Heal {}.into() });
+        // The heal and restarts are a shape of their own: the shrinker drops them together.
+        let (heal_at, id) = (last + 100, Some(faults.len() as u32));
+        let mut end = |op: Op| steps.push(Step { at_ms: heal_at, op, shape: id });
+        end(Heal {}.into());
         for node in (0..n).map(NodeRef::Index) {
-            steps.push(Step { at_ms: heal_at, op: Restart { node }.into() });
-            steps.push(Step { at_ms: heal_at, op: Clock { node, rate: 1.0 }.into() });
+            end(Restart { node }.into());
+            end(Clock { node, rate: 1.0 }.into());
         }
     }
-    let last = steps.last().map_or(0, |s| s.at_ms);
+    let last = steps.iter().map(Step::end_ms).max().unwrap_or(0);
     Schedule {
         format: FORMAT,
         seed,

@@ -54,15 +54,14 @@ pub fn mutate(parent: &Schedule, seed: u64) -> Option<Schedule> {
                 s.steps.extend(
                     donor.steps[from..from + len]
                         .iter()
-                        .map(|st| Step { at_ms: at + (st.at_ms - base), op: st.op.clone() }),
+                        .map(|st| Step::at(at + (st.at_ms - base), st.op.clone())),
                 );
             }
         }
         _ => {}
     }
     s.steps.sort_by_key(|st| st.at_ms);
-    let last = s.steps.last().map_or(0, |st| st.at_ms);
-    s.duration_ms = s.duration_ms.max(last + 4_000);
+    s.duration_ms = s.duration_ms.max(s.last_step_ms() + 4_000);
     s.validate().is_ok().then_some(s)
 }
 

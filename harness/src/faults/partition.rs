@@ -106,13 +106,11 @@ impl Fault for Partition {
                     let mut shape: Shape =
                         vec![(0, Partition { groups: vec![majority, minority] }.into())];
                     let late = if early > 3 { early } else { 1 };
-                    let times = (0..early)
-                        .map(|i| 10 + 2 * i)
-                        .chain((0..late).map(|i| len / 2 + 400 + 2 * i));
-                    for (i, t) in times.enumerate() {
-                        let value = format!("d{tag}-{i}");
-                        shape.push((t, Propose::new(NodeRef::Leader, value).into()));
-                    }
+                    let (early_writes, late_writes) = (format!("d{tag}e"), format!("d{tag}l"));
+                    let writes = Propose::burst(NodeRef::Leader, early_writes, None, early, 2);
+                    shape.push((10, writes.into()));
+                    let writes = Propose::burst(NodeRef::Leader, late_writes, None, late, 2);
+                    shape.push((len / 2 + 400, writes.into()));
                     let heal = len + 500 + 2 * late;
                     shape.push((heal, Op::from(Crash { node: NodeRef::Leader })));
                     shape.push((heal, Op::from(Heal {})));

@@ -306,9 +306,9 @@ mod tests {
         let mut h = History::new(3);
         h.record(150.0, Some(1), EventKind::Role { role: Role::Leader, term: 1, leader: Some(1) });
         h.record(160.0, Some(1), EventKind::Lease { until_ms: Some(400.0) });
-        let pause = Step { at_ms: 500, op: Pause { node: NodeRef::Index(2) }.into() };
+        let pause = Step::at(500, Pause { node: NodeRef::Index(2) });
         h.record(500.0, None, EventKind::Fault { step: pause, skipped: false });
-        let cut = Step { at_ms: 600, op: Isolate { node: NodeRef::Index(0) }.into() };
+        let cut = Step::at(600, Isolate { node: NodeRef::Index(0) });
         h.record(600.0, None, EventKind::Fault { step: cut, skipped: false });
         h.record(700.0, Some(0), EventKind::Crash);
         h.record(900.0, None, EventKind::LivenessPhase);

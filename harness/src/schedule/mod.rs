@@ -282,6 +282,25 @@ pub struct Step {
     /// What it does.
     #[serde(flatten)]
     pub op: Op,
+    /// The generated shape this step belongs to (a number shared by the steps of one shape),
+    /// so that the shrinker can drop a whole shape at once. Absent in hand-written schedules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape: Option<u32>,
+}
+
+impl Step {
+    /// `op` at `at_ms`, in no shape.
+    pub fn at(at_ms: u64, op: impl Into<Op>) -> Step {
+        Step { at_ms, op: op.into(), shape: None }
+    }
+
+    /// When its last effect starts, ms: `at_ms`, or the last write of a burst of proposals.
+    pub fn end_ms(&self) -> u64 {
+        match &self.op {
+            Op::Propose(p) => self.at_ms + p.span_ms(),
+            _ => self.at_ms,
+        }
+    }
 }
 
 /// A schedule that cannot run, with the field at fault.
@@ -333,6 +352,31 @@ impl Schedule {
         self.cluster.core = core;
         self.cluster.adaptive_timeout &= core.has_adaptive_timeout();
         self
+    }
+
+    /// The steps as they run: each burst of writes (`propose` with a `count`) becomes one
+    /// write a step, at its own time; steps of one instant keep their order.
+    pub fn timed_steps(&self) -> Vec<Step> {
+        let mut steps: Vec<Step> = Vec::with_capacity(self.steps.len());
+        for step in &self.steps {
+            match &step.op {
+                Op::Propose(p) if p.count.is_some() => {
+                    steps.extend(p.writes().map(|(offset, w)| Step {
+                        at_ms: step.at_ms + offset,
+                        op: w.into(),
+                        shape: step.shape,
+                    }))
+                }
+                _ => steps.push(step.clone()),
+            }
+        }
+        steps.sort_by_key(|s| s.at_ms);
+        steps
+    }
+
+    /// When the last step's last effect starts (the fault phase's end), ms.
+    pub fn last_step_ms(&self) -> u64 {
+        self.steps.iter().map(Step::end_ms).max().unwrap_or(0)
     }
 
     /// The schedule as pretty JSON.
@@ -399,6 +443,16 @@ impl Schedule {
                 ));
             }
             previous = step.at_ms;
+            if step.end_ms() > self.duration_ms {
+                return Err(bad(
+                    format!("{at}.every_ms"),
+                    format!(
+                        "the burst's last write at {} is after duration_ms {}",
+                        step.end_ms(),
+                        self.duration_ms
+                    ),
+                ));
+            }
             for (field, node) in step.op.clone().nodes_mut() {
                 if let NodeRef::Index(k) = *node {
                     if k >= n {
@@ -463,6 +517,23 @@ mod tests {
         assert_eq!(s.steps.len(), 4);
         assert_eq!(s.steps[2].op, Op::Crash(crate::faults::Crash { node: NodeRef::Leader }));
         assert_eq!(Schedule::from_json(&s.to_json()).unwrap(), s);
+    }
+
+    #[test]
+    fn bursts_run_as_timed_writes_within_the_run() {
+        let text = r#"{"format":1,"seed":1,"duration_ms":1000,"steps":[
+            {"at_ms":100,"op":"propose","node":"leader","value":"w","count":3,"every_ms":200,"shape":4},
+            {"at_ms":250,"op":"crash","node":1}]}"#;
+        let s = Schedule::from_json(text).unwrap();
+        assert_eq!(s.steps[0].shape, Some(4));
+        assert_eq!(s.last_step_ms(), 500);
+        let steps = s.timed_steps();
+        let timed: Vec<(u64, &str)> = steps.iter().map(|st| (st.at_ms, st.op.name())).collect();
+        assert_eq!(timed, [(100, "propose"), (250, "crash"), (300, "propose"), (500, "propose")]);
+        let long = text.replace("\"every_ms\":200", "\"every_ms\":600");
+        let err = Schedule::from_json(&long).unwrap_err();
+        assert_eq!(err.field, "steps[0].every_ms");
+        assert!(err.problem.contains("after duration_ms 1000"), "{err}");
     }
 
     #[test]

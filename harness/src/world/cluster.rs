@@ -354,7 +354,7 @@ impl Cluster {
     pub fn apply(&mut self, op: Op) -> bool {
         let before = self.conditions.clone();
         let applied = op.apply(&mut self.conditions);
-        let step = Step { at_ms: self.now_ms() as u64, op };
+        let step = Step::at(self.now_ms() as u64, op);
         self.record_event(None, EventKind::Fault { step: step.clone(), skipped: !applied });
         if applied {
             self.sync(&before);

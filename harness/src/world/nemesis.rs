@@ -29,7 +29,7 @@ pub(crate) fn apply(cluster: &mut Cluster, step: &Step) {
         })
     });
     if unresolved {
-        let skipped = Step { at_ms: step.at_ms, op };
+        let skipped = Step::at(step.at_ms, op);
         cluster.record_event(None, EventKind::Fault { step: skipped, skipped: true });
     } else {
         cluster.apply(op);
