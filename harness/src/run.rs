@@ -2,7 +2,7 @@
 //! phase), start the liveness phase after the last one (SPEC.md, "Phases"), run to the end,
 //! derive the views and judge every property.
 
-use crate::check::{check_all, Judgement};
+use crate::check::{check_all, last_catch_up_deadline_ms, Judgement};
 use crate::faults::{self, Conditions};
 use crate::history::{EventKind, History, Setup, Views};
 use crate::report::Summary;
@@ -98,6 +98,19 @@ impl Cluster {
     }
 }
 
+/// The most a run goes on past its end so that a long catch-up can be judged, ms.
+pub const MAX_CATCH_UP_EXTENSION_MS: u64 = 60_000;
+
+/// When the run must end instead of `setup.end_ms`, if later: once the liveness phase's last
+/// catch-up allowance ended (`replication`), at most [`MAX_CATCH_UP_EXTENSION_MS`] after the
+/// run's planned `end`.
+fn catch_up_deadline(history: &History, setup: &Setup, end: u64) -> Option<u64> {
+    let now = setup.end_ms as u64;
+    let deadline = last_catch_up_deadline_ms(&Views::new(history, setup.clone()))?.ceil() as u64;
+    let deadline = deadline.min(end + MAX_CATCH_UP_EXTENSION_MS);
+    (deadline > now).then_some(deadline)
+}
+
 /// Runs a (validated) schedule and checks every property.
 pub fn run(schedule: &Schedule) -> Run {
     let mut cluster = ClusterBuilder::new(schedule.cluster.nodes)
@@ -117,15 +130,49 @@ pub fn run(schedule: &Schedule) -> Run {
         start_liveness_phase(&mut cluster);
     }
     cluster.run_to(end);
-    let history = cluster.history();
-    let setup = Setup {
+    let mut setup = Setup {
         timing: schedule.timing(),
         network: schedule.network.clone(),
         disk: schedule.disk.clone(),
         liveness_ms: schedule.liveness_ms,
         end_ms: end as f64,
     };
+    // A leader still committing moves the deadline on: go on until it stays put.
+    let mut history = cluster.history();
+    while let Some(deadline) = catch_up_deadline(&history, &setup, end) {
+        cluster.run_to(deadline);
+        history = cluster.history();
+        setup.end_ms = deadline as f64;
+    }
     let views = Views::new(&history, setup.clone());
     let summary = Summary::of(schedule.seed, &views, check_all(&views));
     Run { history, setup, summary }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A follower far behind, caught up one entry per AppendEntries over a slow network,
+    /// needs longer than the liveness phase: the run goes on until its allowance ended, so
+    /// that `replication` judges it instead of reporting it unreached.
+    #[test]
+    fn a_run_lasts_until_the_last_catch_up_allowance_ended() {
+        let text = r#"{"format":1,"seed":3,"duration_ms":2000,"liveness_ms":1000,
+            "cluster":{"nodes":3,"max_entries_per_message":1},
+            "network":{"latency_ms":[20,20]},
+            "steps":[{"at_ms":500,"op":"isolate","node":"follower"},
+                     {"at_ms":510,"op":"propose","node":"leader","value":"w","count":150,"every_ms":1},
+                     {"at_ms":700,"op":"heal"}]}"#;
+        let schedule = Schedule::from_json(text).unwrap();
+        let (_, end) = phase_bounds(&schedule);
+        let result = run(&schedule);
+        assert!(
+            result.summary.stats.sim_ms > end,
+            "{} ms, ends at {end}",
+            result.summary.stats.sim_ms
+        );
+        assert!(result.summary.checked["replication"] > 0.0, "{:?}", result.summary.checked);
+        assert!(result.summary.violations.is_empty(), "{:?}", result.summary.violations);
+    }
 }

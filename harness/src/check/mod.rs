@@ -13,6 +13,7 @@ mod log_matching;
 mod no_disruption;
 mod quorum_step_down;
 mod replication;
+pub(crate) use replication::last_deadline_ms as last_catch_up_deadline_ms;
 mod stability;
 mod term_monotonic;
 mod vote_durable;

@@ -194,6 +194,13 @@ pub(crate) fn replication(v: &Views) -> Vec<Violation> {
     out
 }
 
+/// When the last catch-up allowance of the liveness phase ends, simulated ms: the runner
+/// lets a run go on until then, so that a long catch-up is judged rather than cut off.
+pub(crate) fn last_deadline_ms(v: &Views) -> Option<f64> {
+    let plan = plan(v, &v.liveness_phase()?)?;
+    plan.catch_ups.iter().map(|c| c.from_ms + c.bound_ms).reduce(f64::max)
+}
+
 /// Simulated milliseconds of the liveness phase, when at least one node's catch-up could be
 /// judged in it (0 otherwise).
 pub(crate) fn judged_ms(v: &Views) -> f64 {

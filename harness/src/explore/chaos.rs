@@ -2,6 +2,7 @@
 //! once, a summary at the end.
 
 use super::generate::generate;
+use super::guide::{features, Guide};
 use super::mutate::mutate;
 use super::shrink::{shrink, size};
 use crate::bench::{quantile, round_ms};
@@ -50,9 +51,6 @@ pub struct ChaosConfig {
     /// The election core every run's nodes run.
     pub core: CoreName,
 }
-
-/// The most schedules a guided campaign keeps.
-const CORPUS_MAX: usize = 256;
 
 /// Runs in one generation of a guided campaign: its mutants are drawn from the corpus as the
 /// generations before it left it.
@@ -145,64 +143,6 @@ impl ChaosSummary {
     }
 }
 
-/// What a guided campaign learns from its runs, folded in run order so that the corpus does
-/// not depend on which worker finished first.
-#[derive(Default)]
-struct Guide {
-    /// The corpus as the previous generations left it: what this generation mutates.
-    parents: Vec<Schedule>,
-    /// The corpus as the runs folded so far leave it.
-    corpus: Vec<Schedule>,
-    /// Runs folded so far (every run below this index).
-    folded: u64,
-    /// Runs in one generation.
-    generation: u64,
-    /// Finished runs waiting for the runs before them: index → (schedule, marks reached).
-    pending: BTreeMap<u64, (Schedule, Vec<String>)>,
-    /// Per feature (a mark, or a pair of marks reached in one run), the runs that reached it.
-    features: BTreeMap<String, u64>,
-}
-
-/// What a run reached, for guidance: each mark, and each pair of marks reached together (a
-/// stale vote response *and* a restart after voting says more about a run than either).
-fn features(marks: &[String]) -> Vec<String> {
-    let mut out = marks.to_vec();
-    for (i, a) in marks.iter().enumerate() {
-        out.extend(marks[i + 1..].iter().map(|b| format!("{a}+{b}")));
-    }
-    out
-}
-
-impl Guide {
-    /// Folds every finished run whose predecessors are folded: a run that reached a feature
-    /// fewer than one run in fifty has reached joins the corpus. Returns whether a generation
-    /// was completed (its successor may start).
-    fn fold(&mut self) -> bool {
-        let mut completed = false;
-        while let Some((schedule, marks)) = self.pending.remove(&self.folded) {
-            let rare = (self.folded / 50).max(1);
-            let reached = features(&marks);
-            if reached.iter().any(|f| self.features.get(f).is_none_or(|&r| r < rare)) {
-                if self.corpus.len() < CORPUS_MAX {
-                    self.corpus.push(schedule);
-                } else {
-                    let slot = (schedule.seed % CORPUS_MAX as u64) as usize;
-                    self.corpus[slot] = schedule;
-                }
-            }
-            for f in reached {
-                *self.features.entry(f).or_default() += 1;
-            }
-            self.folded += 1;
-            if self.folded.is_multiple_of(self.generation) {
-                self.parents = self.corpus.clone();
-                completed = true;
-            }
-        }
-        completed
-    }
-}
-
 /// Shared state of a campaign's workers.
 struct Campaign {
     config: ChaosConfig,
@@ -241,9 +181,9 @@ impl Campaign {
     }
 
     /// Hands a guided run's outcome to the guide, which folds it in run order.
-    fn learn(&self, index: u64, schedule: &Schedule, marks: Vec<String>) {
+    fn learn(&self, index: u64, schedule: &Schedule, features: Vec<String>) {
         let mut guide = self.guide.lock().expect("lock");
-        guide.pending.insert(index, (schedule.clone(), marks));
+        guide.pending.insert(index, (schedule.clone(), features));
         if guide.fold() {
             self.generation_done.notify_all();
         }
@@ -266,7 +206,7 @@ impl Campaign {
             let (schedule, mutant) = self.schedule_for(index, seed);
             let result = run(&schedule);
             if self.config.guided {
-                self.learn(index, &schedule, result.summary.marks.keys().cloned().collect());
+                self.learn(index, &schedule, features(&result));
             }
             let failovers = result.views().failovers();
             {
@@ -378,7 +318,7 @@ pub fn chaos(config: ChaosConfig, stop: Arc<AtomicBool>, report: &Reporter) -> C
         stop,
         started: Instant::now(),
         seen: Mutex::new(BTreeSet::new()),
-        guide: Mutex::new(Guide { generation, ..Guide::default() }),
+        guide: Mutex::new(Guide::new(generation)),
         generation_done: Condvar::new(),
     };
     std::thread::scope(|scope| {
@@ -426,12 +366,6 @@ mod tests {
         let one = campaign(1);
         assert!(one.4.as_ref().is_some_and(|g| g.mutant_runs > 0 && g.corpus > 0), "{:?}", one.4);
         assert_eq!(campaign(3), one);
-    }
-
-    #[test]
-    fn features_are_marks_and_their_pairs() {
-        let marks = ["a".to_string(), "b".into(), "c".into()];
-        assert_eq!(features(&marks), ["a", "b", "c", "a+b", "a+c", "b+c"]);
     }
 
     #[test]

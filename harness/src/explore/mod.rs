@@ -3,6 +3,7 @@
 
 pub mod chaos;
 pub mod generate;
+mod guide;
 pub mod merge;
 pub mod mutate;
 pub mod shrink;
