@@ -26,12 +26,16 @@ for bug in $bugs; do
   echo "== $bug"
   "$work/$bug-ballot" chaos --runs "$runs" --seed 1 --stop-on-violation \
     --out "$work/$bug-artifacts" > "$work/$bug.log" 2>&1 || true
+  # With several workers, the first finding printed need not be the earliest run: the
+  # summary's first_runs says which run found it first.
+  first=$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1])).get("first_runs", {}); print(min(r.values()) if r else "")' \
+    "$work/$bug-artifacts/summary.json" 2>/dev/null || true)
   found=$(grep -m1 ' in run ' "$work/$bug.log" || true)
-  if [ -z "$found" ]; then
+  if [ -z "$found" ] || [ -z "$first" ]; then
     echo "   random: NOT FOUND in $runs runs"
     status=1
   else
-    echo "   random: $found"
+    echo "   random: first found in run $first; $found"
   fi
   if [ -n "${GUIDED:-}" ]; then
     # One worker, so that the corpus (and the count) does not depend on thread timing.

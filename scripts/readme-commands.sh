@@ -64,7 +64,7 @@ grep -q '^raft-rs-0.3.0 .*liveness: run ' "$work/hunt.log"
 echo "== a failure found, shrunk and replayed (README)"
 B=$root/target/bugs/index-before-term-ballot
 cd "$work"
-$B generate --seed 452669511699081421 > s.json
+$B generate --seed 864111642464282948 > s.json
 [ "$(status $B run s.json --artifact found.json)" = 1 ]
 [ "$(status $B shrink found.json --out min.json)" = 1 ]
 [ "$(status $B repro min.json)" = 1 ]
