@@ -97,8 +97,8 @@ fn figure_8(n: usize) -> BoxedStrategy<Shape> {
                 (300, Latency { ms: [slow, slow] }.into()),
                 (310, Propose::burst(ring(0), format!("f{tag}"), Some(size), count, 2).into()),
             ];
-            // Nothing a voter says reaches `b` or another voter until the release, so that
-            // no voter gathers votes of its own while `b` asks.
+            // Nothing a voter says reaches `b` until the release, nor another voter until the
+            // liveness phase releases every link, so that no voter gathers votes of its own.
             for &v in &voters {
                 let listeners = voters.iter().copied().filter(|&w| w != v).chain([b]);
                 shape.extend(listeners.map(|to| (300, Hold { from: v, to }.into())));
