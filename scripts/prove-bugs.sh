@@ -5,7 +5,7 @@
 # bug took to find and the size of its shrunk schedule. The shipped core is never touched.
 #
 #   scripts/prove-bugs.sh [RUNS [BUG...]]   (default 4000 runs per bug at most, every bug)
-#   GUIDED=1 scripts/prove-bugs.sh ...      also hunts each bug with `chaos --guided --jobs 1`
+#   GUIDED=1 scripts/prove-bugs.sh ...      also hunts each bug with `chaos --guided`
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-4000}
@@ -38,8 +38,8 @@ for bug in $bugs; do
     echo "   random: first found in run $first; $found"
   fi
   if [ -n "${GUIDED:-}" ]; then
-    # One worker, so that the corpus (and the count) does not depend on thread timing.
-    "$work/$bug-ballot" chaos --runs "$runs" --seed 1 --stop-on-violation --guided --jobs 1 \
+    # A guided campaign goes in generations folded in run order: the same whatever --jobs.
+    "$work/$bug-ballot" chaos --runs "$runs" --seed 1 --stop-on-violation --guided \
       --out "$work/$bug-guided" > "$work/$bug-guided.log" 2>&1 || true
     guided=$(grep -m1 ' in run ' "$work/$bug-guided.log" || echo "NOT FOUND in $runs runs")
     echo "   guided: $guided"
