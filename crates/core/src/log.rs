@@ -260,6 +260,14 @@ mod tests {
             .collect()
     }
 
+    #[test]
+    fn a_payload_is_empty_when_it_carries_no_bytes() {
+        assert!(Payload::Noop.is_empty());
+        assert!(Payload::Data(Vec::new()).is_empty());
+        assert!(!Payload::Data(vec![7]).is_empty());
+        assert_eq!(Payload::Data(vec![7, 8]).len(), 2);
+    }
+
     /// §5.4.1: "If the logs have last entries with different terms, then the log with the
     /// later term is more up-to-date. If the logs end with the same term, then whichever log
     /// is longer is more up-to-date."

@@ -288,3 +288,35 @@ fn a_stale_candidate_pulls_in_a_backed_off_timer() {
     }
     assert!(far >= 15, "the backoff had pushed the timer beyond 300 ms in {far} of 20 seeds");
 }
+
+/// The same rule for a stale candidate's *pre*-vote (thesis §9.6): refused for its log, out
+/// of lease, it pulls a backed-off timer in as a real vote request does.
+#[test]
+fn a_stale_pre_candidate_pulls_in_a_backed_off_timer() {
+    let mut far = 0;
+    for seed in 0..20 {
+        let config = Config { split_vote_backoff: true, ..no_pre_vote() };
+        let (mut r, mut t) = candidate_with(3, config, seed);
+        for _ in 0..6 {
+            let term = r.term().0;
+            for voter in 2..=3 {
+                r.step(vote_response(voter, term, false), t + 100).unwrap();
+            }
+            t = deadline(&r);
+            r.tick(t);
+            let _ = take(&mut r);
+        }
+        let (now, before) = (t + 1, deadline(&r));
+        far += usize::from(before > now + 300);
+        let body = Body::RequestVote {
+            pre_vote: true,
+            transfer: false,
+            last_log_index: 0,
+            last_log_term: Term(0),
+        };
+        r.step(msg(2, r.term().0 + 1, body), now).unwrap();
+        let pulled = deadline(&r);
+        assert!(pulled <= before && pulled <= now + 300, "seed {seed}: {pulled} (now {now})");
+    }
+    assert!(far >= 15, "the backoff had pushed the timer beyond 300 ms in {far} of 20 seeds");
+}
