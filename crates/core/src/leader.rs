@@ -84,9 +84,8 @@ impl Raft {
             self.mark(Mark::CheckQuorumStepDown);
             return self.become_follower(term, None);
         }
-        if let Some(transfer) = leading.transfer.filter(|t| now >= t.deadline) {
+        if leading.transfer.is_some_and(|t| now >= t.deadline) {
             leading.transfer = None;
-            leading.lease_revoked |= transfer.timeout_now_sent;
         }
         if now >= leading.heartbeat_due {
             self.broadcast_append();

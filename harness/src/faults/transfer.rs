@@ -39,7 +39,10 @@ impl Fault for Transfer {
     /// in the network (`hold`) until after it expired, so that a late TimeoutNow meets a
     /// leader that renewed its lease (raft-rs #234); and a transfer whose old leader is cut off
     /// from every other node moments after TimeoutNow left, so that its target leads while
-    /// the old leader's transfer runs out on acknowledgements it had before the cut.
+    /// the old leader's transfer runs out on acknowledgements it had before the cut; and a
+    /// transfer whose TimeoutNow leaves late in its life (the target hears nothing until then)
+    /// and whose old leader is cut off right after, so that the transfer expires while the
+    /// old leader still holds acknowledgements recent enough for a lease.
     fn shapes(n: usize) -> Vec<BoxedStrategy<Shape>> {
         let leader = NodeRef::Leader;
         vec![
@@ -67,6 +70,19 @@ impl Fault for Transfer {
                         (0, Transfer { node: leader, to }.into()),
                         (cut, Isolate { node: leader }.into()),
                         (cut + back, Heal {}.into()),
+                    ]
+                })
+                .boxed(),
+            (0..n, 180u64..250, 1u64..25, 100u64..800)
+                .prop_map(move |(k, late, cut, back)| {
+                    let to = NodeRef::Index(k);
+                    vec![
+                        (0, Hold { from: leader, to }.into()),
+                        (0, Hold { from: to, to: leader }.into()),
+                        (1, Transfer { node: leader, to }.into()),
+                        (late, Op::from(Release { from: leader, to })),
+                        (late + cut, Isolate { node: leader }.into()),
+                        (late + cut + back, Heal {}.into()),
                     ]
                 })
                 .boxed(),
