@@ -183,8 +183,10 @@ fn replication_marks() {
         LATER + 1,
     )
     .unwrap();
-    assert!(raised(&mut r, Mark::CatchUpInBatches), "entries 1 to 3 take two messages");
-    assert!(!raised(&mut r, Mark::BatchCutByBytes), "cut by count");
+    // One Ready holds both answers: asking `raised` twice would judge the second on an empty one.
+    let catch_up = marks(&mut r);
+    assert!(catch_up.contains(&Mark::CatchUpInBatches), "entries 1 to 3 take two messages");
+    assert!(!catch_up.contains(&Mark::BatchCutByBytes), "cut by count: {catch_up:?}");
 
     r.step(append_ok(3, 2, 1, LATER), LATER + 2).unwrap();
     assert!(!raised(&mut r, Mark::StaleAppendResponse));

@@ -183,6 +183,17 @@ fn gaps_between_one_leaders_heartbeats_count_as_loss() {
     assert!(r.status().heartbeat_loss_estimate > 0.0);
 }
 
+/// A new leader's heartbeats start a series of their own: the gap since the old leader's last
+/// heartbeat is a change of leader, not loss.
+#[test]
+fn a_change_of_leader_starts_a_new_heartbeat_series() {
+    let config = Config { adaptive_timeout: true, ..Config::default() };
+    let mut r = node(3, config, 2, None, &[]);
+    r.step(heartbeat(2, 2, (0, 0), 0), LATER).unwrap();
+    r.step(heartbeat(3, 3, (0, 0), 0), LATER + 150).unwrap();
+    assert_eq!(r.status().heartbeat_loss_estimate, 0.0);
+}
+
 /// A proposal goes at once to every follower that has nothing in flight.
 #[test]
 fn a_proposal_goes_at_once_to_idle_followers() {
