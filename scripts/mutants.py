@@ -17,8 +17,10 @@ unviable (does not compile; not counted in the score).
 
 `run` writes DIR/shard-K-of-N/result.json (with --re, DIR/only-<hash>/result.json: a rerun
 of some mutants after a hole was closed); `report` reads every result.json under the
-directories given (default target/mutants), the latest outcome of each mutant winning, so
-shards run on different machines are merged by copying their directories side by side. Exit status of `report`: 0, or 1 when a mutant that
+directories given (default target/mutants), the latest outcome of each mutant winning (a
+--re rerun replaces every earlier outcome its regex matches, so a mutant whose line moved or
+that went with the code is not counted twice), so shards run on different machines are merged
+by copying their directories side by side. Exit status of `report`: 0, or 1 when a mutant that
 docs/mutants.md does not diagnose was missed.
 """
 
@@ -176,9 +178,12 @@ def report(args):
     dirs = [Path(d) for d in (args.dirs or [ROOT / "target" / "mutants"])]
     docs = [json.loads(p.read_text()) for d in dirs for p in sorted(d.glob("**/result.json"))]
     mutants, runs = {}, set()
-    # Oldest first, so that a rerun's outcome replaces the full run's for the same mutant.
+    # Oldest first, so that a rerun replaces what an earlier run said of the mutants its regex
+    # selects: their outcomes, and names that moved or went with the code since.
     for doc in sorted(docs, key=lambda doc: doc.get("finished", 0)):
         runs.add(doc["chaos_runs"])
+        if doc.get("only"):
+            mutants = {name: m for name, m in mutants.items() if not re.search(doc["only"], name)}
         for m in doc["mutants"]:
             mutants[m["name"]] = m
     if not mutants:
