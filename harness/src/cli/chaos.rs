@@ -51,8 +51,8 @@ pub(crate) struct ChaosArgs {
     /// Print the summary as JSON (and nothing else on stdout).
     #[arg(long)]
     json: bool,
-    /// Guided: half the runs mutate schedules that reached rarely reached coverage marks.
-    /// (Which runs mutate what depends on thread timing: replay a finding from its artifact.)
+    /// Guided: half the runs mutate schedules that reached rarely reached coverage marks (or
+    /// pairs of marks), in generations of 64 runs: the same campaign whatever `--jobs`.
     #[arg(long)]
     guided: bool,
     /// The election core the nodes run: ballot, raft-rs, raft-rs-0.3.0, raft-rs-0.3.1.
