@@ -50,5 +50,7 @@ pub use core::{Batch, ElectionCore, Envelope, MessageKind};
 pub use driver::{Node, NodeError};
 pub use events::{NoObserver, NodeEvent, Observer};
 pub use machine::{Datagram, Finished, Flush, NodeConfig, NodeMachine, Write};
-pub use storage::{write_atomic, FileStorage, FileSystem, StdFileSystem, Storage, StorageError};
+pub use storage::{
+    complete_now, write_atomic, FileStorage, FileSystem, StdFileSystem, Storage, StorageError,
+};
 pub use transport::{nothing_yet, Transport};

@@ -92,17 +92,18 @@ impl StdFileSystem {
     /// [`write_atomic`] for code outside an async runtime: the operating system's calls
     /// block instead of waiting, so the protocol completes in one poll.
     pub fn write_atomic_blocking(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
-        complete_now(write_atomic(self, path, bytes))
+        complete_now(write_atomic(self, path, bytes)).expect("StdFileSystem never waits")
     }
 }
 
-/// Runs a future of [`StdFileSystem`]'s, which never waits, to completion in one poll.
-fn complete_now<F: Future>(future: F) -> F::Output {
+/// Runs a future that never waits (one of [`StdFileSystem`]'s, or of a simulator's disk that
+/// keeps its own time) to completion in one poll; `None` if it waited after all.
+pub fn complete_now<F: Future>(future: F) -> Option<F::Output> {
     let mut future = std::pin::pin!(future);
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     match future.as_mut().poll(&mut cx) {
-        std::task::Poll::Ready(output) => output,
-        std::task::Poll::Pending => unreachable!("StdFileSystem never waits"),
+        std::task::Poll::Ready(output) => Some(output),
+        std::task::Poll::Pending => None,
     }
 }
 
@@ -237,7 +238,7 @@ mod tests {
     /// A save on [`StdFileSystem`], run to completion.
     trait Now: Future + Sized {
         fn now(self) -> Self::Output {
-            complete_now(self)
+            complete_now(self).expect("StdFileSystem never waits")
         }
     }
     impl<F: Future> Now for F {}

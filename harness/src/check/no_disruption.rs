@@ -26,9 +26,16 @@ fn undisturbed<'a>(v: &'a Views) -> Vec<Undisturbed<'a>> {
     for span in v.leaders() {
         let n = span.node;
         let stable = |c: &crate::faults::Conditions| c.in_majority(n) && c.timely(&timing);
+        let breaks = v.instants_where_not(span.from_ms, span.to_ms, stable);
         for (from, to) in v.intervals_where(span.from_ms, span.to_ms, stable) {
-            if from + settle < to {
-                out.push(Undisturbed { span, since: from + settle, to });
+            // An instant without a working majority inside an interval starts it again.
+            let cuts = breaks.iter().copied().filter(|&t| from < t && t < to);
+            let mut start = from;
+            for end in cuts.chain([to]) {
+                if start + settle < end {
+                    out.push(Undisturbed { span, since: start + settle, to: end });
+                }
+                start = end;
             }
         }
     }

@@ -280,6 +280,24 @@ impl<'h> Views<'h> {
         out
     }
 
+    /// The instants within `(from, to)` at which `holds` was false of the conditions, if only
+    /// for an instant (an isolation healed in the same millisecond still dropped what was in
+    /// flight), which [`Views::intervals_where`] does not see.
+    pub fn instants_where_not(
+        &self,
+        from: f64,
+        to: f64,
+        holds: impl Fn(&Conditions) -> bool,
+    ) -> Vec<f64> {
+        let mut out: Vec<f64> = conditions_event_by_event(self.history, &self.setup.network)
+            .into_iter()
+            .filter(|(t, c)| from < *t && *t < to && !holds(c))
+            .map(|(t, _)| t)
+            .collect();
+        out.dedup();
+        out
+    }
+
     /// The maximal intervals within `[from, to)` in which `holds` is true of the conditions.
     pub fn intervals_where(
         &self,
@@ -512,6 +530,25 @@ fn conditions_over_time(h: &History, network: &NetworkSpec) -> Vec<(f64, Conditi
                 out.push((e.t_ms, c.clone()));
             }
         }
+    }
+    out
+}
+
+/// The conditions after every event that changes them, in order, with instants kept (two
+/// faults at one time give two entries, unlike [`Views`]' stretches, which keep the last).
+fn conditions_event_by_event(h: &History, network: &NetworkSpec) -> Vec<(f64, Conditions)> {
+    let mut c = Conditions::new(h.views().len(), network.clone());
+    let mut out = Vec::new();
+    for e in h.events() {
+        match (&e.kind, e.node) {
+            (EventKind::Fault { step, skipped: false }, _) => {
+                step.op.apply(&mut c);
+            }
+            (EventKind::Crash | EventKind::Stopped { .. }, Some(n)) => c.up[n] = false,
+            (EventKind::Restart | EventKind::Start { .. }, Some(n)) => c.up[n] = true,
+            _ => continue,
+        }
+        out.push((e.t_ms, c.clone()));
     }
     out
 }

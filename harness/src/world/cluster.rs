@@ -214,7 +214,7 @@ impl HostSpec {
         let clock = Arc::new(SimClock(self.slot.control.clone()));
         let recorder = Arc::new(Recorder {
             history: self.history.clone(),
-            control: self.slot.control.clone(),
+            time: self.slot.control.clone(),
             last_ack: Mutex::new(None),
         });
         let core = self.election_core;

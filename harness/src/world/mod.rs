@@ -2,6 +2,7 @@
 //! that act on them, and the nemesis that turns schedule steps into those verbs.
 
 mod cluster;
+mod local_clock;
 pub(crate) mod nemesis;
 mod recorder;
 mod sim_io;

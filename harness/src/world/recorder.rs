@@ -1,6 +1,6 @@
 //! Turns the events of every node's driver into the run's history.
 
-use super::sim_io::{sim_now_ms, NodeControl};
+use super::local_clock::NodeTime;
 use crate::history::{EventKind, Heard, History, VALUE_SHOWN_BYTES};
 use ballot_core::NodeId;
 use ballot_node::{NodeEvent, Observer};
@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 /// The observer a simulated node reports to.
 pub(crate) struct Recorder {
     pub(crate) history: Arc<Mutex<History>>,
-    pub(crate) control: Arc<NodeControl>,
+    /// Dates the node's events: simulated time and the node's own clock.
+    pub(crate) time: Arc<dyn NodeTime>,
     /// The last AppendEntries success this incarnation recorded: (term, index).
     pub(crate) last_ack: Mutex<Option<(u64, u64)>>,
 }
@@ -20,7 +21,7 @@ fn index(id: NodeId) -> usize {
 
 impl Observer for Recorder {
     fn event(&self, node: NodeId, event: &NodeEvent) {
-        let t = sim_now_ms();
+        let t = self.time.sim_ms();
         let n = index(node);
         let mut history = self.history.lock().expect("history lock");
         let kind = match event {
@@ -46,7 +47,7 @@ impl Observer for Recorder {
                     granted: *granted,
                     pre_vote: *pre_vote,
                     heard_from: heard.map(|h| h.from),
-                    since_heard_ms: heard.map(|h| self.control.local_ms() - h.local_ms),
+                    since_heard_ms: heard.map(|h| self.time.local_ms() - h.local_ms),
                 }
             }
             NodeEvent::Proposed { index, term, data } => {
@@ -65,7 +66,7 @@ impl Observer for Recorder {
                 EventKind::Commit { index: *index, term: term.0, in_term: history.views()[n].term }
             }
             NodeEvent::Lease { until } => {
-                EventKind::Lease { until_ms: until.map(|local| self.control.sim_ms_at(local)) }
+                EventKind::Lease { until_ms: until.map(|local| self.time.sim_ms_at(local)) }
             }
             NodeEvent::AppendAnswered { leader, term, success: true, index } => {
                 let ack = (term.0, *index);
@@ -86,8 +87,7 @@ impl Observer for Recorder {
             // The core's own view, not the history's: within one turn's backlog the role
             // events of the batch are not recorded yet.
             NodeEvent::Received { from, append_entries: true, from_leader: true } => {
-                let heard =
-                    Heard { from: index(*from), t_ms: t, local_ms: self.control.local_ms() };
+                let heard = Heard { from: index(*from), t_ms: t, local_ms: self.time.local_ms() };
                 history.heard_leader(n, heard);
                 return;
             }

@@ -1,6 +1,7 @@
 //! The node's I/O in the simulator: turmoil's UDP and disk, and a local clock that can drift
 //! and freeze. Every node runs the production driver on top of these.
 
+use super::local_clock::{LocalClock, NodeTime};
 use crate::schedule::DiskSpec;
 use ballot_core::Millis;
 use ballot_node::{Clock, FileSystem, Sleep, Transport};
@@ -19,29 +20,11 @@ pub(crate) fn sim_now_ms() -> f64 {
     turmoil::sim_elapsed().unwrap_or_default().as_secs_f64() * 1e3
 }
 
-/// How one node's clock relates to simulated time: piecewise linear, `rate` × real time.
-#[derive(Clone, Copy, Debug)]
-struct ClockSegment {
-    since_sim_ms: f64,
-    local_at_start: f64,
-    rate: f64,
-}
-
-impl ClockSegment {
-    fn local_at(&self, sim_ms: f64) -> f64 {
-        self.local_at_start + (sim_ms - self.since_sim_ms) * self.rate
-    }
-
-    fn sim_at(&self, local_ms: f64) -> f64 {
-        self.since_sim_ms + (local_ms - self.local_at_start) / self.rate
-    }
-}
-
 /// The knobs the harness turns on one node from outside the simulation: its clock rate, its
 /// pause switch, and the seeded RNG that decides which of its datagrams the network loses.
 #[derive(Debug)]
 pub(crate) struct NodeControl {
-    clock: Mutex<ClockSegment>,
+    clock: Mutex<LocalClock>,
     paused: watch::Sender<bool>,
     loss_rng: Mutex<StdRng>,
     /// The node's disk latencies, and the RNG that draws each one.
@@ -53,9 +36,8 @@ pub(crate) struct NodeControl {
 
 impl NodeControl {
     pub(crate) fn new(loss_rng: StdRng, disk: DiskSpec, disk_rng: StdRng) -> NodeControl {
-        let segment = ClockSegment { since_sim_ms: 0.0, local_at_start: 0.0, rate: 1.0 };
         NodeControl {
-            clock: Mutex::new(segment),
+            clock: Mutex::new(LocalClock::default()),
             paused: watch::channel(false).0,
             loss_rng: Mutex::new(loss_rng),
             disk,
@@ -66,21 +48,11 @@ impl NodeControl {
 
     /// Makes the node's clock run at `rate` × real time from simulated time `sim_ms` on.
     pub(crate) fn set_clock_rate(&self, sim_ms: f64, rate: f64) {
-        let mut seg = self.clock.lock().expect("clock lock");
-        let local = seg.local_at(sim_ms);
-        *seg = ClockSegment { since_sim_ms: sim_ms, local_at_start: local, rate };
-    }
-
-    /// The simulated time at which the node's clock will read `local` ms, at its current rate.
-    pub(crate) fn sim_ms_at(&self, local: Millis) -> f64 {
-        if local == Millis::MAX {
-            return f64::INFINITY;
-        }
-        self.clock.lock().expect("clock lock").sim_at(local as f64)
+        self.clock.lock().expect("clock lock").set_rate(sim_ms, rate);
     }
 
     pub(crate) fn clock_rate(&self) -> f64 {
-        self.clock.lock().expect("clock lock").rate
+        self.clock.lock().expect("clock lock").rate()
     }
 
     /// How long one disk operation of `range` (milliseconds) takes this time.
@@ -95,15 +67,24 @@ impl NodeControl {
         self.paused.send_replace(paused);
     }
 
-    /// The node's clock now, milliseconds.
-    pub(crate) fn local_ms(&self) -> f64 {
-        self.clock.lock().expect("clock lock").local_at(sim_now_ms())
-    }
-
     /// Completes when the node is not paused.
     async fn running(self: &Arc<Self>) {
         let mut rx = self.paused.subscribe();
         let _ = rx.wait_for(|paused| !paused).await;
+    }
+}
+
+impl NodeTime for NodeControl {
+    fn sim_ms(&self) -> f64 {
+        sim_now_ms()
+    }
+
+    fn local_ms(&self) -> f64 {
+        self.clock.lock().expect("clock lock").local_at(sim_now_ms())
+    }
+
+    fn sim_ms_at(&self, local: Millis) -> f64 {
+        self.clock.lock().expect("clock lock").sim_at(local)
     }
 }
 
