@@ -2,7 +2,8 @@
 # Shows that generated schedules find known election bugs: for each bug in scripts/bugs.py,
 # copy the workspace to target/bugs/<bug>, put the bug in, build, and hunt with
 # `ballot chaos --stop-on-violation`, which shrinks what it finds. Reports how many runs each
-# bug took to find and the size of its shrunk schedule. The shipped core is never touched.
+# bug took to find and the size of its shrunk schedule, in the turmoil world and in the event
+# world (which reports, not fails: it is new). The shipped core is never touched.
 #
 #   scripts/prove-bugs.sh [RUNS [BUG...]]   (default 4000 runs per bug at most, every bug)
 #   GUIDED=1 scripts/prove-bugs.sh ...      also hunts each bug with `chaos --guided`
@@ -37,6 +38,14 @@ for bug in $bugs; do
   else
     echo "   random: first found in run $first; $found"
   fi
+  # The same hunt in the event world: runs to find, and the wall time of the campaign
+  # (shrinking included).
+  start=$(date +%s.%N)
+  "$work/$bug-ballot" chaos --runs "$runs" --seed 1 --stop-on-violation --world events \
+    --out "$work/$bug-events" > "$work/$bug-events.log" 2>&1 || true
+  took=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
+  events=$(grep -m1 ' in run ' "$work/$bug-events.log" | sed 's/: ballot repro.*//' || true)
+  echo "   events: ${events:-NOT FOUND in $runs runs}; campaign ${took} s"
   if [ -n "${GUIDED:-}" ]; then
     # A guided campaign goes in generations folded in run order: the same whatever --jobs.
     "$work/$bug-ballot" chaos --runs "$runs" --seed 1 --stop-on-violation --guided \

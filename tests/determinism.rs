@@ -48,3 +48,20 @@ fn generated_schedules_are_deterministic() {
         assert!(a.history_jsonl() == b.history_jsonl(), "seed {seed}: two runs differ");
     }
 }
+
+/// The same in the event world, and ballot's core elects and commits there as in turmoil:
+/// both worlds agree on every verdict of these twenty schedules.
+#[test]
+fn the_event_world_is_deterministic_and_agrees_with_turmoil() {
+    use ballot_harness::run::run_in;
+    use ballot_harness::world::WorldName;
+    for seed in 0..20 {
+        let schedule = ballot_harness::explore::generate::generate(seed);
+        let events = |s| run_in(s, WorldName::Events).expect("ballot's core runs there");
+        let (a, b) = (events(&schedule), events(&schedule));
+        assert!(a.history_jsonl() == b.history_jsonl(), "seed {seed}: two runs differ");
+        let turmoil = ballot_harness::run(&schedule);
+        assert_eq!(a.summary.verdict, turmoil.summary.verdict, "seed {seed}");
+        assert!(a.summary.stats.elections > 0, "seed {seed}: nobody was elected");
+    }
+}

@@ -1,11 +1,23 @@
 //! The regression corpus: every artifact under `tests/regressions/` once showed a bug; each
 //! must now pass. Add one by copying a (shrunk) artifact here; see the README.
 
-use ballot_harness::{run, Artifact, Verdict};
+use ballot_harness::run::run_in;
+use ballot_harness::world::WorldName;
+use ballot_harness::{Artifact, Verdict};
 use std::path::Path;
 
 #[test]
 fn every_saved_failure_stays_fixed() {
+    passes_in(WorldName::Turmoil);
+}
+
+/// The event world runs the same cores and driver contract: what is fixed there is fixed too.
+#[test]
+fn every_saved_failure_stays_fixed_in_the_event_world() {
+    passes_in(WorldName::Events);
+}
+
+fn passes_in(world: WorldName) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regressions");
     let mut paths: Vec<_> = std::fs::read_dir(&dir)
         .expect("tests/regressions exists")
@@ -17,11 +29,11 @@ fn every_saved_failure_stays_fixed() {
     for path in paths {
         let artifact = Artifact::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(!artifact.summary.violations.is_empty(), "{}: records no failure", path.display());
-        let result = run(&artifact.schedule);
+        let result = run_in(&artifact.schedule, world).expect("ballot's core runs in every world");
         assert_eq!(
             result.summary.verdict,
             Verdict::Pass,
-            "{} fails again: {:?}",
+            "{} fails again in the {world} world: {:?}",
             path.display(),
             result.summary.violations
         );

@@ -35,7 +35,7 @@ pub mod explore;
 pub mod faults;
 pub mod history;
 pub mod report;
-mod run;
+pub mod run;
 pub mod schedule;
 mod seed;
 pub mod world;

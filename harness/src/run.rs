@@ -7,7 +7,7 @@ use crate::faults::{self, Conditions};
 use crate::history::{EventKind, History, Setup, Views};
 use crate::report::Summary;
 use crate::schedule::{NodeRef, Op, Schedule};
-use crate::world::{nemesis, Cluster, ClusterBuilder};
+use crate::world::{nemesis, Cluster, ClusterBuilder, EventCluster, World, WorldName};
 
 /// A finished run: its history, what the views need to read it, and its summary.
 #[derive(Clone, Debug)]
@@ -72,10 +72,10 @@ pub fn liveness_steps(c: &Conditions) -> Vec<Op> {
     steps
 }
 
-fn start_liveness_phase(cluster: &mut Cluster) {
-    cluster.record_event(None, EventKind::LivenessPhase);
-    for op in liveness_steps(cluster.conditions()) {
-        cluster.apply(op);
+fn start_liveness_phase(world: &mut impl World) {
+    world.record_event(None, EventKind::LivenessPhase);
+    for op in liveness_steps(world.conditions()) {
+        world.apply(op);
     }
 }
 
@@ -111,25 +111,51 @@ fn catch_up_deadline(history: &History, setup: &Setup, end: u64) -> Option<u64> 
     (deadline > now).then_some(deadline)
 }
 
-/// Runs a (validated) schedule and checks every property.
+/// Runs a (validated) schedule in the turmoil world and checks every property.
 pub fn run(schedule: &Schedule) -> Run {
-    let mut cluster = ClusterBuilder::new(schedule.cluster.nodes)
-        .election_core(schedule.cluster.core)
-        .core(schedule.cluster.core_config())
-        .network(schedule.network.clone())
-        .disk(schedule.disk.clone())
-        .seed(schedule.seed)
-        .build();
+    run_in(schedule, WorldName::Turmoil).expect("the turmoil world runs every core")
+}
+
+/// Runs a (validated) schedule in `world` and checks every property; `None` if that world
+/// cannot run the schedule's core.
+pub fn run_in(schedule: &Schedule, world: WorldName) -> Option<Run> {
+    Some(match world {
+        WorldName::Turmoil => {
+            let cluster = ClusterBuilder::new(schedule.cluster.nodes)
+                .election_core(schedule.cluster.core)
+                .core(schedule.cluster.core_config())
+                .network(schedule.network.clone())
+                .disk(schedule.disk.clone())
+                .seed(schedule.seed)
+                .build();
+            run_on(cluster, schedule)
+        }
+        WorldName::Events => {
+            let cluster = EventCluster::build(
+                schedule.cluster.nodes,
+                schedule.cluster.core,
+                schedule.cluster.core_config(),
+                schedule.network.clone(),
+                schedule.disk.clone(),
+                schedule.seed,
+            )?;
+            run_on(cluster, schedule)
+        }
+    })
+}
+
+/// Applies the steps at their times, runs the liveness phase and judges the history.
+fn run_on(mut world: impl World, schedule: &Schedule) -> Run {
     for step in &schedule.timed_steps() {
-        cluster.run_to(step.at_ms);
-        nemesis::apply(&mut cluster, step);
+        world.run_to(step.at_ms);
+        nemesis::apply(&mut world, step);
     }
     let (phase_start, end) = phase_bounds(schedule);
     if schedule.liveness {
-        cluster.run_to(phase_start);
-        start_liveness_phase(&mut cluster);
+        world.run_to(phase_start);
+        start_liveness_phase(&mut world);
     }
-    cluster.run_to(end);
+    world.run_to(end);
     let mut setup = Setup {
         timing: schedule.timing(),
         network: schedule.network.clone(),
@@ -138,10 +164,10 @@ pub fn run(schedule: &Schedule) -> Run {
         end_ms: end as f64,
     };
     // A leader still committing moves the deadline on: go on until it stays put.
-    let mut history = cluster.history();
+    let mut history = world.history();
     while let Some(deadline) = catch_up_deadline(&history, &setup, end) {
-        cluster.run_to(deadline);
-        history = cluster.history();
+        world.run_to(deadline);
+        history = world.history();
         setup.end_ms = deadline as f64;
     }
     let views = Views::new(&history, setup.clone());

@@ -164,6 +164,7 @@ fn chaos_rate(core: CoreName, jobs: usize, runs: u64) -> f64 {
         guided: false,
         generation: chaos::GENERATION,
         core,
+        world: crate::world::WorldName::Turmoil,
     };
     let quiet = Reporter { line: &|_| {}, progress: &|_| {} };
     let s = chaos::chaos(config, Arc::new(AtomicBool::new(false)), &quiet);

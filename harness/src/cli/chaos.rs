@@ -5,6 +5,7 @@ use super::{
     progress_bar, Out,
 };
 use crate::explore::chaos::{self, ChaosConfig, Reporter};
+use crate::world::WorldName;
 use crate::CoreName;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -58,6 +59,10 @@ pub(crate) struct ChaosArgs {
     /// The election core the nodes run: ballot, raft-rs, raft-rs-0.3.0, raft-rs-0.3.1.
     #[arg(long, default_value = "ballot", value_parser = parse_core)]
     core: CoreName,
+    /// Where the runs and the shrinking happen: turmoil (real async nodes, UDP and disk) or
+    /// events (the same cores and driver contract on an event queue, many times faster).
+    #[arg(long, default_value = "turmoil")]
+    world: WorldName,
 }
 
 /// What else `ballot chaos` does.
@@ -108,6 +113,9 @@ pub(crate) fn chaos(args: ChaosArgs) -> ExitCode {
         return merge(&dirs, &out, Out { json });
     }
     let out = Out { json: args.json };
+    if let Err(e) = super::check_world(args.world, Some(args.core)) {
+        return bad_input(e);
+    }
     if let Some(status) = fixture::hand_over(Some(args.core)) {
         return status;
     }
@@ -136,6 +144,7 @@ pub(crate) fn chaos(args: ChaosArgs) -> ExitCode {
         guided: args.guided,
         generation: chaos::GENERATION,
         core: args.core,
+        world: args.world,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let interrupted = Arc::new(AtomicBool::new(false));

@@ -310,3 +310,15 @@ fn progress_bar(runs: Option<u64>) -> indicatif::ProgressBar {
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     bar
 }
+
+/// Bad input if `world` cannot run `core`: the events world runs ballot's core and raft-rs
+/// 0.7, not yet the raft-rs 0.3 fixtures (built apart).
+fn check_world(world: crate::world::WorldName, core: Option<CoreName>) -> Result<(), String> {
+    match (world, core) {
+        (
+            crate::world::WorldName::Events,
+            Some(c @ (CoreName::RaftRs030 | CoreName::RaftRs031)),
+        ) => Err(format!("the events world cannot run {} yet: use --world turmoil", c.name())),
+        _ => Ok(()),
+    }
+}

@@ -4,6 +4,7 @@ use super::{
     bad_input, check_outputs, exit, fixture, parse_core, print_summary, read_schedule, save,
     write_timeline, Out,
 };
+use crate::world::WorldName;
 use crate::CoreName;
 use crate::{report, Verdict};
 use std::path::PathBuf;
@@ -33,6 +34,10 @@ pub(crate) struct RunArgs {
     /// raft-rs-0.3.0, raft-rs-0.3.1.
     #[arg(long, value_parser = parse_core)]
     core: Option<CoreName>,
+    /// Where the schedule runs: turmoil (real async nodes, UDP and disk) or events (the same
+    /// cores and driver contract on an event queue, many times faster).
+    #[arg(long, default_value = "turmoil")]
+    world: WorldName,
 }
 
 /// Runs the schedule (twice with `--check-determinism`), writes what was asked for, prints
@@ -40,6 +45,9 @@ pub(crate) struct RunArgs {
 pub(crate) fn run(args: RunArgs) -> ExitCode {
     let out = Out { json: args.json };
     let core = args.core.or_else(|| fixture::named_in(&args.schedule, false));
+    if let Err(e) = super::check_world(args.world, core) {
+        return bad_input(e);
+    }
     if let Some(status) = fixture::hand_over(core) {
         return status;
     }
@@ -53,9 +61,12 @@ pub(crate) fn run(args: RunArgs) -> ExitCode {
         return bad_input(e);
     }
     out.info(&format!("seed: {}", schedule.seed));
-    let result = crate::run(&schedule);
+    let run = |s: &crate::Schedule| {
+        crate::run::run_in(s, args.world).expect("fixture cores were handed over above")
+    };
+    let result = run(&schedule);
     if args.check_determinism {
-        let again = crate::run(&schedule);
+        let again = run(&schedule);
         if again.history_jsonl() != result.history_jsonl() {
             eprintln!(
                 "nondeterminism: two runs of seed {} gave different histories",

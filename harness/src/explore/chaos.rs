@@ -4,14 +4,15 @@
 use super::generate::generate;
 use super::guide::{features, Guide};
 use super::mutate::mutate;
-use super::shrink::{shrink, size};
+use super::shrink::{shrink_in, size};
 use crate::bench::{quantile, round_ms};
 use crate::cores::CoreName;
 use crate::report::timeline::render;
 use crate::report::{write_atomic, Artifact, Verdict};
-use crate::run::run;
+use crate::run::run_in;
 use crate::schedule::Schedule;
 use crate::seed::derive_seed;
+use crate::world::WorldName;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -50,6 +51,8 @@ pub struct ChaosConfig {
     pub generation: u64,
     /// The election core every run's nodes run.
     pub core: CoreName,
+    /// Where the runs (and the shrinking) happen.
+    pub world: WorldName,
 }
 
 /// Runs in one generation of a guided campaign: its mutants are drawn from the corpus as the
@@ -200,11 +203,16 @@ impl Campaign {
         self.config.runs.is_none_or(|r| index < r).then_some(index)
     }
 
+    /// One run in the campaign's world.
+    fn run(&self, schedule: &Schedule) -> crate::Run {
+        run_in(schedule, self.config.world).expect("the CLI refuses cores a world cannot run")
+    }
+
     fn work(&self, report: &Reporter) {
         while let Some(index) = self.next_run() {
             let seed = run_seed(self.config.base_seed, index, self.config.shard);
             let (schedule, mutant) = self.schedule_for(index, seed);
-            let result = run(&schedule);
+            let result = self.run(&schedule);
             if self.config.guided {
                 self.learn(index, &schedule, features(&result));
             }
@@ -244,12 +252,13 @@ impl Campaign {
                 continue;
             };
             let property = first.property.clone();
-            let shrunk = shrink(&schedule, &property, self.config.shrink_budget);
+            let shrunk =
+                shrink_in(&schedule, &property, self.config.shrink_budget, self.config.world);
             let key = (property.clone(), shrunk.schedule.to_json());
             if !self.seen.lock().expect("lock").insert(key) {
                 continue;
             }
-            let min_run = run(&shrunk.schedule);
+            let min_run = self.run(&shrunk.schedule);
             let path = self.config.out.join(format!("{property}-{seed:016x}.json"));
             let title = format!("{property}: seed {}, shrunk", shrunk.schedule.seed);
             let html = render(&min_run.views(), &min_run.summary.violations, &title);
@@ -357,6 +366,7 @@ mod tests {
                 guided: true,
                 generation: 4,
                 core: CoreName::Ballot,
+                world: WorldName::Turmoil,
             };
             let quiet = Reporter { line: &|_| {}, progress: &|_| {} };
             let s = chaos(config, Arc::new(AtomicBool::new(false)), &quiet);

@@ -1,9 +1,10 @@
 //! Shrinking a failing schedule: fewer steps, fewer nodes, earlier times, a shorter run, for
 //! as long as the same property still fails.
 
-use crate::run::run;
+use crate::run::run_in;
 use crate::schedule::{NodeRef, Schedule, Step};
 use crate::seed::derive_seed;
+use crate::world::WorldName;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
@@ -23,14 +24,26 @@ pub fn size(s: &Schedule) -> (usize, usize, u64) {
     (s.steps.len(), s.cluster.nodes, s.duration_ms)
 }
 
-/// Whether `schedule` still violates `property`.
+/// Whether `schedule` still violates `property` in the turmoil world.
 pub fn still_fails(schedule: &Schedule, property: &str) -> bool {
-    schedule.validate().is_ok() && run(schedule).summary.violates(property)
+    still_fails_in(schedule, property, WorldName::Turmoil)
 }
 
-/// Shrinks `schedule` while `property` still fails, with at most `budget` runs.
+/// Whether `schedule` still violates `property` in `world`.
+pub fn still_fails_in(schedule: &Schedule, property: &str, world: WorldName) -> bool {
+    schedule.validate().is_ok()
+        && run_in(schedule, world).is_some_and(|r| r.summary.violates(property))
+}
+
+/// Shrinks `schedule` while `property` still fails in the turmoil world, with at most
+/// `budget` runs.
 pub fn shrink(schedule: &Schedule, property: &str, budget: usize) -> Shrunk {
-    shrink_with(schedule, budget, |s| still_fails(s, property))
+    shrink_in(schedule, property, budget, WorldName::Turmoil)
+}
+
+/// Shrinks `schedule` while `property` still fails in `world`, with at most `budget` runs.
+pub fn shrink_in(schedule: &Schedule, property: &str, budget: usize, world: WorldName) -> Shrunk {
+    shrink_with(schedule, budget, |s| still_fails_in(s, property, world))
 }
 
 /// Shrinks with any failure predicate (greedy: the first smaller candidate that fails is

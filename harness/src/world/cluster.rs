@@ -529,3 +529,37 @@ impl Cluster {
         self.nodes[n].handle.lock().expect("handle lock").clone()
     }
 }
+
+impl super::World for Cluster {
+    fn size(&self) -> usize {
+        Cluster::size(self)
+    }
+
+    fn now_ms(&self) -> f64 {
+        Cluster::now_ms(self)
+    }
+
+    fn run_to(&mut self, ms: u64) {
+        Cluster::run_to(self, ms)
+    }
+
+    fn history(&self) -> History {
+        Cluster::history(self)
+    }
+
+    fn leader_now(&self) -> Option<usize> {
+        self.history.lock().expect("history lock").leader_now()
+    }
+
+    fn conditions(&self) -> &Conditions {
+        Cluster::conditions(self)
+    }
+
+    fn record_event(&self, node: Option<usize>, kind: EventKind) {
+        Cluster::record_event(self, node, kind)
+    }
+
+    fn apply(&mut self, op: Op) -> bool {
+        Cluster::apply(self, op)
+    }
+}

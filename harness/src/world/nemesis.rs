@@ -1,37 +1,37 @@
 //! Turns schedule steps into faults on the cluster, resolving "leader" and "follower" at the
 //! instant the step runs. No randomness here.
 
-use super::cluster::Cluster;
+use super::World;
 use crate::history::EventKind;
 use crate::schedule::{NodeRef, Step};
 
 /// Resolves a node name at this instant: the leader of the highest term, or the lowest-index
 /// running node that is not that leader.
-fn resolve(cluster: &Cluster, leader: Option<usize>, node: NodeRef) -> Option<usize> {
+fn resolve(world: &impl World, leader: Option<usize>, node: NodeRef) -> Option<usize> {
     match node {
         NodeRef::Index(i) => Some(i),
         NodeRef::Leader => leader,
         NodeRef::Follower => {
-            (0..cluster.size()).find(|&n| !cluster.is_crashed(n) && Some(n) != leader)
+            (0..world.size()).find(|&n| world.conditions().up[n] && Some(n) != leader)
         }
     }
 }
 
 /// Applies one step, every name resolved first; a step naming a node that does not exist now
 /// is recorded as skipped.
-pub(crate) fn apply(cluster: &mut Cluster, step: &Step) {
-    let leader = cluster.history().leader_now();
+pub(crate) fn apply(world: &mut impl World, step: &Step) {
+    let leader = world.leader_now();
     let mut unresolved = false;
     let op = step.op.map_nodes(|r| {
-        resolve(cluster, leader, r).map(NodeRef::Index).unwrap_or_else(|| {
+        resolve(world, leader, r).map(NodeRef::Index).unwrap_or_else(|| {
             unresolved = true;
             r
         })
     });
     if unresolved {
         let skipped = Step::at(step.at_ms, op);
-        cluster.record_event(None, EventKind::Fault { step: skipped, skipped: true });
+        world.record_event(None, EventKind::Fault { step: skipped, skipped: true });
     } else {
-        cluster.apply(op);
+        world.apply(op);
     }
 }

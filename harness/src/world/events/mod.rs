@@ -1,0 +1,369 @@
+//! The event world: the same election cores and the same driver contract as the turmoil
+//! world, driven on one thread from a queue of due events (deliveries, each node's timer, its
+//! disk, the schedule's steps) in integer milliseconds, as turmoil's ticks. Nothing runs when
+//! nothing is due, which makes it many times faster; turmoil stays the full-fidelity world
+//! (the async node, its UDP socket and its disk). Faults come from the same `Conditions`.
+
+mod disk;
+mod node;
+
+use self::disk::EventFs;
+use self::node::{CoreNode, EventNode, EventTime, Next, NodeParts, Request};
+use super::local_clock::LocalClock;
+use super::World;
+use crate::cores::CoreName;
+use crate::faults::{self, Conditions, Op, Timing};
+use crate::history::{EventKind, History};
+use crate::schedule::{DiskSpec, NetworkSpec, Step};
+use crate::seed::derive_seed;
+use ballot_core::{Config, NodeId, Raft};
+use ballot_node::{Datagram, ElectionCore, NodeConfig};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::{BTreeMap, VecDeque};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Datagrams of other clusters are dropped (as in the turmoil world).
+const CLUSTER_ID: u64 = 0xba110;
+
+/// Something due at an instant.
+#[derive(Debug)]
+enum Due {
+    /// A datagram reaches `to`, unless a partition began on its link since it left (`epoch`).
+    Deliver { from: usize, to: usize, bytes: Vec<u8>, epoch: u64 },
+    /// A node's timer.
+    Wake { node: usize },
+    /// A node's save is durable, if the node has not restarted since (`incarnation`).
+    Disk { node: usize, incarnation: u64 },
+}
+
+/// A cluster of election nodes in the event world.
+pub struct EventCluster {
+    now: Arc<AtomicU64>,
+    queue: BTreeMap<(u64, u64), Due>,
+    seq: u64,
+    nodes: Vec<Box<dyn EventNode + Send>>,
+    addresses: Vec<SocketAddr>,
+    /// Each node's pending timer, to ignore the ones a later turn replaced.
+    wakes: Vec<Option<u64>>,
+    incarnations: Vec<u64>,
+    history: Arc<Mutex<History>>,
+    conditions: Conditions,
+    timing: Timing,
+    disk: DiskSpec,
+    /// Per sending node: which datagrams are lost or duplicated.
+    loss_rngs: Vec<StdRng>,
+    /// Every datagram's latency.
+    latency_rng: StdRng,
+    /// Per directed link: bumped when a partition cuts it, dropping what is in flight.
+    epochs: BTreeMap<(usize, usize), u64>,
+    /// Per directed link: held datagrams, oldest first.
+    waiting: BTreeMap<(usize, usize), VecDeque<Vec<u8>>>,
+}
+
+impl EventCluster {
+    /// A cluster of `nodes` nodes of `core` (ballot's or raft-rs 0.7) configured by `config`,
+    /// on `network` and `disk`, every random choice derived from `seed`; `None` for a core
+    /// this build cannot run in the event world (the raft-rs 0.3 fixtures, for now).
+    pub fn build(
+        nodes: usize,
+        core: CoreName,
+        config: Config,
+        network: NetworkSpec,
+        disk: DiskSpec,
+        seed: u64,
+    ) -> Option<EventCluster> {
+        let now = Arc::new(AtomicU64::new(0));
+        let history = Arc::new(Mutex::new(History::new(nodes)));
+        let addresses: Vec<SocketAddr> = (0..nodes)
+            .map(|i| SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, i as u8 + 1)), 7000))
+            .collect();
+        let members: BTreeMap<NodeId, SocketAddr> =
+            addresses.iter().enumerate().map(|(i, &a)| (NodeId(i as u64), a)).collect();
+        let mut boxed: Vec<Box<dyn EventNode + Send>> = Vec::new();
+        for i in 0..nodes {
+            let node_config = NodeConfig {
+                id: NodeId(i as u64),
+                cluster_id: CLUSTER_ID,
+                members: members.clone(),
+                core: config.clone(),
+                seed: 0,
+            };
+            let seed_of: Box<dyn Fn(u64) -> u64 + Send> = Box::new(move |inc| {
+                derive_seed(seed, &format!("node {i} core, incarnation {inc}"))
+            });
+            let time = Arc::new(EventTime {
+                now_ms: now.clone(),
+                clock: Mutex::new(LocalClock::default()),
+            });
+            let disk_rng = StdRng::seed_from_u64(derive_seed(seed, &format!("node {i} disk")));
+            let fs = EventFs::new(disk.clone(), disk_rng);
+            let parts = NodeParts {
+                index: i,
+                config: node_config,
+                seed_of,
+                history: history.clone(),
+                time,
+                fs,
+            };
+            boxed.push(match core {
+                CoreName::Ballot => new_node::<Raft>(parts),
+                #[cfg(feature = "raft-rs")]
+                CoreName::RaftRs => new_node::<ballot_raft_rs::RaftRs>(parts),
+                #[allow(unreachable_patterns)]
+                _ => return None,
+            });
+        }
+        let loss_rngs = (0..nodes)
+            .map(|i| StdRng::seed_from_u64(derive_seed(seed, &format!("node {i} network"))))
+            .collect();
+        let timing = Timing::of(&config).with_disk(&disk).on_core(core);
+        let mut cluster = EventCluster {
+            now,
+            queue: BTreeMap::new(),
+            seq: 0,
+            nodes: boxed,
+            addresses,
+            wakes: vec![None; nodes],
+            incarnations: vec![0; nodes],
+            history,
+            conditions: Conditions::new(nodes, network),
+            timing,
+            disk,
+            loss_rngs,
+            latency_rng: StdRng::seed_from_u64(derive_seed(seed, "event network")),
+            epochs: BTreeMap::new(),
+            waiting: BTreeMap::new(),
+        };
+        for n in 0..nodes {
+            cluster.start(n);
+        }
+        Some(cluster)
+    }
+
+    /// The election timing every node runs with.
+    pub fn timing(&self) -> Timing {
+        self.timing
+    }
+
+    /// The disks' latencies.
+    pub fn disk(&self) -> &DiskSpec {
+        &self.disk
+    }
+
+    fn now(&self) -> u64 {
+        self.now.load(Ordering::Relaxed)
+    }
+
+    fn schedule(&mut self, at: u64, due: Due) {
+        self.seq += 1;
+        self.queue.insert((at, self.seq), due);
+    }
+
+    fn start(&mut self, n: usize) {
+        self.incarnations[n] += 1;
+        self.nodes[n].start(self.incarnations[n]);
+        self.turn(n);
+    }
+
+    /// Lets node `n` act, then routes what it sent and schedules what it waits for.
+    fn turn(&mut self, n: usize) {
+        let mut out = Vec::new();
+        let next = self.nodes[n].turn(&mut out);
+        self.settle(n, out, next);
+    }
+
+    fn settle(&mut self, n: usize, out: Vec<Datagram>, next: Next) {
+        for datagram in out {
+            self.send(n, datagram);
+        }
+        let now = self.now();
+        match next {
+            Next::Timer(at) if at.is_finite() => {
+                let at = (at.ceil() as u64).max(now + 1);
+                if self.wakes[n] != Some(at) {
+                    self.wakes[n] = Some(at);
+                    self.schedule(at, Due::Wake { node: n });
+                }
+            }
+            Next::Disk(ms) => {
+                self.wakes[n] = None;
+                let incarnation = self.incarnations[n];
+                self.schedule(now + ms, Due::Disk { node: n, incarnation });
+            }
+            Next::Timer(_) | Next::Nothing => self.wakes[n] = None,
+        }
+    }
+
+    /// Sends one datagram from node `from` as the turmoil world's socket does: lost or
+    /// duplicated as the conditions say, held on a held link (or behind what it holds), dropped
+    /// on a cut one, else delivered after a latency drawn from the conditions' range.
+    fn send(&mut self, from: usize, datagram: Datagram) {
+        let Some(to) = self.addresses.iter().position(|a| *a == datagram.to) else { return };
+        let (loss, duplicate) = (self.conditions.loss, self.conditions.duplicate);
+        let rng = &mut self.loss_rngs[from];
+        let lost = loss > 0.0 && rng.random_bool(loss);
+        let twice = duplicate > 0.0 && rng.random_bool(duplicate);
+        if lost {
+            return;
+        }
+        let copies = if twice { 2 } else { 1 };
+        let link = (from, to);
+        let queue = self.waiting.entry(link).or_default();
+        if self.conditions.held.contains(&link) || !queue.is_empty() {
+            queue.extend(std::iter::repeat_n(datagram.bytes, copies));
+            return;
+        }
+        for _ in 0..copies {
+            self.transmit(from, to, datagram.bytes.clone());
+        }
+    }
+
+    /// Puts a datagram on the wire, unless its link is cut.
+    fn transmit(&mut self, from: usize, to: usize, bytes: Vec<u8>) {
+        if self.conditions.blocked.contains(&(from, to)) {
+            return;
+        }
+        // turmoil's latency: the minimum plus the range times an Exp(5) draw, capped at the
+        // maximum (most messages near the minimum, a long tail).
+        let [min, max] = self.conditions.latency_ms;
+        let exp = -(1.0 - self.latency_rng.random::<f64>()).ln() / 5.0;
+        let latency = (min + ((max.saturating_sub(min)) as f64 * exp) as u64).min(max.max(min));
+        let epoch = self.epochs.get(&(from, to)).copied().unwrap_or_default();
+        let at = self.now() + latency;
+        self.schedule(at, Due::Deliver { from, to, bytes, epoch });
+    }
+
+    fn handle(&mut self, due: Due) {
+        match due {
+            Due::Deliver { from, to, bytes, epoch } => {
+                let current = self.epochs.get(&(from, to)).copied().unwrap_or_default();
+                if epoch != current || !self.conditions.up[to] {
+                    return;
+                }
+                self.nodes[to].arrive(self.addresses[from], bytes);
+                self.turn(to);
+            }
+            Due::Wake { node } => {
+                if self.wakes[node] == Some(self.now()) {
+                    self.wakes[node] = None;
+                    self.turn(node);
+                }
+            }
+            Due::Disk { node, incarnation } => {
+                if self.incarnations[node] == incarnation && self.conditions.up[node] {
+                    let mut out = Vec::new();
+                    let next = self.nodes[node].disk_done(&mut out);
+                    self.settle(node, out, next);
+                }
+            }
+        }
+    }
+
+    /// Makes the nodes and the network match the conditions after a fault.
+    fn sync(&mut self, before: &Conditions) {
+        let now = self.now();
+        let after = self.conditions.clone();
+        for n in 0..self.size() {
+            match (before.up[n], after.up[n]) {
+                (true, false) => {
+                    self.nodes[n].crash();
+                    self.incarnations[n] += 1;
+                    self.wakes[n] = None;
+                    self.record_event(Some(n), EventKind::Crash);
+                }
+                (false, true) => {
+                    self.record_event(Some(n), EventKind::Restart);
+                    self.start(n);
+                }
+                _ => {}
+            }
+            if before.clock_rates[n] != after.clock_rates[n] {
+                self.nodes[n].set_clock_rate(now as f64, after.clock_rates[n]);
+                self.turn(n);
+            }
+            if before.paused[n] != after.paused[n] {
+                self.nodes[n].set_paused(after.paused[n]);
+                self.turn(n);
+            }
+        }
+        for &link in after.blocked.difference(&before.blocked) {
+            *self.epochs.entry(link).or_default() += 1;
+        }
+        for &(from, to) in before.held.difference(&after.held) {
+            let released = self.waiting.remove(&(from, to)).unwrap_or_default();
+            for bytes in released {
+                self.transmit(from, to, bytes);
+            }
+        }
+    }
+}
+
+fn new_node<C: ElectionCore>(parts: NodeParts) -> Box<dyn EventNode + Send> {
+    Box::new(CoreNode::<C>::new(parts))
+}
+
+impl World for EventCluster {
+    fn size(&self) -> usize {
+        self.nodes.len()
+    }
+
+    fn now_ms(&self) -> f64 {
+        self.now() as f64
+    }
+
+    fn run_to(&mut self, ms: u64) {
+        while let Some(entry) = self.queue.first_entry() {
+            let (at, _) = *entry.key();
+            if at >= ms {
+                break;
+            }
+            let due = entry.remove();
+            self.now.store(at.max(self.now()), Ordering::Relaxed);
+            self.handle(due);
+        }
+        self.now.store(ms.max(self.now()), Ordering::Relaxed);
+    }
+
+    fn history(&self) -> History {
+        self.history.lock().expect("history lock").clone()
+    }
+
+    fn leader_now(&self) -> Option<usize> {
+        self.history.lock().expect("history lock").leader_now()
+    }
+
+    fn conditions(&self) -> &Conditions {
+        &self.conditions
+    }
+
+    fn record_event(&self, node: Option<usize>, kind: EventKind) {
+        let t = self.now_ms();
+        self.history.lock().expect("history lock").record(t, node, kind);
+    }
+
+    fn apply(&mut self, op: Op) -> bool {
+        let before = self.conditions.clone();
+        let applied = op.apply(&mut self.conditions);
+        let step = Step::at(self.now(), op);
+        self.record_event(None, EventKind::Fault { step: step.clone(), skipped: !applied });
+        if applied {
+            self.sync(&before);
+            let request = match &step.op {
+                Op::Propose(p) => Some((faults::index(p.node), Request::Propose(p.payload()))),
+                Op::Transfer(t) => Some((
+                    faults::index(t.node),
+                    Request::Transfer(NodeId(faults::index(t.to) as u64)),
+                )),
+                _ => None,
+            };
+            if let Some((n, request)) = request {
+                self.nodes[n].request(request);
+                self.turn(n);
+            }
+        }
+        applied
+    }
+}
