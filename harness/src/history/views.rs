@@ -511,23 +511,14 @@ fn lease_spans(h: &History) -> Vec<LeaseSpan> {
 /// Replays the applied `fault` steps (through the same [`Conditions::apply`] the cluster
 /// uses) and the nodes' own crashes, stops and restarts; a new entry at every change.
 fn conditions_over_time(h: &History, network: &NetworkSpec) -> Vec<(f64, Conditions)> {
-    let mut c = Conditions::new(h.views().len(), network.clone());
-    let mut out = vec![(0.0, c.clone())];
-    for e in h.events() {
-        match (&e.kind, e.node) {
-            (EventKind::Fault { step, skipped: false }, _) => {
-                step.op.apply(&mut c);
-            }
-            (EventKind::Crash | EventKind::Stopped { .. }, Some(n)) => c.up[n] = false,
-            (EventKind::Restart | EventKind::Start { .. }, Some(n)) => c.up[n] = true,
-            _ => continue,
-        }
+    let mut out = vec![(0.0, Conditions::new(h.views().len(), network.clone()))];
+    for (t, c) in conditions_event_by_event(h, network) {
         let last = out.last_mut().expect("never empty");
         if last.1 != c {
-            if last.0 == e.t_ms {
-                last.1 = c.clone();
+            if last.0 == t {
+                last.1 = c;
             } else {
-                out.push((e.t_ms, c.clone()));
+                out.push((t, c));
             }
         }
     }
