@@ -193,13 +193,19 @@ impl<F: FileSystem> Storage for FileStorage<F> {
     }
 }
 
+/// The state file's bytes: the header, then the body encoded in place behind it (sized
+/// up front, so a long log is neither copied twice nor grown step by step).
 fn encode_state(state: &StoredState) -> Vec<u8> {
-    let body = postcard::to_allocvec(state).expect("state serializes");
-    let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+    let payloads: usize = state.entries.iter().map(|e| e.payload.len()).sum();
+    let estimate = HEADER_LEN + 32 + payloads + 24 * state.entries.len();
+    let mut out = Vec::with_capacity(estimate);
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-    out.extend_from_slice(&body);
+    out.resize(HEADER_LEN, 0);
+    let mut out = postcard::to_extend(state, out).expect("state serializes");
+    let body_len = (out.len() - HEADER_LEN) as u32;
+    let crc = crc32fast::hash(&out[HEADER_LEN..]);
+    out[8..12].copy_from_slice(&body_len.to_le_bytes());
+    out[12..16].copy_from_slice(&crc.to_le_bytes());
     out
 }
 
@@ -260,6 +266,25 @@ mod tests {
         let loaded = FileStorage::new(StdFileSystem, &path).load().unwrap();
         assert_eq!(loaded.hard_state, hs);
         assert_eq!(loaded.entries, vec![entry(1, 1), entry(2, 3)]);
+    }
+
+    /// The state file's bytes, pinned: a payload is one run of bytes, encoded as postcard
+    /// encodes a `Vec<u8>` (so files written before it was marked as bytes still load).
+    #[test]
+    fn the_state_file_format_is_pinned() {
+        let hard_state = HardState { term: Term(3), voted_for: Some(NodeId(2)) };
+        let entries = vec![
+            Entry { index: 1, term: Term(1), payload: Payload::Noop },
+            Entry { index: 2, term: Term(3), payload: Payload::Data(vec![7, 8, 9]) },
+        ];
+        let bytes = encode_state(&StoredState { hard_state, entries: entries.clone() });
+        let body = [3, 1, 2, 2, 1, 1, 0, 2, 3, 1, 3, 7, 8, 9];
+        assert_eq!(&bytes[..8], MAGIC);
+        assert_eq!(&bytes[8..12], &(body.len() as u32).to_le_bytes());
+        assert_eq!(&bytes[12..16], &crc32fast::hash(&body).to_le_bytes());
+        assert_eq!(&bytes[HEADER_LEN..], &body);
+        let decoded = decode_state(&bytes).unwrap();
+        assert_eq!((decoded.hard_state, decoded.entries), (hard_state, entries));
     }
 
     #[test]

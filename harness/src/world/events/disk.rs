@@ -14,18 +14,19 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-/// One file's contents: as written, and as last synced.
+/// One file's contents: as written, and as last synced (shared, so that a sync or a
+/// snapshot of what is durable copies no bytes).
 #[derive(Clone, Debug, Default)]
 struct Inode {
-    data: Vec<u8>,
-    synced: Vec<u8>,
+    data: Arc<Vec<u8>>,
+    synced: Arc<Vec<u8>>,
 }
 
 /// What survives a crash: the synced names and contents.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Durable {
     names: BTreeMap<PathBuf, u64>,
-    contents: BTreeMap<u64, Vec<u8>>,
+    contents: BTreeMap<u64, Arc<Vec<u8>>>,
 }
 
 #[derive(Debug)]
@@ -97,6 +98,13 @@ impl DiskState {
         }
     }
 
+    /// Drops the files no name (written or durable) refers to any more: what a rename
+    /// replaced, once its directory is synced.
+    fn forget_unnamed(&mut self) {
+        let DiskState { inodes, names, durable_names, .. } = self;
+        inodes.retain(|i, _| names.values().chain(durable_names.values()).any(|n| n == i));
+    }
+
     fn inode(&self, path: &Path) -> io::Result<u64> {
         self.names.get(path).copied().ok_or_else(|| {
             io::Error::new(io::ErrorKind::NotFound, format!("{} not found", path.display()))
@@ -107,7 +115,7 @@ impl DiskState {
 impl FileSystem for EventFs {
     fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
         let s = self.state();
-        Ok(s.names.get(path).map(|i| s.inodes[i].data.clone()))
+        Ok(s.names.get(path).map(|i| s.inodes[i].data.to_vec()))
     }
 
     async fn write(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -121,7 +129,7 @@ impl FileSystem for EventFs {
                 i
             }
         };
-        s.inodes.entry(inode).or_default().data = bytes.to_vec();
+        s.inodes.entry(inode).or_default().data = Arc::new(bytes.to_vec());
         let range = s.spec.write_ms;
         s.take(range);
         Ok(())
@@ -142,6 +150,7 @@ impl FileSystem for EventFs {
         let i = s.inode(from)?;
         s.names.remove(from);
         s.names.insert(to.to_path_buf(), i);
+        s.forget_unnamed();
         Ok(())
     }
 
@@ -152,6 +161,7 @@ impl FileSystem for EventFs {
         let entries: Vec<_> =
             s.names.iter().filter(|(p, _)| in_dir(p)).map(|(p, &i)| (p.clone(), i)).collect();
         s.durable_names.extend(entries);
+        s.forget_unnamed();
         let range = s.spec.sync_ms;
         s.take(range);
         Ok(())
