@@ -273,16 +273,18 @@ impl Raft {
     }
 
     /// The leader asks us to campaign now (thesis §3.10): skip pre-vote and leases. Not once
-    /// a heartbeat showed that the leader's clock passed the transfer's expiry: the leader
-    /// has abandoned it, and a delayed TimeoutNow must not depose it after all.
+    /// the leader's clock may have passed the transfer's expiry: the leader may have
+    /// abandoned it, and a delayed TimeoutNow must not depose it after all.
     pub(crate) fn handle_timeout_now(&mut self, msg: Message) {
         let Body::TimeoutNow { expires_at_ms } = msg.body else {
             unreachable!("dispatched by body");
         };
-        // The transfer is over once the leader's clock has certainly passed its expiry: seen
-        // in a newer heartbeat, or reckoned on this node's clock since the last one (the
-        // heartbeats after TimeoutNow may be held up with it, and arrive after it).
-        let expired = self.leader_clock_now().is_some_and(|clock| clock >= expires_at_ms);
+        // Reckoned on this node's clock since the best-dated heartbeat (the heartbeats after
+        // TimeoutNow may be held up with it, and arrive after it), at the fastest pace the
+        // drift bound allows that clock: declining a live transfer costs a retry, acting on a
+        // dead one deposes a leader that took proposals back. The heartbeat's own latency is
+        // in the margin the leader left before its deadline.
+        let expired = self.leader_clock_at_most().is_some_and(|clock| clock >= expires_at_ms);
         let from_leader = self.role == Role::Follower && self.leader == Some(msg.from);
         if msg.term == self.term && from_leader && !expired {
             self.become_candidate(true);

@@ -199,22 +199,35 @@ impl Raft {
         self.transfer_leadership(target, now).map(|()| target)
     }
 
-    /// Sends TimeoutNow if `peer` is the transfer target and its log is complete.
+    /// How long before the transfer's deadline its TimeoutNow expires, milliseconds: half a
+    /// minimum election timeout (at least a heartbeat interval). The target dates the
+    /// leader's clock from the last heartbeat it received, which lags by that heartbeat's
+    /// one-way latency: with this margin, a target acts on TimeoutNow only while the leader
+    /// still waits for it, at any latency under which elections work at all (a round trip
+    /// inside the minimum election timeout).
+    fn transfer_margin_ms(&self) -> Millis {
+        self.config.heartbeat_ms.max(self.config.election_timeout_min_ms / 2)
+    }
+
+    /// Sends TimeoutNow if `peer` is the transfer target, its log is complete, and it
+    /// answered an AppendEntries sent within the transfer margin: a target that has not
+    /// been heard from lately may sit behind a link that holds messages, and would get
+    /// TimeoutNow after the transfer was given up.
     pub(crate) fn maybe_send_timeout_now(&mut self, peer: NodeId) -> bool {
         let last = self.log.last_index();
+        let heard_since = self.now.saturating_sub(self.transfer_margin_ms());
+        let margin = self.transfer_margin_ms();
         let Some(leading) = self.leading.as_mut() else { return false };
         let Some(transfer) = leading.transfer.as_mut() else { return false };
-        let caught_up = leading.progress.get(&peer).is_some_and(|p| p.match_index == last);
-        if transfer.target != peer || transfer.timeout_now_sent || !caught_up {
+        let ready = leading.progress.get(&peer).is_some_and(|p| {
+            p.match_index == last && p.acked_sent_at.is_some_and(|sent| sent >= heard_since)
+        });
+        if transfer.target != peer || transfer.timeout_now_sent || !ready {
             return false;
         }
         transfer.timeout_now_sent = true;
         leading.lease_revoked = true;
-        // The target dates the leader's clock from the last heartbeat it received, which lags
-        // by that heartbeat's one-way latency (and the drift bound): TimeoutNow expires one
-        // heartbeat interval before the leader gives the transfer up, so that a target acts on
-        // it only while the leader still waits for it (if latency stays under that interval).
-        let expires_at_ms = transfer.deadline.saturating_sub(self.config.heartbeat_ms);
+        let expires_at_ms = transfer.deadline.saturating_sub(margin);
         let term = self.term;
         self.send(peer, term, Body::TimeoutNow { expires_at_ms });
         true

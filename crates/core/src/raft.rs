@@ -349,6 +349,16 @@ impl Raft {
         Some(sent.saturating_add((since * (1.0 - self.config.clock_drift_bound)).floor() as Millis))
     }
 
+    /// How far the clock of this term's leader may have got by now, at most, milliseconds:
+    /// as [`Raft::leader_clock_now`], at `1 + clock_drift_bound` times this clock's pace.
+    /// Add the one-way latency of the AppendEntries that dated it, which this node cannot
+    /// know. `None` before any AppendEntries of this term's leader.
+    pub(crate) fn leader_clock_at_most(&self) -> Option<Millis> {
+        let (_, sent, arrived) = self.leader_clock.filter(|c| c.0 == self.term)?;
+        let since = self.now.saturating_sub(arrived) as f64;
+        Some(sent.saturating_add((since * (1.0 + self.config.clock_drift_bound)).ceil() as Millis))
+    }
+
     /// Dates the leader's clock with an AppendEntries sent at `sent_at_ms` (its clock) that
     /// arrives now, if that says more than what this node already knew. Messages held up in
     /// the network arrive late: an old one must not make the leader's clock look younger.

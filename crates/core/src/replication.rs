@@ -152,6 +152,9 @@ impl Raft {
         }
         if success {
             if index <= progress.match_index || index > last {
+                // Nothing new to match, but a target heard from again may get the
+                // TimeoutNow that a transfer waits to send.
+                self.maybe_send_timeout_now(msg.from);
                 return;
             }
             progress.match_index = index;
