@@ -56,9 +56,10 @@ fixtures-lock:
 hunt-raft-rs: build fixtures
 	scripts/hunt-raft-rs.sh $(RUNS) $(SEED)
 
-## Hunt for election bugs with generated fault schedules: make chaos DURATION=60s [JOBS=2].
+## Hunt for election bugs with generated fault schedules: make chaos DURATION=60s [JOBS=2]
+## [WORLD=turmoil]. The default hunts in the event world and replays every finding in turmoil.
 chaos: build
-	$(BALLOT) chaos --duration $(DURATION) $(if $(JOBS),--jobs $(JOBS)) --out target/chaos
+	$(BALLOT) chaos --duration $(DURATION) $(if $(JOBS),--jobs $(JOBS)) $(if $(WORLD),--world $(WORLD)) --out target/chaos
 
 ## Run the README's commands that no test runs (the UDP example, --json of every command,
 ## a short chaos, the worked failure) and check what they must do.

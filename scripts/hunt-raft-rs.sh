@@ -22,7 +22,7 @@ status=0
 printf '%-14s %6s %7s %7s  %s\n' core runs wall_s runs/s "found (property: first run, runs that failed it)"
 for core in raft-rs-0.3.0 raft-rs-0.3.1 raft-rs; do
   rm -rf "${out:?}/$core"
-  "$ballot" chaos --core "$core" --runs "$runs" --seed "$seed" --jobs 2 --known lease-safety \
+  "$ballot" chaos --core "$core" --runs "$runs" --seed "$seed" --jobs 2 --known lease-safety --world "${WORLD:-turmoil}" \
     --json --out "$out/$core" > "$out/$core.json" 2> "$out/$core.log" || true
   python3 - "$ballot" "$out" "$core" <<'PY'
 import json, re, subprocess, sys

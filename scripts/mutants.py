@@ -92,7 +92,7 @@ def hunt(work, target, runs, out):
     if build.returncode != 0:
         return {"class": "unviable", "detail": "does not build in release"}
     cmd = [str(target / "release" / "ballot"), "chaos", "--runs", str(runs), "--seed",
-           str(CHAOS_SEED), "--stop-on-violation", "--shrink-budget", "100", "--json",
+           str(CHAOS_SEED), "--stop-on-violation", "--shrink-budget", "100", "--world", "turmoil", "--json",
            "--out", str(out)]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=CHAOS_TIMEOUT_S)

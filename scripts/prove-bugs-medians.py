@@ -30,7 +30,8 @@ def runs_to_find(binary, seed, runs, extra):
     """The earliest run of one campaign that found a violation, or None."""
     with tempfile.TemporaryDirectory() as out:
         cmd = [str(binary), "chaos", "--runs", str(runs), "--seed", str(seed),
-               "--stop-on-violation", "--shrink-budget", "0", "--json", "--out", out, *extra]
+               "--stop-on-violation", "--shrink-budget", "0", "--world", "turmoil", "--json",
+               "--out", out, *extra]
         done = subprocess.run(cmd, capture_output=True, text=True)
         try:
             summary = json.loads(done.stdout)

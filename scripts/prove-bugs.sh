@@ -25,7 +25,7 @@ for bug in $bugs; do
   (cd "$copy" && cargo build -q --release -p ballot-harness)
   cp "$CARGO_TARGET_DIR/release/ballot" "$work/$bug-ballot"
   echo "== $bug"
-  "$work/$bug-ballot" chaos --runs "$runs" --seed 1 --stop-on-violation \
+  "$work/$bug-ballot" chaos --runs "$runs" --seed 1 --stop-on-violation --world turmoil \
     --out "$work/$bug-artifacts" > "$work/$bug.log" 2>&1 || true
   # With several workers, the first finding printed need not be the earliest run: the
   # summary's first_runs says which run found it first.
@@ -48,7 +48,7 @@ for bug in $bugs; do
   echo "   events: ${events:-NOT FOUND in $runs runs}; campaign ${took} s"
   if [ -n "${GUIDED:-}" ]; then
     # A guided campaign goes in generations folded in run order: the same whatever --jobs.
-    "$work/$bug-ballot" chaos --runs "$runs" --seed 1 --stop-on-violation --guided \
+    "$work/$bug-ballot" chaos --runs "$runs" --seed 1 --stop-on-violation --guided --world turmoil \
       --out "$work/$bug-guided" > "$work/$bug-guided.log" 2>&1 || true
     guided=$(grep -m1 ' in run ' "$work/$bug-guided.log" || echo "NOT FOUND in $runs runs")
     echo "   guided: $guided"

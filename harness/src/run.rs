@@ -7,7 +7,7 @@ use crate::faults::{self, Conditions};
 use crate::history::{EventKind, History, Setup, Views};
 use crate::report::Summary;
 use crate::schedule::{NodeRef, Op, Schedule};
-use crate::world::{nemesis, Cluster, ClusterBuilder, EventCluster, World, WorldName};
+use crate::world::{nemesis, AnyWorld, Cluster, World, WorldName, WorldSpec};
 
 /// A finished run: its history, what the views need to read it, and its summary.
 #[derive(Clone, Debug)]
@@ -119,29 +119,15 @@ pub fn run(schedule: &Schedule) -> Run {
 /// Runs a (validated) schedule in `world` and checks every property; `None` if that world
 /// cannot run the schedule's core.
 pub fn run_in(schedule: &Schedule, world: WorldName) -> Option<Run> {
-    Some(match world {
-        WorldName::Turmoil => {
-            let cluster = ClusterBuilder::new(schedule.cluster.nodes)
-                .election_core(schedule.cluster.core)
-                .core(schedule.cluster.core_config())
-                .network(schedule.network.clone())
-                .disk(schedule.disk.clone())
-                .seed(schedule.seed)
-                .build();
-            run_on(cluster, schedule)
-        }
-        WorldName::Events => {
-            let cluster = EventCluster::build(
-                schedule.cluster.nodes,
-                schedule.cluster.core,
-                schedule.cluster.core_config(),
-                schedule.network.clone(),
-                schedule.disk.clone(),
-                schedule.seed,
-            )?;
-            run_on(cluster, schedule)
-        }
-    })
+    let spec = WorldSpec {
+        nodes: schedule.cluster.nodes,
+        core: schedule.cluster.core,
+        config: schedule.cluster.core_config(),
+        network: schedule.network.clone(),
+        disk: schedule.disk.clone(),
+        seed: schedule.seed,
+    };
+    Some(run_on(AnyWorld::build(world, spec)?, schedule))
 }
 
 /// Applies the steps at their times, runs the liveness phase and judges the history.

@@ -5,10 +5,12 @@
 
 use super::{quantile, round_ms};
 use crate::cores::CoreName;
+use crate::faults::{Crash, Propose, Restart};
 use crate::history::{Setup, Views};
+use crate::schedule::NodeRef;
 use crate::schedule::{ClusterSpec, NetworkSpec};
 use crate::seed::derive_seed;
-use crate::world::ClusterBuilder;
+use crate::world::{AnyWorld, World, WorldName, WorldSpec};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -152,38 +154,42 @@ pub struct Trial {
     pub capped: bool,
 }
 
-/// Runs one trial with `seed`; `None` if the cluster never elected its first leader. A
-/// failover that takes longer than `cap_ms` is counted at the cap and marked.
-pub fn trial(row: &Row, seed: u64, cap_ms: u64) -> Option<Trial> {
+/// Runs one trial with `seed` in `world`; `None` if the cluster never elected its first
+/// leader (or this build cannot run the core there). A failover that takes longer than
+/// `cap_ms` is counted at the cap and marked.
+pub fn trial(row: &Row, seed: u64, cap_ms: u64, world: WorldName) -> Option<Trial> {
     let spec = row.cluster();
     let network = row.network();
     let mut rng = StdRng::seed_from_u64(derive_seed(seed, "failover timing"));
-    let config = spec.core_config();
-    let mut c = ClusterBuilder::new(5)
-        .election_core(spec.core)
-        .core(config)
-        .network(network.clone())
-        .seed(seed)
-        .build();
+    let world_spec = WorldSpec {
+        nodes: 5,
+        core: spec.core,
+        config: spec.core_config(),
+        network: network.clone(),
+        disk: Default::default(),
+        seed,
+    };
+    let mut c = AnyWorld::build(world, world_spec)?;
+    let crash = |c: &mut AnyWorld, n| c.apply(Crash { node: NodeRef::Index(n) }.into());
     // Servers boot at different moments, as real ones do; without that, fixed timeouts
     // (the 150–150 row) would keep every node in lockstep from the very first election.
     for n in 1..5 {
-        c.crash(n);
+        crash(&mut c, n);
     }
     for n in 1..5 {
         c.run_for(rng.random_range(1..40));
-        c.restart(n);
+        c.apply(Restart { node: NodeRef::Index(n) }.into());
     }
     let all: Vec<usize> = (0..5).collect();
     c.run_until(cap_ms, |h| h.agreed_leader(&all).is_some())?;
     c.run_for(rng.random_range(200..400));
-    let leader = c.history().leader_now()?;
-    c.propose(leader, "x");
+    let leader = c.leader_now()?;
+    c.apply(Propose::new(NodeRef::Index(leader), "x").into());
     c.run_for(rng.random_range(0..row.heartbeat_ms.max(1)));
     let crashed_at = c.now_ms();
-    c.crash(leader);
+    crash(&mut c, leader);
     for follower in (0..5).filter(|&n| n != leader).take(row.crashed.saturating_sub(1)) {
-        c.crash(follower);
+        crash(&mut c, follower);
     }
     // The crashed leader was the only one: any leader now is the new one.
     let capped = c.run_until(cap_ms, |h| h.leader_now().is_some()).is_none();
@@ -254,7 +260,13 @@ pub struct RowResult {
 }
 
 /// Runs `trials` trials of `row` on `jobs` threads.
-pub fn run_row(row: &Row, trials: usize, jobs: usize, base_seed: u64) -> RowResult {
+pub fn run_row(
+    row: &Row,
+    trials: usize,
+    jobs: usize,
+    base_seed: u64,
+    world: WorldName,
+) -> RowResult {
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Vec::with_capacity(trials));
     std::thread::scope(|s| {
@@ -264,7 +276,8 @@ pub fn run_row(row: &Row, trials: usize, jobs: usize, base_seed: u64) -> RowResu
                 if i >= trials {
                     break;
                 }
-                if let Some(t) = trial(row, derive_seed(base_seed, &format!("trial {i}")), CAP_MS) {
+                let seed = derive_seed(base_seed, &format!("trial {i}"));
+                if let Some(t) = trial(row, seed, CAP_MS, world) {
                     results.lock().expect("lock").push(t);
                 }
             });
@@ -387,11 +400,13 @@ mod tests {
             latency_ms: LATENCY_MS,
             crashed: 1,
         };
-        let t = trial(&row, 3, CAP_MS).expect("a first leader");
-        assert!(!t.capped && t.elections >= 1);
-        // A follower heard a heartbeat at most one interval and a trip before the crash.
-        assert!(t.failover_ms >= 150.0 - 50.0 - 12.0, "{t:?}");
-        assert!(t.failover_ms < 2_000.0, "{t:?}");
+        for world in [WorldName::Turmoil, WorldName::Events] {
+            let t = trial(&row, 3, CAP_MS, world).expect("a first leader");
+            assert!(!t.capped && t.elections >= 1, "{world}: {t:?}");
+            // A follower heard a heartbeat at most one interval and a trip before the crash.
+            assert!(t.failover_ms >= 150.0 - 50.0 - 12.0, "{world}: {t:?}");
+            assert!(t.failover_ms < 2_000.0, "{world}: {t:?}");
+        }
     }
 
     #[test]
@@ -401,7 +416,7 @@ mod tests {
         assert_eq!(rows.len(), 14 + 3 * 8);
         assert!(rows[..14].iter().all(Row::all_on) && !rows[14..].iter().any(Row::all_on));
         assert!(rows.iter().take(10).all(|r| r.heartbeat_ms == r.election_timeout_ms[0] / 2));
-        let r = run_row(&rows[5], 3, 1, 9);
+        let r = run_row(&rows[5], 3, 1, 9, WorldName::Turmoil);
         assert_eq!(r.trials, 3);
         assert!(r.min_ms <= r.p50_ms && r.p50_ms <= r.max_ms && r.bound_ms > 0.0);
         let svg = cdf_svg(&[r]);

@@ -1,8 +1,9 @@
 //! `ballot bench sim`: simulated seconds per wall-clock second for stable clusters, next to a
-//! bare turmoil program of the same shape (the floor turmoil itself sets).
+//! bare turmoil program of the same shape (the floor turmoil itself sets), and, for the event
+//! world, next to the same cluster in turmoil.
 
 use crate::cores::CoreName;
-use crate::world::ClusterBuilder;
+use crate::world::{AnyWorld, World, WorldName, WorldSpec};
 use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant, UNIX_EPOCH};
@@ -14,21 +15,39 @@ pub struct SimRow {
     pub nodes: usize,
     /// The election core the nodes ran.
     pub core: CoreName,
+    /// The world the cluster ran in.
+    pub world: WorldName,
     /// Simulated seconds per wall-clock second, the cluster's nodes.
     pub sim_s_per_wall_s: f64,
     /// The same for the bare turmoil program.
     pub floor_sim_s_per_wall_s: f64,
     /// Ours over the floor.
     pub ratio: f64,
+    /// The event world: the same cluster's speed in turmoil.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub turmoil_sim_s_per_wall_s: Option<f64>,
+    /// The event world: its speed over turmoil's for the same cluster.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub over_turmoil: Option<f64>,
 }
 
-/// Simulated seconds per wall second of a stable cluster of `nodes` running `core`.
-pub fn cluster_speed(core: CoreName, nodes: usize, sim_s: u64) -> f64 {
-    let mut c = ClusterBuilder::new(nodes).election_core(core).seed(1).build();
+/// Simulated seconds per wall second of a stable cluster of `nodes` running `core` in
+/// `world` (its defaults: 150-300 ms timeouts, 50 ms heartbeats, seed 1); `None` if this
+/// build cannot run the core there.
+pub fn cluster_speed(core: CoreName, nodes: usize, sim_s: u64, world: WorldName) -> Option<f64> {
+    let spec = WorldSpec {
+        nodes,
+        core,
+        config: Default::default(),
+        network: Default::default(),
+        disk: Default::default(),
+        seed: 1,
+    };
+    let mut c = AnyWorld::build(world, spec)?;
     c.run_for(1_000); // elect a leader first
     let start = Instant::now();
     c.run_for(sim_s * 1_000);
-    sim_s as f64 / start.elapsed().as_secs_f64()
+    Some(sim_s as f64 / start.elapsed().as_secs_f64())
 }
 
 const FLOOR_PORT: u16 = 9000;
@@ -92,20 +111,29 @@ pub fn floor_speed(nodes: usize, sim_s: u64) -> f64 {
     sim_s as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Both speeds for 3, 5 and 7 nodes running `core`.
-pub fn rows(core: CoreName, sim_s: u64) -> Vec<SimRow> {
+/// The speeds for 3, 5 and 7 nodes running `core` in `world` (the event world measures the
+/// same cluster in turmoil too, each pair back to back).
+pub fn rows(core: CoreName, sim_s: u64, world: WorldName) -> Option<Vec<SimRow>> {
+    let ratio = |a: f64, b: f64| (a / b * 100.0).round() / 100.0;
     [3, 5, 7]
         .into_iter()
         .map(|nodes| {
-            let ours = cluster_speed(core, nodes, sim_s);
+            let ours = cluster_speed(core, nodes, sim_s, world)?;
+            let turmoil = match world {
+                WorldName::Turmoil => None,
+                _ => Some(cluster_speed(core, nodes, sim_s, WorldName::Turmoil)?),
+            };
             let floor = floor_speed(nodes, sim_s);
-            SimRow {
+            Some(SimRow {
                 core,
+                world,
                 nodes,
                 sim_s_per_wall_s: ours.round(),
                 floor_sim_s_per_wall_s: floor.round(),
-                ratio: (ours / floor * 100.0).round() / 100.0,
-            }
+                ratio: ratio(ours, floor),
+                turmoil_sim_s_per_wall_s: turmoil.map(f64::round),
+                over_turmoil: turmoil.map(|t| ratio(ours, t)),
+            })
         })
         .collect()
 }

@@ -4,6 +4,7 @@ use super::{bad_input, check_outputs, fixture, jobs_or_cores, parse_core, parse_
 use crate::bench::{failover, sim};
 use crate::explore::chaos::{self, ChaosConfig, Reporter};
 use crate::report::write_atomic;
+use crate::world::WorldName;
 use crate::CoreName;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +32,9 @@ pub(crate) enum Bench {
         /// The election core the nodes run: ballot, raft-rs, raft-rs-0.3.0, raft-rs-0.3.1.
         #[arg(long, default_value = "ballot", value_parser = parse_core)]
         core: CoreName,
+        /// Where the trials run: turmoil or events.
+        #[arg(long, default_value = "turmoil")]
+        world: WorldName,
     },
     /// Simulated seconds per wall second, ours and turmoil's floor, and chaos runs per second.
     Sim {
@@ -46,17 +50,21 @@ pub(crate) enum Bench {
         /// The election core the nodes run: ballot, raft-rs, raft-rs-0.3.0, raft-rs-0.3.1.
         #[arg(long, default_value = "ballot", value_parser = parse_core)]
         core: CoreName,
+        /// Where the clusters run: turmoil (measured beside a bare turmoil program) or events
+        /// (measured beside turmoil running the same cluster).
+        #[arg(long, default_value = "turmoil")]
+        world: WorldName,
     },
 }
 
 /// Runs the chosen benchmark.
 pub(crate) fn bench(which: Bench) -> ExitCode {
     match which {
-        Bench::Failover { trials, json, svg, jobs, core } => {
-            bench_failover(trials, Out { json }, svg, jobs, core)
+        Bench::Failover { trials, json, svg, jobs, core, world } => {
+            bench_failover(trials, Out { json }, svg, jobs, core, world)
         }
-        Bench::Sim { json, seconds, chaos_runs, core } => {
-            bench_sim(Out { json }, seconds, chaos_runs, core)
+        Bench::Sim { json, seconds, chaos_runs, core, world } => {
+            bench_sim(Out { json }, seconds, chaos_runs, core, world)
         }
     }
 }
@@ -67,6 +75,7 @@ fn bench_failover(
     svg: PathBuf,
     jobs: Option<usize>,
     core: CoreName,
+    world: WorldName,
 ) -> ExitCode {
     if let Some(status) = fixture::hand_over(Some(core)) {
         return status;
@@ -75,6 +84,7 @@ fn bench_failover(
         return bad_input(e);
     }
     out.info("seed: 1");
+    out.info(&format!("world: {world}"));
     let jobs = jobs_or_cores(jobs);
     let mut results = Vec::new();
     if !out.json {
@@ -101,7 +111,7 @@ fn bench_failover(
         println!("(milliseconds; multi: trials needing more than one election; capped trials count as 20 s)");
     }
     for row in failover::rows(core) {
-        let r = failover::run_row(&row, trials, jobs, 1);
+        let r = failover::run_row(&row, trials, jobs, 1, world);
         if !out.json {
             println!(
                 "{:>11} {:>3} {:>4} {:>5} {:>4} {:>7} {:>5} {:>6} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>6} {:>7.0} {:>6.2}",
@@ -148,8 +158,9 @@ fn on_off(core: CoreName, on: bool) -> &'static str {
     }
 }
 
-/// Chaos runs per second with `jobs` workers, artifacts (if any) in a directory removed after.
-fn chaos_rate(core: CoreName, jobs: usize, runs: u64) -> f64 {
+/// Chaos runs per second with `jobs` workers in `world`, artifacts (if any) in a directory
+/// removed after.
+fn chaos_rate(core: CoreName, jobs: usize, runs: u64, world: WorldName) -> f64 {
     let dir = std::env::temp_dir().join(format!("ballot-bench-{}-{jobs}", std::process::id()));
     let config = ChaosConfig {
         base_seed: 1,
@@ -164,7 +175,7 @@ fn chaos_rate(core: CoreName, jobs: usize, runs: u64) -> f64 {
         guided: false,
         generation: chaos::GENERATION,
         core,
-        world: crate::world::WorldName::Turmoil,
+        world,
     };
     let quiet = Reporter { line: &|_| {}, progress: &|_| {} };
     let s = chaos::chaos(config, Arc::new(AtomicBool::new(false)), &quiet);
@@ -172,13 +183,23 @@ fn chaos_rate(core: CoreName, jobs: usize, runs: u64) -> f64 {
     s.runs as f64 / s.wall_s
 }
 
-fn bench_sim(out: Out, seconds: u64, chaos_runs: u64, core: CoreName) -> ExitCode {
+fn bench_sim(
+    out: Out,
+    seconds: u64,
+    chaos_runs: u64,
+    core: CoreName,
+    world: WorldName,
+) -> ExitCode {
     if let Some(status) = fixture::hand_over(Some(core)) {
         return status;
     }
     out.info("seed: 1");
-    let rows = sim::rows(core, seconds);
-    let (one, two) = (chaos_rate(core, 1, chaos_runs), chaos_rate(core, 2, chaos_runs));
+    out.info(&format!("world: {world}"));
+    let Some(rows) = sim::rows(core, seconds, world) else {
+        return bad_input(format!("this build cannot run {core} in the {world} world"));
+    };
+    let one = chaos_rate(core, 1, chaos_runs, world);
+    let two = chaos_rate(core, 2, chaos_runs, world);
     if out.json {
         let rate = |r: f64| (r * 10.0).round() / 10.0;
         out.json(&serde_json::json!({
@@ -187,11 +208,21 @@ fn bench_sim(out: Out, seconds: u64, chaos_runs: u64, core: CoreName) -> ExitCod
         }));
         return ExitCode::SUCCESS;
     }
-    println!("{:>5} {:>14} {:>14} {:>6}", "nodes", format!("{core} sim/s"), "floor sim/s", "ratio");
+    println!(
+        "{:>5} {:>14} {:>14} {:>6} {:>14} {:>8}",
+        "nodes",
+        format!("{core} sim/s"),
+        "floor sim/s",
+        "ratio",
+        "turmoil sim/s",
+        "x turmoil"
+    );
     for r in &rows {
+        let turmoil = r.turmoil_sim_s_per_wall_s.map_or("-".into(), |t| format!("{t:.0}"));
+        let over = r.over_turmoil.map_or("-".into(), |x| format!("{x:.1}"));
         println!(
-            "{:>5} {:>14.0} {:>14.0} {:>6.2}",
-            r.nodes, r.sim_s_per_wall_s, r.floor_sim_s_per_wall_s, r.ratio
+            "{:>5} {:>14.0} {:>14.0} {:>6.2} {:>14} {:>8}",
+            r.nodes, r.sim_s_per_wall_s, r.floor_sim_s_per_wall_s, r.ratio, turmoil, over
         );
     }
     println!("chaos runs/s: {one:.1} with --jobs 1, {two:.1} with --jobs 2 ({:.2}x)", two / one);

@@ -14,6 +14,7 @@ mod shrink;
 
 use crate::check::property;
 use crate::report::timeline;
+use crate::world::WorldName;
 use crate::{report, CoreName, Run, Schedule, ScheduleError, Summary, Verdict};
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -234,10 +235,10 @@ fn write_timeline(path: &Path, schedule: &Schedule, result: &Run, out: Out) {
     }
 }
 
-/// Saves a failure artifact and its timeline beside it.
-fn save(path: &Path, schedule: Schedule, result: &Run, out: Out) {
+/// Saves a failure artifact (of a run in `world`) and its timeline beside it.
+fn save(path: &Path, schedule: Schedule, result: &Run, world: WorldName, out: Out) {
     write_timeline(&path.with_extension("html"), &schedule, result, out);
-    let artifact = report::Artifact::new(schedule, result.summary.clone(), path);
+    let artifact = report::Artifact::new(schedule, result.summary.clone(), world, path);
     match artifact.write(path) {
         Ok(()) => {
             out.info(&format!("artifact: {}\nreproduce: {}", path.display(), artifact.command))
@@ -309,16 +310,4 @@ fn progress_bar(runs: Option<u64>) -> indicatif::ProgressBar {
     bar.set_style(style.progress_chars("=> "));
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     bar
-}
-
-/// Bad input if `world` cannot run `core`: the events world runs ballot's core and raft-rs
-/// 0.7, not yet the raft-rs 0.3 fixtures (built apart).
-fn check_world(world: crate::world::WorldName, core: Option<CoreName>) -> Result<(), String> {
-    match (world, core) {
-        (
-            crate::world::WorldName::Events,
-            Some(c @ (CoreName::RaftRs030 | CoreName::RaftRs031)),
-        ) => Err(format!("the events world cannot run {} yet: use --world turmoil", c.name())),
-        _ => Ok(()),
-    }
 }

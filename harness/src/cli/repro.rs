@@ -4,6 +4,7 @@ use super::{
     bad_input, check_outputs, exit, fixture, print_summary, read_artifact, write_timeline, Out,
 };
 use crate::check::property;
+use crate::world::WorldName;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -18,6 +19,9 @@ pub(crate) struct ReproArgs {
     /// Write the replay's timeline as a self-contained HTML page.
     #[arg(long, value_name = "OUT.html")]
     timeline: Option<PathBuf>,
+    /// Replay in this world instead of the one the artifact failed in: turmoil or events.
+    #[arg(long)]
+    world: Option<WorldName>,
 }
 
 /// The properties an artifact records as violated, each once, in order; bad input when it
@@ -56,7 +60,10 @@ pub(crate) fn repro(args: ReproArgs) -> ExitCode {
         return bad_input(e);
     }
     out.info(&format!("seed: {}", saved.schedule.seed));
-    let result = crate::run(&saved.schedule);
+    let world = args.world.unwrap_or(saved.world);
+    out.info(&format!("world: {world}"));
+    let result =
+        crate::run::run_in(&saved.schedule, world).expect("fixture cores were handed over");
     if let Some(path) = &args.timeline {
         write_timeline(path, &saved.schedule, &result, out);
     }

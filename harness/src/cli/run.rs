@@ -45,9 +45,6 @@ pub(crate) struct RunArgs {
 pub(crate) fn run(args: RunArgs) -> ExitCode {
     let out = Out { json: args.json };
     let core = args.core.or_else(|| fixture::named_in(&args.schedule, false));
-    if let Err(e) = super::check_world(args.world, core) {
-        return bad_input(e);
-    }
     if let Some(status) = fixture::hand_over(core) {
         return status;
     }
@@ -87,7 +84,7 @@ pub(crate) fn run(args: RunArgs) -> ExitCode {
     }
     print_summary(&result.summary, out);
     if let (Some(path), false) = (args.artifact, result.summary.violations.is_empty()) {
-        save(&path, schedule, &result, out);
+        save(&path, schedule, &result, args.world, out);
     }
     exit(result.summary.verdict)
 }

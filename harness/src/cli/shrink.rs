@@ -1,7 +1,9 @@
 //! `ballot shrink`: a failing schedule made minimal, still failing the same property.
 
 use super::{bad_input, check_outputs, exit, fixture, read_artifact, repro::recorded, save, Out};
-use crate::explore::shrink::{shrink as shrink_schedule, size};
+use crate::explore::shrink::{shrink_in, size};
+use crate::run::run_in;
+use crate::world::WorldName;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -19,6 +21,9 @@ pub(crate) struct ShrinkArgs {
     /// Which recorded property the minimal schedule must still fail (default: the first).
     #[arg(long)]
     property: Option<String>,
+    /// Shrink in this world instead of the one the artifact failed in: turmoil or events.
+    #[arg(long)]
+    world: Option<WorldName>,
 }
 
 /// Replays the artifact, refuses if the property (the first recorded, or `--property`) does
@@ -47,13 +52,16 @@ pub(crate) fn shrink(args: ShrinkArgs) -> ExitCode {
         return bad_input(e);
     }
     out.info(&format!("seed: {}", saved.schedule.seed));
-    if !crate::run(&saved.schedule).summary.violates(&property) {
+    let world = args.world.unwrap_or(saved.world);
+    out.info(&format!("world: {world}"));
+    let run = |s: &crate::Schedule| run_in(s, world).expect("fixture cores were handed over");
+    if !run(&saved.schedule).summary.violates(&property) {
         return bad_input(format!(
             "{}: {property} does not fail any more, so there is nothing to shrink (ballot repro shows the replay)",
             args.artifact.display()
         ));
     }
-    let shrunk = shrink_schedule(&saved.schedule, &property, args.budget);
+    let shrunk = shrink_in(&saved.schedule, &property, args.budget, world);
     let (before, after) = (size(&saved.schedule), size(&shrunk.schedule));
     println!(
         "shrunk {property} in {} runs ({:.1} s): {} steps, {} nodes, {} ms -> {} steps, {} nodes, {} ms",
@@ -66,7 +74,7 @@ pub(crate) fn shrink(args: ShrinkArgs) -> ExitCode {
         after.1,
         after.2
     );
-    let result = crate::run(&shrunk.schedule);
-    save(&target, shrunk.schedule, &result, out);
+    let result = run(&shrunk.schedule);
+    save(&target, shrunk.schedule, &result, world, out);
     exit(result.summary.verdict)
 }

@@ -102,6 +102,10 @@ pub struct ChaosSummary {
     pub violations: BTreeMap<String, u64>,
     /// Artifacts written.
     pub artifacts: Vec<String>,
+    /// Artifacts of event-world findings whose schedule (shrunk, or as found) did not fail
+    /// the same property when replayed in turmoil.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub event_world_only: Vec<String>,
     /// Failover latency percentiles.
     pub failover_ms: Percentiles,
     /// Every failover seen, as a histogram: whole milliseconds → how many (so that shards
@@ -268,24 +272,36 @@ impl Campaign {
                     path.display()
                 ));
             }
-            let artifact = Artifact::new(shrunk.schedule.clone(), min_run.summary.clone(), &path);
+            let mut artifact = Artifact::new(
+                shrunk.schedule.clone(),
+                min_run.summary.clone(),
+                self.config.world,
+                &path,
+            );
+            let confirmation = (self.config.world != WorldName::Turmoil)
+                .then(|| confirm_in_turmoil(&shrunk.schedule, &schedule, &property));
+            artifact.confirmed_in_turmoil = confirmation.map(|c| c != Confirmation::EventWorldOnly);
             if let Err(e) = artifact.write(&path) {
                 (report.line)(&format!("could not write {}: {e}", path.display()));
             }
             let (before, after) = (size(&schedule), size(&shrunk.schedule));
             (report.line)(&format!(
-                "{property} in run {} (seed {seed}), shrunk {} -> {} steps, {} -> {} nodes in {:.1} s: {}",
+                "{property} in run {} (seed {seed}), shrunk {} -> {} steps, {} -> {} nodes in {:.1} s{}: {}",
                 index + 1,
                 before.0,
                 after.0,
                 before.1,
                 after.1,
                 shrunk.took.as_secs_f64(),
+                confirmation.map_or("", Confirmation::describe),
                 artifact.command
             ));
             let mut s = self.summary.lock().expect("lock");
             *s.violations.entry(property).or_default() += 1;
             s.artifacts.push(path.display().to_string());
+            if confirmation == Some(Confirmation::EventWorldOnly) {
+                s.event_world_only.push(path.display().to_string());
+            }
             s.first_violation_run =
                 Some(s.first_violation_run.map_or(index + 1, |r| r.min(index + 1)));
 
@@ -293,6 +309,42 @@ impl Campaign {
                 self.stop.store(true, Ordering::SeqCst);
             }
         }
+    }
+}
+
+/// What replaying an event-world finding in turmoil showed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Confirmation {
+    /// The shrunk schedule fails the same property in turmoil.
+    Shrunk,
+    /// Only the schedule as found does: the shrunk one leans on the event world's timing.
+    AsFound,
+    /// Neither does: a failing schedule of the core under the event world's timing, which
+    /// turmoil's (timer granularity, delivery order) does not reproduce.
+    EventWorldOnly,
+}
+
+impl Confirmation {
+    /// How a finding's line says it.
+    fn describe(self) -> &'static str {
+        match self {
+            Confirmation::Shrunk => ", confirmed in turmoil",
+            Confirmation::AsFound => ", confirmed in turmoil as found (not shrunk)",
+            Confirmation::EventWorldOnly => ", event world only (turmoil passes it)",
+        }
+    }
+}
+
+/// Replays an event-world finding in turmoil: the shrunk schedule, else the one as found.
+pub fn confirm_in_turmoil(shrunk: &Schedule, found: &Schedule, property: &str) -> Confirmation {
+    let fails =
+        |s: &Schedule| run_in(s, WorldName::Turmoil).is_some_and(|r| r.summary.violates(property));
+    if fails(shrunk) {
+        Confirmation::Shrunk
+    } else if fails(found) {
+        Confirmation::AsFound
+    } else {
+        Confirmation::EventWorldOnly
     }
 }
 
@@ -345,6 +397,24 @@ pub fn chaos(config: ChaosConfig, stop: Arc<AtomicBool>, report: &Reporter) -> C
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A finding is confirmed in turmoil when its schedule fails the same property there
+    /// (raft-rs 0.7's lease outliving check-quorum), and called event-world-only when
+    /// neither the shrunk schedule nor the one as found fails there.
+    #[cfg(feature = "raft-rs")]
+    #[test]
+    fn findings_are_replayed_in_turmoil() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let read = |p: &str| Artifact::read(&root.join(p)).unwrap().schedule;
+        let lease = read("tests/regressions/raft-rs/lease-outlives-check-quorum.json");
+        assert_eq!(confirm_in_turmoil(&lease, &lease, "lease-safety"), Confirmation::Shrunk);
+        let passing = read("tests/regressions/timer-reset-by-higher-term.json");
+        assert_eq!(confirm_in_turmoil(&passing, &lease, "lease-safety"), Confirmation::AsFound);
+        assert_eq!(
+            confirm_in_turmoil(&passing, &passing, "liveness"),
+            Confirmation::EventWorldOnly
+        );
+    }
 
     /// A guided campaign is the same campaign whatever the number of workers: the same
     /// mutants, the same corpus, the same marks.

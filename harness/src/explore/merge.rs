@@ -108,8 +108,12 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<ChaosSummary, MergeError> {
         }
         *merged.violations.entry(property.clone()).or_default() += 1;
         merged.artifacts.push(to.display().to_string());
+        if artifact.confirmed_in_turmoil == Some(false) {
+            merged.event_world_only.push(to.display().to_string());
+        }
     }
     merged.artifacts.sort();
+    merged.event_world_only.sort();
     let json = serde_json::to_string_pretty(&merged).expect("summaries serialize");
     let path = out.join("summary.json");
     write_atomic(&path, json.as_bytes()).map_err(|source| MergeError::Write { path, source })?;

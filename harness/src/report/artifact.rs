@@ -3,6 +3,7 @@
 
 use super::{write_atomic, Summary};
 use crate::schedule::{parse_json, Schedule, ScheduleError};
+use crate::world::WorldName;
 use serde::{Deserialize, Serialize};
 use std::io;
 use std::path::Path;
@@ -14,15 +15,22 @@ pub struct Artifact {
     pub schedule: Schedule,
     /// What the run found.
     pub summary: Summary,
+    /// The world it failed in (absent in a file: turmoil); `repro` and `shrink` run there.
+    #[serde(default)]
+    pub world: WorldName,
+    /// For a finding of the event world: whether its schedule (shrunk, else as found) failed
+    /// the same property in turmoil too, with the async node, its UDP and its disk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_in_turmoil: Option<bool>,
     /// One line that reproduces it.
     pub command: String,
 }
 
 impl Artifact {
-    /// An artifact for `schedule` saved at `path`.
-    pub fn new(schedule: Schedule, summary: Summary, path: &Path) -> Artifact {
+    /// An artifact for `schedule`, which failed in `world`, saved at `path`.
+    pub fn new(schedule: Schedule, summary: Summary, world: WorldName, path: &Path) -> Artifact {
         let command = format!("ballot repro {}", path.display());
-        Artifact { schedule, summary, command }
+        Artifact { schedule, summary, world, confirmed_in_turmoil: None, command }
     }
 
     /// Reads an artifact, validating its schedule; errors name the field at fault.

@@ -543,12 +543,8 @@ impl super::World for Cluster {
         Cluster::run_to(self, ms)
     }
 
-    fn history(&self) -> History {
-        Cluster::history(self)
-    }
-
-    fn leader_now(&self) -> Option<usize> {
-        self.history.lock().expect("history lock").leader_now()
+    fn with_history<R>(&self, f: impl FnOnce(&History) -> R) -> R {
+        f(&self.history.lock().expect("history lock"))
     }
 
     fn conditions(&self) -> &Conditions {

@@ -12,6 +12,7 @@ mod sim_io;
 
 pub use cluster::{serve, Cluster, ClusterBuilder, Host};
 pub use events::EventCluster;
+pub(crate) use events::{new_node as event_node, EventNodeFn};
 
 use crate::faults::{Conditions, Op};
 use crate::history::{EventKind, History};
@@ -27,10 +28,34 @@ pub trait World {
     fn now_ms(&self) -> f64;
     /// Runs until simulated time reaches `ms` milliseconds since the start.
     fn run_to(&mut self, ms: u64);
+    /// Runs for `ms` more milliseconds.
+    fn run_for(&mut self, ms: u64) {
+        self.run_to(self.now_ms() as u64 + ms);
+    }
+    /// Runs a millisecond at a time until `done` holds of the history, at most `max_ms`;
+    /// how long that took, or `None` if it never held.
+    fn run_until(&mut self, max_ms: u64, done: impl Fn(&History) -> bool) -> Option<f64> {
+        let start = self.now_ms();
+        loop {
+            if self.with_history(&done) {
+                return Some(self.now_ms() - start);
+            }
+            if self.now_ms() - start >= max_ms as f64 {
+                return None;
+            }
+            self.run_for(1);
+        }
+    }
+    /// `f` of the history so far (without copying it).
+    fn with_history<R>(&self, f: impl FnOnce(&History) -> R) -> R;
     /// A snapshot of the history so far.
-    fn history(&self) -> History;
+    fn history(&self) -> History {
+        self.with_history(History::clone)
+    }
     /// The leader of the highest term now, as the history says.
-    fn leader_now(&self) -> Option<usize>;
+    fn leader_now(&self) -> Option<usize> {
+        self.with_history(History::leader_now)
+    }
     /// Where the faults have put the world now.
     fn conditions(&self) -> &Conditions;
     /// Appends an event to the history at the current simulated time.
@@ -38,6 +63,96 @@ pub trait World {
     /// Applies a fault (every node named by index), records it in the history (as skipped if
     /// it cannot apply now) and returns whether it applied.
     fn apply(&mut self, op: Op) -> bool;
+}
+
+/// A cluster in either world, built from one description.
+pub enum AnyWorld {
+    /// Real async nodes on turmoil.
+    Turmoil(Cluster),
+    /// The same cores on the event queue.
+    Events(EventCluster),
+}
+
+/// What a cluster is: its size, core and settings, network, disk and seed.
+#[derive(Clone, Debug)]
+pub struct WorldSpec {
+    /// Number of nodes.
+    pub nodes: usize,
+    /// The election core they run.
+    pub core: crate::CoreName,
+    /// The core's settings.
+    pub config: ballot_core::Config,
+    /// The network at the start.
+    pub network: crate::schedule::NetworkSpec,
+    /// The disks' latencies.
+    pub disk: crate::schedule::DiskSpec,
+    /// The seed everything random derives from.
+    pub seed: u64,
+}
+
+impl AnyWorld {
+    /// Builds `spec` in `world`; `None` if this build cannot run its core there.
+    pub fn build(world: WorldName, spec: WorldSpec) -> Option<AnyWorld> {
+        let WorldSpec { nodes, core, config, network, disk, seed } = spec;
+        Some(match world {
+            WorldName::Turmoil => {
+                if !core.available() {
+                    return None;
+                }
+                let cluster = ClusterBuilder::new(nodes)
+                    .election_core(core)
+                    .core(config)
+                    .network(network)
+                    .disk(disk)
+                    .seed(seed)
+                    .build();
+                AnyWorld::Turmoil(cluster)
+            }
+            WorldName::Events => {
+                AnyWorld::Events(EventCluster::build(nodes, core, config, network, disk, seed)?)
+            }
+        })
+    }
+}
+
+/// Calls the same method of whichever world it is.
+macro_rules! either {
+    ($self:expr, $w:ident => $call:expr) => {
+        match $self {
+            AnyWorld::Turmoil($w) => $call,
+            AnyWorld::Events($w) => $call,
+        }
+    };
+}
+
+impl World for AnyWorld {
+    fn size(&self) -> usize {
+        either!(self, w => w.size())
+    }
+
+    fn now_ms(&self) -> f64 {
+        either!(self, w => World::now_ms(w))
+    }
+
+    fn run_to(&mut self, ms: u64) {
+        either!(self, w => World::run_to(w, ms))
+    }
+
+    fn with_history<R>(&self, f: impl FnOnce(&History) -> R) -> R {
+        either!(self, w => w.with_history(f))
+    }
+
+    fn conditions(&self) -> &Conditions {
+        either!(self, w => World::conditions(w))
+    }
+
+    fn record_event(&self, node: Option<usize>, kind: EventKind) {
+        either!(self, w => World::record_event(w, node, kind))
+    }
+
+    fn apply(&mut self, op: Op) -> bool {
+        either!(self, w => World::apply(w, op))
+    }
 }
 
 /// The worlds a schedule can run in (SPEC.md, `--world`).

@@ -113,7 +113,7 @@ impl EventCluster {
                 #[cfg(feature = "raft-rs")]
                 CoreName::RaftRs => new_node::<ballot_raft_rs::RaftRs>(parts),
                 #[allow(unreachable_patterns)]
-                _ => return None,
+                other => crate::cores::installed_event_node(other)?(parts),
             });
         }
         let loss_rngs = (0..nodes)
@@ -301,9 +301,13 @@ impl EventCluster {
     }
 }
 
-fn new_node<C: ElectionCore>(parts: NodeParts) -> Box<dyn EventNode + Send> {
+/// Makes an event-world node of core `C` (see [`EventNodeFn`]).
+pub(crate) fn new_node<C: ElectionCore>(parts: NodeParts) -> Box<dyn EventNode + Send> {
     Box::new(CoreNode::<C>::new(parts))
 }
+
+/// Makes an event-world node of one core: what [`crate::cores::install`] registers.
+pub(crate) type EventNodeFn = fn(NodeParts) -> Box<dyn EventNode + Send>;
 
 impl World for EventCluster {
     fn size(&self) -> usize {
@@ -327,12 +331,8 @@ impl World for EventCluster {
         self.now.store(ms.max(self.now()), Ordering::Relaxed);
     }
 
-    fn history(&self) -> History {
-        self.history.lock().expect("history lock").clone()
-    }
-
-    fn leader_now(&self) -> Option<usize> {
-        self.history.lock().expect("history lock").leader_now()
+    fn with_history<R>(&self, f: impl FnOnce(&History) -> R) -> R {
+        f(&self.history.lock().expect("history lock"))
     }
 
     fn conditions(&self) -> &Conditions {
