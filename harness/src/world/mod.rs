@@ -28,9 +28,10 @@ pub trait World {
     fn now_ms(&self) -> f64;
     /// Runs until simulated time reaches `ms` milliseconds since the start.
     fn run_to(&mut self, ms: u64);
-    /// Runs for `ms` more milliseconds.
+    /// Runs for `ms` more milliseconds (from now rounded to the millisecond: turmoil's
+    /// elapsed time in floating point can read a hair under a whole tick).
     fn run_for(&mut self, ms: u64) {
-        self.run_to(self.now_ms() as u64 + ms);
+        self.run_to(self.now_ms().round() as u64 + ms);
     }
     /// Runs a millisecond at a time until `done` holds of the history, at most `max_ms`;
     /// how long that took, or `None` if it never held.
