@@ -36,6 +36,8 @@ $ballot run examples/faults.json --world events --json | python3 -m json.tool > 
 $ballot run examples/faults.json --world events --check-determinism > /dev/null
 $ballot chaos --runs 300 --seed 7 --world events --json --out "$work/chaos-events" | python3 -m json.tool > /dev/null
 $ballot run examples/spec.json --world events --core raft-rs-0.3.1 --json | python3 -m json.tool > /dev/null
+$ballot bench sim --world events --seconds 1 --chaos-runs 3 --json | python3 -m json.tool > /dev/null
+$ballot bench failover --world events --trials 1 --json --svg "$work/fe.svg" | python3 -m json.tool > /dev/null
 
 echo "== make chaos, briefly"
 make -s chaos DURATION=10s > "$work/chaos.log"

@@ -67,6 +67,7 @@ pub trait World {
 }
 
 /// A cluster in either world, built from one description.
+#[allow(clippy::large_enum_variant)] // one per run, held where it runs, never in bulk
 pub enum AnyWorld {
     /// Real async nodes on turmoil.
     Turmoil(Cluster),
