@@ -215,8 +215,8 @@ impl Raft {
     /// TimeoutNow after the transfer was given up.
     pub(crate) fn maybe_send_timeout_now(&mut self, peer: NodeId) -> bool {
         let last = self.log.last_index();
-        let heard_since = self.now.saturating_sub(self.transfer_margin_ms());
         let margin = self.transfer_margin_ms();
+        let heard_since = self.now.saturating_sub(margin);
         let Some(leading) = self.leading.as_mut() else { return false };
         let Some(transfer) = leading.transfer.as_mut() else { return false };
         let ready = leading.progress.get(&peer).is_some_and(|p| {

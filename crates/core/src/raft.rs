@@ -343,9 +343,7 @@ impl Raft {
     /// leader's clock has run at least `1 − clock_drift_bound` times as fast as this one.
     /// `None` before any AppendEntries of this term's leader.
     pub(crate) fn leader_clock_now(&self) -> Option<Millis> {
-        let (term, sent, arrived) = self.leader_clock.filter(|c| c.0 == self.term)?;
-        debug_assert_eq!(term, self.term);
-        let since = self.now.saturating_sub(arrived) as f64;
+        let (sent, since) = self.leader_clock_dated()?;
         Some(sent.saturating_add((since * (1.0 - self.config.clock_drift_bound)).floor() as Millis))
     }
 
@@ -354,9 +352,15 @@ impl Raft {
     /// Add the one-way latency of the AppendEntries that dated it, which this node cannot
     /// know. `None` before any AppendEntries of this term's leader.
     pub(crate) fn leader_clock_at_most(&self) -> Option<Millis> {
-        let (_, sent, arrived) = self.leader_clock.filter(|c| c.0 == self.term)?;
-        let since = self.now.saturating_sub(arrived) as f64;
+        let (sent, since) = self.leader_clock_dated()?;
         Some(sent.saturating_add((since * (1.0 + self.config.clock_drift_bound)).ceil() as Millis))
+    }
+
+    /// The leader's clock when its best-dated AppendEntries of this term left, and this
+    /// node's milliseconds since it arrived.
+    fn leader_clock_dated(&self) -> Option<(Millis, f64)> {
+        let (_, sent, arrived) = self.leader_clock.filter(|c| c.0 == self.term)?;
+        Some((sent, self.now.saturating_sub(arrived) as f64))
     }
 
     /// Dates the leader's clock with an AppendEntries sent at `sent_at_ms` (its clock) that

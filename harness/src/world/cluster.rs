@@ -295,10 +295,7 @@ impl Cluster {
 
     /// Runs the simulation for `ms` milliseconds.
     pub fn run_for(&mut self, ms: u64) {
-        let until = self.sim.elapsed() + Duration::from_millis(ms);
-        while self.sim.elapsed() < until {
-            self.sim.step().expect("hosts never fail");
-        }
+        super::World::run_for(self, ms)
     }
 
     /// Runs until simulated time reaches `ms` milliseconds since the start.
@@ -311,16 +308,7 @@ impl Cluster {
 
     /// Runs until `done` holds of the history, for at most `max_ms`; returns how long it took.
     pub fn run_until(&mut self, max_ms: u64, done: impl Fn(&History) -> bool) -> Option<f64> {
-        let start = self.now_ms();
-        loop {
-            if done(&self.history.lock().expect("history lock")) {
-                return Some(self.now_ms() - start);
-            }
-            if self.now_ms() - start >= max_ms as f64 {
-                return None;
-            }
-            self.sim.step().expect("hosts never fail");
-        }
+        super::World::run_until(self, max_ms, done)
     }
 
     /// A snapshot of the history so far.
