@@ -35,6 +35,9 @@ enum Due {
     Deliver { from: usize, to: usize, bytes: Vec<u8>, epoch: u64 },
     /// A node's timer.
     Wake { node: usize },
+    /// A node takes what reached its socket: after every delivery of the same instant, as
+    /// turmoil's node runs once a tick on all that arrived in it.
+    Turn { node: usize },
     /// A node's save is durable, if the node has not restarted since (`incarnation`).
     Disk { node: usize, incarnation: u64 },
 }
@@ -46,8 +49,10 @@ pub struct EventCluster {
     seq: u64,
     nodes: Vec<Box<dyn EventNode + Send>>,
     addresses: Vec<SocketAddr>,
-    /// Each node's pending timer, to ignore the ones a later turn replaced.
-    wakes: Vec<Option<u64>>,
+    /// Each node's pending timer: its key in the queue.
+    wakes: Vec<Option<(u64, u64)>>,
+    /// Which nodes have a turn queued at the present instant.
+    turns_due: Vec<bool>,
     incarnations: Vec<u64>,
     history: Arc<Mutex<History>>,
     conditions: Conditions,
@@ -127,6 +132,7 @@ impl EventCluster {
             nodes: boxed,
             addresses,
             wakes: vec![None; nodes],
+            turns_due: vec![false; nodes],
             incarnations: vec![0; nodes],
             history,
             conditions: Conditions::new(nodes, network),
@@ -157,9 +163,21 @@ impl EventCluster {
         self.now.load(Ordering::Relaxed)
     }
 
-    fn schedule(&mut self, at: u64, due: Due) {
+    fn schedule(&mut self, at: u64, due: Due) -> (u64, u64) {
         self.seq += 1;
         self.queue.insert((at, self.seq), due);
+        (at, self.seq)
+    }
+
+    /// Sets node `n`'s timer to `at` (none: no timer), replacing the one it had.
+    fn set_wake(&mut self, n: usize, at: Option<u64>) {
+        if self.wakes[n].map(|(t, _)| t) == at {
+            return;
+        }
+        if let Some(key) = self.wakes[n].take() {
+            self.queue.remove(&key);
+        }
+        self.wakes[n] = at.map(|at| self.schedule(at, Due::Wake { node: n }));
     }
 
     fn start(&mut self, n: usize) {
@@ -182,18 +200,14 @@ impl EventCluster {
         let now = self.now();
         match next {
             Next::Timer(at) if at.is_finite() => {
-                let at = (at.ceil() as u64).max(now + 1);
-                if self.wakes[n] != Some(at) {
-                    self.wakes[n] = Some(at);
-                    self.schedule(at, Due::Wake { node: n });
-                }
+                self.set_wake(n, Some((at.ceil() as u64).max(now + 1)));
             }
             Next::Disk(ms) => {
-                self.wakes[n] = None;
+                self.set_wake(n, None);
                 let incarnation = self.incarnations[n];
                 self.schedule(now + ms, Due::Disk { node: n, incarnation });
             }
-            Next::Timer(_) | Next::Nothing => self.wakes[n] = None,
+            Next::Timer(_) | Next::Nothing => self.set_wake(n, None),
         }
     }
 
@@ -244,13 +258,18 @@ impl EventCluster {
                     return;
                 }
                 self.nodes[to].arrive(self.addresses[from], bytes);
-                self.turn(to);
+                if !self.turns_due[to] {
+                    self.turns_due[to] = true;
+                    self.schedule(self.now(), Due::Turn { node: to });
+                }
+            }
+            Due::Turn { node } => {
+                self.turns_due[node] = false;
+                self.turn(node);
             }
             Due::Wake { node } => {
-                if self.wakes[node] == Some(self.now()) {
-                    self.wakes[node] = None;
-                    self.turn(node);
-                }
+                self.wakes[node] = None;
+                self.turn(node);
             }
             Due::Disk { node, incarnation } => {
                 if self.incarnations[node] == incarnation && self.conditions.up[node] {
@@ -271,7 +290,7 @@ impl EventCluster {
                 (true, false) => {
                     self.nodes[n].crash();
                     self.incarnations[n] += 1;
-                    self.wakes[n] = None;
+                    self.set_wake(n, None);
                     self.record_event(Some(n), EventKind::Crash);
                 }
                 (false, true) => {
@@ -365,5 +384,70 @@ impl World for EventCluster {
             }
         }
         applied
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records what the world asks of it.
+    struct Probe(Arc<Mutex<Vec<&'static str>>>);
+
+    impl EventNode for Probe {
+        fn start(&mut self, _: u64) {}
+        fn crash(&mut self) {}
+        fn arrive(&mut self, _: SocketAddr, _: Vec<u8>) {
+            self.0.lock().unwrap().push("arrive");
+        }
+        fn request(&mut self, _: Request) {}
+        fn set_paused(&mut self, _: bool) {}
+        fn set_clock_rate(&mut self, _: f64, _: f64) {}
+        fn turn(&mut self, _: &mut Vec<Datagram>) -> Next {
+            self.0.lock().unwrap().push("turn");
+            Next::Nothing
+        }
+        fn disk_done(&mut self, _: &mut Vec<Datagram>) -> Next {
+            Next::Nothing
+        }
+    }
+
+    fn cluster() -> EventCluster {
+        let (network, disk) = (NetworkSpec::default(), DiskSpec::default());
+        EventCluster::build(3, CoreName::Ballot, Config::default(), network, disk, 1).unwrap()
+    }
+
+    /// As turmoil delivers a tick's datagrams before the node runs, so that a node answers a
+    /// burst in one turn (one resend, not one per copy: a duplicating network would otherwise
+    /// multiply refusal-and-resend exchanges without end).
+    #[test]
+    fn datagrams_of_the_same_instant_are_taken_in_one_turn() {
+        let mut cluster = cluster();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        cluster.nodes[0] = Box::new(Probe(seen.clone()));
+        let at = cluster.now() + 5;
+        for from in [1, 2, 1] {
+            cluster.schedule(at, Due::Deliver { from, to: 0, bytes: vec![1], epoch: 0 });
+        }
+        cluster.schedule(at + 1, Due::Deliver { from: 2, to: 0, bytes: vec![2], epoch: 0 });
+        cluster.run_to(at + 2);
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen, ["arrive", "arrive", "arrive", "turn", "arrive", "turn"]);
+    }
+
+    /// A timer a later turn replaced leaves the queue (it used to stay, one per turn).
+    #[test]
+    fn a_replaced_timer_leaves_the_queue() {
+        let mut cluster = cluster();
+        let wakes = |c: &EventCluster| {
+            c.queue.values().filter(|d| matches!(d, Due::Wake { node: 0 })).count()
+        };
+        assert_eq!(wakes(&cluster), 1);
+        let now = cluster.now();
+        cluster.set_wake(0, Some(now + 7));
+        cluster.set_wake(0, Some(now + 9));
+        assert_eq!(wakes(&cluster), 1);
+        cluster.set_wake(0, None);
+        assert_eq!(wakes(&cluster), 0);
     }
 }

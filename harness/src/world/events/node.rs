@@ -19,6 +19,12 @@ use std::sync::{Arc, Mutex};
 /// Most datagrams one turn takes before it flushes (the async node's `RECEIVE_BATCH`).
 const RECEIVE_BATCH: usize = 64;
 
+/// Most datagrams a node's socket holds before it drops what arrives (turmoil's
+/// `udp_capacity`, 64; a kernel's receive buffer plays this part on a real host). Without
+/// it, a core that answers a refusal with an immediate resend on a duplicating network
+/// multiplies its messages without end while it waits for its disk.
+const SOCKET_CAPACITY: usize = 64;
+
 /// A request an application made of the node.
 #[derive(Clone, Debug)]
 pub(crate) enum Request {
@@ -63,7 +69,8 @@ pub(crate) trait EventNode {
     fn start(&mut self, incarnation: u64);
     /// Loses memory and whatever the disk had not synced.
     fn crash(&mut self);
-    /// A datagram arrived (it waits in the socket until the node takes it).
+    /// A datagram arrived (it waits in the socket until the node takes it, dropped if the
+    /// socket is full).
     fn arrive(&mut self, from: SocketAddr, bytes: Vec<u8>);
     /// An application request arrived.
     fn request(&mut self, request: Request);
@@ -276,7 +283,7 @@ impl<C: ElectionCore> EventNode for CoreNode<C> {
     }
 
     fn arrive(&mut self, from: SocketAddr, bytes: Vec<u8>) {
-        if self.machine.is_some() {
+        if self.machine.is_some() && self.inbox.len() < SOCKET_CAPACITY {
             self.inbox.push_back((from, bytes));
         }
     }
@@ -318,5 +325,46 @@ impl<C: ElectionCore> EventNode for CoreNode<C> {
             return self.wait();
         }
         self.run(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::DiskSpec;
+    use ballot_core::{Config, Raft};
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+    use std::collections::BTreeMap;
+
+    /// A paused node's socket fills and drops what comes after, as turmoil's and a kernel's do.
+    #[test]
+    fn a_full_socket_drops_what_arrives() {
+        let address: SocketAddr = "10.0.0.1:7000".parse().unwrap();
+        let parts = NodeParts {
+            index: 0,
+            config: NodeConfig {
+                id: NodeId(0),
+                cluster_id: 1,
+                members: BTreeMap::from([(NodeId(0), address)]),
+                core: Config::default(),
+                seed: 0,
+            },
+            seed_of: Box::new(|_| 7),
+            history: Arc::new(Mutex::new(History::new(1))),
+            time: Arc::new(EventTime {
+                now_ms: Arc::new(AtomicU64::new(0)),
+                clock: Mutex::new(LocalClock::default()),
+            }),
+            fs: EventFs::new(DiskSpec::default(), StdRng::seed_from_u64(1)),
+        };
+        let mut node = CoreNode::<Raft>::new(parts);
+        node.start(1);
+        node.set_paused(true);
+        for i in 0..SOCKET_CAPACITY + 10 {
+            node.arrive(address, vec![i as u8]);
+        }
+        assert_eq!(node.inbox.len(), SOCKET_CAPACITY);
+        assert_eq!(node.inbox.back().map(|(_, b)| b[0]), Some(SOCKET_CAPACITY as u8 - 1));
     }
 }
