@@ -245,6 +245,10 @@ impl EventCluster {
         let [min, max] = self.conditions.latency_ms;
         let exp = -(1.0 - self.latency_rng.random::<f64>()).ln() / 5.0;
         let latency = (min + ((max.saturating_sub(min)) as f64 * exp) as u64).min(max.max(min));
+        // turmoil runs its hosts in order once a tick, each taking what was due before it ran:
+        // a datagram with no latency reaches a later host in the same tick, an earlier one
+        // (or itself) in the next. So no exchange goes back and forth within one instant.
+        let latency = if latency == 0 && to <= from { 1 } else { latency };
         let epoch = self.epochs.get(&(from, to)).copied().unwrap_or_default();
         let at = self.now() + latency;
         self.schedule(at, Due::Deliver { from, to, bytes, epoch });
@@ -433,6 +437,39 @@ mod tests {
         cluster.run_to(at + 2);
         let seen = seen.lock().unwrap().clone();
         assert_eq!(seen, ["arrive", "arrive", "arrive", "turn", "arrive", "turn"]);
+    }
+
+    /// A datagram with no latency reaches a later node in the same instant and an earlier
+    /// one in the next, as turmoil's hosts run in order once a tick: an exchange cannot go
+    /// back and forth without end inside one instant (it did, 200 times a millisecond, under
+    /// a bug that answered every refusal with a resend).
+    #[test]
+    fn no_latency_reaches_only_later_nodes_in_the_same_instant() {
+        let network = NetworkSpec { latency_ms: [0, 0], ..NetworkSpec::default() };
+        let mut cluster = EventCluster::build(
+            3,
+            CoreName::Ballot,
+            Config::default(),
+            network,
+            DiskSpec::default(),
+            1,
+        )
+        .unwrap();
+        cluster.queue.clear();
+        let now = cluster.now();
+        for to in 0..3 {
+            let to = cluster.addresses[to];
+            cluster.send(1, Datagram { to, bytes: vec![0] });
+        }
+        let arrivals: Vec<(usize, u64)> = cluster
+            .queue
+            .iter()
+            .filter_map(|((at, _), d)| match d {
+                Due::Deliver { to, .. } => Some((*to, at - now)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(arrivals, [(2, 0), (0, 1), (1, 1)]);
     }
 
     /// A timer a later turn replaced leaves the queue (it used to stay, one per turn).
