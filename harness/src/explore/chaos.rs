@@ -125,6 +125,11 @@ pub struct ChaosSummary {
     /// Per property found, the run that found it first (1-based): how many runs a hunt needs.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub first_runs: BTreeMap<String, u64>,
+    /// Per property found, the wall seconds from the campaign's start to the end of the first
+    /// run that found it (shrinking not included): how long a hunt takes. Not merged across
+    /// shards, whose clocks are their own.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub first_found_s: BTreeMap<String, f64>,
 }
 
 /// What a guided campaign did.
@@ -247,6 +252,8 @@ impl Campaign {
                 for v in &result.summary.violations {
                     let run = s.first_runs.entry(v.property.clone()).or_insert(index + 1);
                     *run = (*run).min(index + 1);
+                    let elapsed = self.started.elapsed().as_secs_f64();
+                    s.first_found_s.entry(v.property.clone()).or_insert(elapsed);
                 }
             }
             let known = &self.config.known;
