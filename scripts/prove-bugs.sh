@@ -16,6 +16,15 @@ work=$root/target/bugs
 export CARGO_TARGET_DIR=$work/target
 mkdir -p "$work"
 status=0
+# "first found in run R after S s" from a campaign's summary (its first_runs and
+# first_found_s: with several workers, the first finding printed need not be the earliest
+# run), or nothing if it found nothing.
+first_found() {
+  python3 -c 'import json, sys
+s = json.load(open(sys.argv[1])); r = s.get("first_runs", {}); t = s.get("first_found_s", {})
+print(f"first found in run {min(r.values())} after {min(t.values()):.2f} s" if r and t else "")' \
+    "$1/summary.json" 2>/dev/null || true
+}
 for bug in $bugs; do
   copy=$work/$bug
   rm -rf "$copy" "$work/$bug-artifacts"
@@ -27,16 +36,13 @@ for bug in $bugs; do
   echo "== $bug"
   "$work/$bug-ballot" chaos --runs "$runs" --seed 1 --stop-on-violation --world turmoil \
     --out "$work/$bug-artifacts" > "$work/$bug.log" 2>&1 || true
-  # With several workers, the first finding printed need not be the earliest run: the
-  # summary's first_runs says which run found it first.
-  first=$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1])).get("first_runs", {}); print(min(r.values()) if r else "")' \
-    "$work/$bug-artifacts/summary.json" 2>/dev/null || true)
+  first=$(first_found "$work/$bug-artifacts")
   found=$(grep -m1 ' in run ' "$work/$bug.log" || true)
   if [ -z "$found" ] || [ -z "$first" ]; then
     echo "   random: NOT FOUND in $runs runs"
     status=1
   else
-    echo "   random: first found in run $first; $found"
+    echo "   random: $first; $found"
   fi
   # The same hunt in the event world, with ten times the runs (they cost a few percent of
   # turmoil's): the runs and wall seconds it took to find the bug (summary.json's first_runs
@@ -51,11 +57,8 @@ for bug in $bugs; do
     --stop-on-violation --world events --out "$work/$bug-events" > "$work/$bug-events.log" 2>&1) || true
   took=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
   events=$(grep -m1 ' in run ' "$work/$bug-events.log" | sed 's/: ballot repro.*//' || true)
-  events_first=$(python3 -c 'import json, sys
-s = json.load(open(sys.argv[1])); r = s.get("first_runs", {}); t = s.get("first_found_s", {})
-print(f"first found in run {min(r.values())} after {min(t.values()):.2f} s; " if r and t else "")' \
-    "$work/$bug-events/summary.json" 2>/dev/null || true)
-  echo "   events: ${events_first}${events:-NOT FOUND in $((runs * 10)) runs}; campaign ${took} s"
+  events_first=$(first_found "$work/$bug-events")
+  echo "   events: ${events_first:+$events_first; }${events:-NOT FOUND in $((runs * 10)) runs}; campaign ${took} s"
   if [ -n "${GUIDED:-}" ]; then
     # A guided campaign goes in generations folded in run order: the same whatever --jobs.
     "$work/$bug-ballot" chaos --runs "$runs" --seed 1 --stop-on-violation --guided --world turmoil \

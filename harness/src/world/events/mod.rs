@@ -416,8 +416,8 @@ mod tests {
         }
     }
 
-    fn cluster() -> EventCluster {
-        let (network, disk) = (NetworkSpec::default(), DiskSpec::default());
+    fn cluster(network: NetworkSpec) -> EventCluster {
+        let disk = DiskSpec::default();
         EventCluster::build(3, CoreName::Ballot, Config::default(), network, disk, 1).unwrap()
     }
 
@@ -426,7 +426,7 @@ mod tests {
     /// multiply refusal-and-resend exchanges without end).
     #[test]
     fn datagrams_of_the_same_instant_are_taken_in_one_turn() {
-        let mut cluster = cluster();
+        let mut cluster = cluster(NetworkSpec::default());
         let seen = Arc::new(Mutex::new(Vec::new()));
         cluster.nodes[0] = Box::new(Probe(seen.clone()));
         let at = cluster.now() + 5;
@@ -446,15 +446,7 @@ mod tests {
     #[test]
     fn no_latency_reaches_only_later_nodes_in_the_same_instant() {
         let network = NetworkSpec { latency_ms: [0, 0], ..NetworkSpec::default() };
-        let mut cluster = EventCluster::build(
-            3,
-            CoreName::Ballot,
-            Config::default(),
-            network,
-            DiskSpec::default(),
-            1,
-        )
-        .unwrap();
+        let mut cluster = cluster(network);
         cluster.queue.clear();
         let now = cluster.now();
         for to in 0..3 {
@@ -475,7 +467,7 @@ mod tests {
     /// A timer a later turn replaced leaves the queue (it used to stay, one per turn).
     #[test]
     fn a_replaced_timer_leaves_the_queue() {
-        let mut cluster = cluster();
+        let mut cluster = cluster(NetworkSpec::default());
         let wakes = |c: &EventCluster| {
             c.queue.values().filter(|d| matches!(d, Due::Wake { node: 0 })).count()
         };
