@@ -71,7 +71,7 @@ impl FileSystem for BrokenDisk {
     fn read(&self, _: &Path) -> io::Result<Option<Vec<u8>>> {
         Ok(None)
     }
-    async fn write(&self, _: &Path, _: &[u8]) -> io::Result<()> {
+    async fn write(&self, _: &Path, _: Vec<u8>) -> io::Result<()> {
         Err(io::Error::other("disk on fire"))
     }
     async fn sync_file(&self, _: &Path) -> io::Result<()> {

@@ -58,6 +58,7 @@ enum Command {
 /// Parses the command line, runs the command, and returns its exit status (SPEC.md).
 pub fn main() -> ExitCode {
     quiet_on_closed_pipe();
+    keep_large_allocations_in_the_heap();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
@@ -83,6 +84,22 @@ fn quiet_on_closed_pipe() {
     // SAFETY: called first thing, before any thread starts; SIG_DFL is a valid action.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// A simulated disk holds each node's state file (hundreds of KB with a long log) in one
+/// allocation, replaced on every save. glibc serves allocations that large with `mmap` and
+/// returns them on free, so every save faulted in fresh zeroed pages: about a tenth of an
+/// event-world run's time, in the kernel. Keep them in the heap instead, where they are
+/// reused. (Measured with `chaos --world events --runs 2000 --seed 21`: 0.39 s of 4.7 s in
+/// the kernel before, 0.02 s after.)
+fn keep_large_allocations_in_the_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: called first thing, before any thread starts or allocates much; both are
+    // documented mallopt parameters and the values are in range.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 << 20);
     }
 }
 

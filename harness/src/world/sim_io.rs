@@ -244,7 +244,7 @@ impl FileSystem for SimFs {
         }
     }
 
-    async fn write(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    async fn write(&self, path: &Path, bytes: Vec<u8>) -> io::Result<()> {
         simfs::write(path, bytes)?;
         self.take(self.0.disk.write_ms).await;
         Ok(())
@@ -288,7 +288,7 @@ mod tests {
                 let found = fs.read(path)?.map(|b| String::from_utf8_lossy(&b).into_owned());
                 seen.lock().unwrap().push(format!("start: {found:?}"));
                 for value in ["old", "new"] {
-                    ballot_node::write_atomic(&fs, path, value.as_bytes()).await?;
+                    ballot_node::write_atomic(&fs, path, value.as_bytes().to_vec()).await?;
                     seen.lock().unwrap().push(format!("saved {value}"));
                 }
                 std::future::pending::<()>().await;

@@ -118,7 +118,7 @@ impl FileSystem for EventFs {
         Ok(s.names.get(path).map(|i| s.inodes[i].data.to_vec()))
     }
 
-    async fn write(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    async fn write(&self, path: &Path, bytes: Vec<u8>) -> io::Result<()> {
         let mut s = self.state();
         let inode = match s.names.get(path) {
             Some(&i) => i,
@@ -129,7 +129,7 @@ impl FileSystem for EventFs {
                 i
             }
         };
-        s.inodes.entry(inode).or_default().data = Arc::new(bytes.to_vec());
+        s.inodes.entry(inode).or_default().data = Arc::new(bytes);
         let range = s.spec.write_ms;
         s.take(range);
         Ok(())
@@ -180,7 +180,7 @@ mod tests {
     }
 
     fn save(fs: &EventFs, value: &str) {
-        complete_now(write_atomic(fs, Path::new("/b/state"), value.as_bytes()))
+        complete_now(write_atomic(fs, Path::new("/b/state"), value.as_bytes().to_vec()))
             .expect("never waits")
             .unwrap();
     }
@@ -213,12 +213,12 @@ mod tests {
     #[test]
     fn writes_and_renames_not_synced_are_lost() {
         let fs = disk();
-        complete_now(fs.write(Path::new("/b/state"), b"unsynced")).unwrap().unwrap();
+        complete_now(fs.write(Path::new("/b/state"), b"unsynced".to_vec())).unwrap().unwrap();
         fs.crash(fs.durable());
         assert_eq!(read(&fs), None, "the name was never synced into its directory");
 
         save(&fs, "old");
-        complete_now(fs.write(Path::new("/b/state.tmp"), b"new")).unwrap().unwrap();
+        complete_now(fs.write(Path::new("/b/state.tmp"), b"new".to_vec())).unwrap().unwrap();
         fs.rename(Path::new("/b/state.tmp"), Path::new("/b/state")).unwrap();
         complete_now(fs.sync_dir(Path::new("/b"))).unwrap().unwrap();
         fs.crash(fs.durable());
