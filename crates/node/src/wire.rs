@@ -160,6 +160,16 @@ mod tests {
         assert_eq!(decode(9, &bytes), Ok(sample()));
     }
 
+    /// A message too large for one datagram is refused, not sent.
+    #[test]
+    fn an_oversized_message_is_refused() {
+        let mut big = sample();
+        if let Body::AppendEntries { entries, .. } = &mut big.body {
+            entries[0].payload = Payload::Data(vec![7; MAX_DATAGRAM]);
+        }
+        assert!(matches!(encode(9, &big), Err(WireError::Oversized(n)) if n > MAX_DATAGRAM));
+    }
+
     #[test]
     fn every_kind_of_bad_datagram_is_named() {
         let good = encode(9, &sample()).unwrap();
