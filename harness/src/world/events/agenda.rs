@@ -1,8 +1,9 @@
 //! The event world's agenda: what is due, earliest first, and of the same instant in the
-//! order it was scheduled. A binary heap; a cancelled entry stays in it and its owner skips
-//! it when it comes due (cheaper than removing it from an ordered map).
+//! order it was scheduled. A binary heap of keys over a slab of items (the heap moves 24
+//! bytes a step, not a whole datagram); a cancelled entry stays in it and its owner skips it
+//! when it comes due (cheaper than removing it from an ordered map).
 
-use std::cmp::Ordering;
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 /// Where an entry stands in the agenda: its instant (ms) and its place among that instant's.
@@ -11,40 +12,16 @@ pub(crate) type Key = (u64, u64);
 /// Items due at integer milliseconds.
 #[derive(Debug)]
 pub(crate) struct Agenda<T> {
-    heap: BinaryHeap<Entry<T>>,
+    /// Each entry's key and its item's slot, earliest key on top.
+    heap: BinaryHeap<Reverse<(u64, u64, usize)>>,
+    items: Vec<Option<T>>,
+    free: Vec<usize>,
     seq: u64,
-}
-
-#[derive(Debug)]
-struct Entry<T> {
-    key: Key,
-    item: T,
-}
-
-impl<T> PartialEq for Entry<T> {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-
-impl<T> Eq for Entry<T> {}
-
-impl<T> PartialOrd for Entry<T> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl<T> Ord for Entry<T> {
-    /// Reversed, so that the max-heap gives the earliest key first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.key.cmp(&self.key)
-    }
 }
 
 impl<T> Default for Agenda<T> {
     fn default() -> Self {
-        Agenda { heap: BinaryHeap::new(), seq: 0 }
+        Agenda { heap: BinaryHeap::new(), items: Vec::new(), free: Vec::new(), seq: 0 }
     }
 }
 
@@ -52,29 +29,44 @@ impl<T> Agenda<T> {
     /// Schedules `item` at `at` ms, after everything already scheduled then; returns its key.
     pub(crate) fn push(&mut self, at: u64, item: T) -> Key {
         self.seq += 1;
-        let key = (at, self.seq);
-        self.heap.push(Entry { key, item });
-        key
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.items[slot] = Some(item);
+                slot
+            }
+            None => {
+                self.items.push(Some(item));
+                self.items.len() - 1
+            }
+        };
+        self.heap.push(Reverse((at, self.seq, slot)));
+        (at, self.seq)
     }
 
     /// Takes the earliest entry, if it is due before `ms`.
     pub(crate) fn pop_before(&mut self, ms: u64) -> Option<(Key, T)> {
-        if self.heap.peek()?.key.0 >= ms {
+        let &Reverse((at, seq, slot)) = self.heap.peek()?;
+        if at >= ms {
             return None;
         }
-        self.heap.pop().map(|e| (e.key, e.item))
+        self.heap.pop();
+        self.free.push(slot);
+        let item = self.items[slot].take().expect("a queued slot holds its item");
+        Some(((at, seq), item))
     }
 
     /// Every entry, in no particular order (cancelled ones included).
     #[cfg(test)]
     pub(crate) fn entries(&self) -> impl Iterator<Item = (Key, &T)> {
-        self.heap.iter().map(|e| (e.key, &e.item))
+        self.heap.iter().map(|&Reverse((at, seq, slot))| {
+            ((at, seq), self.items[slot].as_ref().expect("a queued slot holds its item"))
+        })
     }
 
     /// Forgets everything scheduled.
     #[cfg(test)]
     pub(crate) fn clear(&mut self) {
-        self.heap.clear();
+        *self = Agenda { seq: self.seq, ..Agenda::default() };
     }
 }
 
