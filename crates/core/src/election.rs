@@ -70,7 +70,8 @@ impl Raft {
         self.role = Role::Leader;
         self.leader = Some(self.id);
         self.votes.clear();
-        self.leading = Some(LeaderState::new(&self.peers(), self.log.last_index(), self.now));
+        self.leading =
+            Some(LeaderState::new(&self.peers(), self.log.last_index(), self.now, self.quorum()));
         if self.log.last_index() > self.log.commit() {
             self.mark(Mark::LeaderWithUncommittedOldEntries);
         }
@@ -185,7 +186,7 @@ impl Raft {
             return false;
         }
         if let Some(leading) = &self.leading {
-            return leading.quorum_active(self.now, self.check_quorum_window(), self.quorum());
+            return leading.quorum_active(self.now, self.check_quorum_window());
         }
         let min = self.config.election_timeout_min_ms;
         let heard_recently = self.leader.is_some()

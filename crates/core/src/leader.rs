@@ -39,10 +39,20 @@ pub(crate) struct LeaderState {
     /// Set once a TimeoutNow went out: another node may win this term's successor at any
     /// moment, so this leadership may never claim a lease again.
     pub(crate) lease_revoked: bool,
+    /// Followers whose acknowledgement, with the leader's own, makes a majority.
+    followers_needed: usize,
+    /// The latest send time (leader clock) that `followers_needed` followers have each
+    /// acknowledged, kept as acknowledgements arrive; `None` until that many have.
+    followers_acked: Option<Millis>,
 }
 
 impl LeaderState {
-    pub(crate) fn new(peers: &[NodeId], last_index: LogIndex, now: Millis) -> LeaderState {
+    pub(crate) fn new(
+        peers: &[NodeId],
+        last_index: LogIndex,
+        now: Millis,
+        quorum: usize,
+    ) -> LeaderState {
         let progress = peers
             .iter()
             .map(|&p| {
@@ -55,31 +65,47 @@ impl LeaderState {
             progress,
             transfer: None,
             lease_revoked: false,
+            followers_needed: quorum - 1,
+            followers_acked: None,
         }
     }
 
-    /// The latest send time that a majority (the leader counting itself as of `now`) has
-    /// acknowledged. With `grace`, followers not heard from yet count as of `since`.
-    fn quorum_ack(&self, now: Millis, quorum: usize, grace: bool) -> Option<Millis> {
-        let mut acks: Vec<Option<Millis>> = std::iter::once(Some(now))
-            .chain(self.progress.values().map(|p| p.acked_sent_at.or(grace.then_some(self.since))))
-            .collect();
-        acks.sort_by_key(|&a| Reverse(a));
-        acks[quorum - 1]
+    /// Records that `peer` answered an AppendEntries sent at `sent_at` (leader clock, between
+    /// `since` and now).
+    pub(crate) fn record_ack(&mut self, peer: NodeId, sent_at: Millis) {
+        let Some(progress) = self.progress.get_mut(&peer) else { return };
+        progress.acked_sent_at = progress.acked_sent_at.max(Some(sent_at));
+        if self.followers_needed > 0 {
+            let mut acks: Vec<Option<Millis>> =
+                self.progress.values().map(|p| p.acked_sent_at).collect();
+            acks.sort_by_key(|&a| Reverse(a));
+            self.followers_acked = acks[self.followers_needed - 1];
+        }
+    }
+
+    /// The latest send time that a majority (the leader counting itself as of `own`, its
+    /// clock now or later) has acknowledged. With `grace`, followers not heard from yet count
+    /// as of `since`. Every acknowledgement is of a send between `since` and now, so the
+    /// leader's own is the latest and the rest is the followers' kept figure.
+    fn quorum_ack(&self, own: Millis, grace: bool) -> Option<Millis> {
+        if self.followers_needed == 0 {
+            return Some(own);
+        }
+        self.followers_acked.or(grace.then_some(self.since))
     }
 
     /// Whether a majority acknowledged a heartbeat sent less than `window_ms` ago.
-    pub(crate) fn quorum_active(&self, now: Millis, window_ms: u64, quorum: usize) -> bool {
-        self.quorum_ack(now, quorum, true).is_some_and(|t| now.saturating_sub(t) < window_ms)
+    pub(crate) fn quorum_active(&self, now: Millis, window_ms: u64) -> bool {
+        self.quorum_ack(now, true).is_some_and(|t| now.saturating_sub(t) < window_ms)
     }
 }
 
 impl Raft {
     /// Heartbeats, check-quorum and the transfer's expiry.
     pub(crate) fn tick_leader(&mut self) {
-        let (now, quorum, window) = (self.now, self.quorum(), self.check_quorum_window());
+        let (now, window) = (self.now, self.check_quorum_window());
         let Some(leading) = self.leading.as_mut() else { return };
-        if self.config.check_quorum && !leading.quorum_active(now, window, quorum) {
+        if self.config.check_quorum && !leading.quorum_active(now, window) {
             let term = self.term;
             self.mark(Mark::CheckQuorumStepDown);
             return self.become_follower(term, None);
@@ -104,7 +130,7 @@ impl Raft {
     pub(crate) fn leader_deadline(&self, leading: &LeaderState) -> Millis {
         let mut due = leading.heartbeat_due;
         if self.config.check_quorum {
-            if let Some(t) = leading.quorum_ack(self.now, self.quorum(), true) {
+            if let Some(t) = leading.quorum_ack(self.now, true) {
                 due = due.min(t + self.check_quorum_window());
             }
         }
@@ -134,7 +160,7 @@ impl Raft {
             return None;
         }
         // The leader's own acknowledgement never expires: alone, it is a majority of one.
-        let acked = leading.quorum_ack(Millis::MAX, self.quorum(), false)?;
+        let acked = leading.quorum_ack(Millis::MAX, false)?;
         Some(acked.saturating_add(self.config.lease_ms()))
     }
 

@@ -145,11 +145,14 @@ impl Raft {
         let (now, last) = (self.now, self.log.last_index());
         let Some(leading) = self.leading.as_mut() else { return };
         let since = leading.since;
-        let Some(progress) = leading.progress.get_mut(&msg.from) else { return };
+        if !leading.progress.contains_key(&msg.from) {
+            return;
+        }
         if (since..=now).contains(&sent_at_ms) {
-            progress.acked_sent_at = progress.acked_sent_at.max(Some(sent_at_ms));
+            leading.record_ack(msg.from, sent_at_ms);
             self.adaptive.observe_rtt(now - sent_at_ms);
         }
+        let Some(progress) = leading.progress.get_mut(&msg.from) else { return };
         if success {
             if index <= progress.match_index || index > last {
                 // Nothing new to match, but a target heard from again may get the
