@@ -111,8 +111,8 @@ BUGS = {
     # quorum: check-quorum never deposes a leader cut off from the majority.
     "no-check-quorum-step-down": (
         "crates/core/src/leader.rs",
-        "if self.config.check_quorum && !leading.quorum_active(now, window, quorum) {",
-        "if self.config.check_quorum && !leading.quorum_active(now, window, quorum) && false {",
+        "if self.config.check_quorum && !leading.quorum_active(now, window) {",
+        "if self.config.check_quorum && !leading.quorum_active(now, window) && false {",
     ),
     # timers: the election timeout is not randomized: every node draws the lower end of its
     # range, so followers of a dead leader time out together and split the vote again and
