@@ -75,7 +75,8 @@ impl LeaderState {
     pub(crate) fn record_ack(&mut self, peer: NodeId, sent_at: Millis) {
         let Some(progress) = self.progress.get_mut(&peer) else { return };
         progress.acked_sent_at = progress.acked_sent_at.max(Some(sent_at));
-        if self.followers_needed > 0 {
+        // An ack no later than the quorum's cannot move it: the acks above it are unchanged.
+        if self.followers_needed > 0 && Some(sent_at) > self.followers_acked {
             let mut acks: Vec<Option<Millis>> =
                 self.progress.values().map(|p| p.acked_sent_at).collect();
             acks.sort_by_key(|&a| Reverse(a));

@@ -97,8 +97,9 @@ pub trait ElectionCore: Sized + Send + 'static {
     fn soft_state(&self) -> SoftState;
     /// While leader, when its lease ends (local milliseconds); `None` if it holds none.
     fn lease_expires_at(&self) -> Option<Millis>;
-    /// The message's bytes on the wire (inside the node's datagram header).
-    fn encode(msg: &Self::Message) -> Result<Vec<u8>, String>;
+    /// Appends the message's bytes on the wire to `out` (which holds the node's datagram
+    /// header).
+    fn encode(msg: &Self::Message, out: &mut Vec<u8>) -> Result<(), String>;
     /// A message from its bytes; never panics on garbage.
     fn decode(bytes: &[u8]) -> Result<Self::Message, String>;
     /// Sender, addressee and kind.
@@ -176,8 +177,9 @@ impl ElectionCore for Raft {
         Raft::lease_expires_at(self)
     }
 
-    fn encode(msg: &Message) -> Result<Vec<u8>, String> {
-        postcard::to_allocvec(msg).map_err(|e| e.to_string())
+    fn encode(msg: &Message, out: &mut Vec<u8>) -> Result<(), String> {
+        *out = postcard::to_extend(msg, std::mem::take(out)).map_err(|e| e.to_string())?;
+        Ok(())
     }
 
     fn decode(bytes: &[u8]) -> Result<Message, String> {

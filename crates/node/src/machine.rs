@@ -308,6 +308,7 @@ impl<C: ElectionCore> NodeMachine<C> {
     /// to a node outside the cluster is skipped; one that cannot be encoded is dropped).
     fn encode_all(&mut self, messages: Vec<C::Message>) -> Vec<Datagram> {
         let mut out = Vec::with_capacity(messages.len());
+        let mut sent = 0;
         for msg in messages {
             let envelope = C::envelope(&msg);
             let to = envelope.to;
@@ -330,9 +331,10 @@ impl<C: ElectionCore> NodeMachine<C> {
                     self.count_drop("unencodable");
                 }
             }
-            self.stats.lock().expect("stats lock").sent += 1;
+            sent += 1;
             self.observer.event(self.config.id, &NodeEvent::Sent { to });
         }
+        self.stats.lock().expect("stats lock").sent += sent;
         out
     }
 }

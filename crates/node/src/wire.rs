@@ -74,19 +74,13 @@ impl WireError {
     }
 }
 
-/// Frames a core's encoded message for `cluster_id`; fails only if it would exceed
-/// [`MAX_DATAGRAM`].
-pub fn frame(cluster_id: u64, payload: &[u8]) -> Result<Vec<u8>, WireError> {
-    let len = HEADER_LEN + payload.len();
-    if len > MAX_DATAGRAM {
-        return Err(WireError::Oversized(len));
-    }
-    let mut out = Vec::with_capacity(len);
-    out.extend_from_slice(&MAGIC);
-    out.push(WIRE_VERSION);
-    out.extend_from_slice(&cluster_id.to_le_bytes());
-    out.extend_from_slice(payload);
-    Ok(out)
+/// The header of a datagram for `cluster_id`.
+fn header(cluster_id: u64) -> [u8; HEADER_LEN] {
+    let mut header = [0; HEADER_LEN];
+    header[..2].copy_from_slice(&MAGIC);
+    header[2] = WIRE_VERSION;
+    header[3..].copy_from_slice(&cluster_id.to_le_bytes());
+    header
 }
 
 /// The payload of a datagram addressed to `cluster_id`.
@@ -110,9 +104,19 @@ pub fn unframe(cluster_id: u64, bytes: &[u8]) -> Result<&[u8], WireError> {
     Ok(&bytes[HEADER_LEN..])
 }
 
-/// Encodes a message of core `C` for `cluster_id`.
+/// Bytes a datagram's buffer starts with room for beyond its header: a heartbeat or an
+/// answer fits without growing it.
+const SMALL_BODY: usize = 64;
+
+/// Encodes a message of core `C` for `cluster_id`, its body after the header in one buffer.
 pub fn encode<C: ElectionCore>(cluster_id: u64, msg: &C::Message) -> Result<Vec<u8>, WireError> {
-    frame(cluster_id, &C::encode(msg).map_err(WireError::Malformed)?)
+    let mut out = Vec::with_capacity(HEADER_LEN + SMALL_BODY);
+    out.extend_from_slice(&header(cluster_id));
+    C::encode(msg, &mut out).map_err(WireError::Malformed)?;
+    if out.len() > MAX_DATAGRAM {
+        return Err(WireError::Oversized(out.len()));
+    }
+    Ok(out)
 }
 
 /// Decodes a datagram addressed to `cluster_id` into a message of core `C`.

@@ -395,8 +395,8 @@ impl ElectionCore for RaftRs03 {
         })
     }
 
-    fn encode(msg: &Message) -> Result<Vec<u8>, String> {
-        msg.write_to_bytes().map_err(|e| e.to_string())
+    fn encode(msg: &Message, out: &mut Vec<u8>) -> Result<(), String> {
+        msg.write_to_vec(out).map_err(|e| e.to_string())
     }
 
     fn decode(bytes: &[u8]) -> Result<Message, String> {

@@ -7,9 +7,9 @@ use ballot_node::{Envelope, MessageKind};
 use protobuf::Message as _;
 use raft::eraftpb::{Entry as RsEntry, EntryType, Message, MessageType};
 
-/// A message's protobuf bytes.
-pub fn encode(msg: &Message) -> Result<Vec<u8>, String> {
-    msg.write_to_bytes().map_err(|e| e.to_string())
+/// Appends a message's protobuf bytes to `out`.
+pub fn encode(msg: &Message, out: &mut Vec<u8>) -> Result<(), String> {
+    msg.write_to_vec(out).map_err(|e| e.to_string())
 }
 
 /// A message from its protobuf bytes; never panics on garbage.

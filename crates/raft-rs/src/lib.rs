@@ -379,8 +379,8 @@ impl ElectionCore for RaftRs {
         })
     }
 
-    fn encode(msg: &Message) -> Result<Vec<u8>, String> {
-        encode(msg)
+    fn encode(msg: &Message, out: &mut Vec<u8>) -> Result<(), String> {
+        encode(msg, out)
     }
 
     fn decode(bytes: &[u8]) -> Result<Message, String> {

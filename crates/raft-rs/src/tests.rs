@@ -79,7 +79,9 @@ impl Net {
                 .partition(|(at, _)| *at <= self.now);
             self.in_flight = later;
             for (_, msg) in due {
-                let msg = decode(&encode(&msg).unwrap()).unwrap();
+                let mut bytes = Vec::new();
+                encode(&msg, &mut bytes).unwrap();
+                let msg = decode(&bytes).unwrap();
                 let to = envelope(&msg).to.0 as usize;
                 self.nodes[to].step(msg, self.now).unwrap();
                 self.flush(to);

@@ -41,7 +41,7 @@ pub(crate) enum Bench {
         /// Print `{"rows": [...]}` as JSON (and nothing else on stdout).
         #[arg(long)]
         json: bool,
-        /// Simulated seconds per measurement.
+        /// Simulated seconds per measurement, repeated until at least half a wall second has passed.
         #[arg(long, default_value_t = 60)]
         seconds: u64,
         /// Chaos runs per measurement of runs per second.

@@ -11,7 +11,7 @@ mod node;
 use self::agenda::{Agenda, Key};
 use self::disk::EventFs;
 use self::node::{CoreNode, EventNode, EventTime, Next, NodeParts, Request};
-use super::local_clock::LocalClock;
+use super::local_clock::ClockCell;
 use super::World;
 use crate::cores::CoreName;
 use crate::faults::{self, Conditions, Op, Timing};
@@ -101,10 +101,7 @@ impl EventCluster {
             let seed_of: Box<dyn Fn(u64) -> u64 + Send> = Box::new(move |inc| {
                 derive_seed(seed, &format!("node {i} core, incarnation {inc}"))
             });
-            let time = Arc::new(EventTime {
-                now_ms: now.clone(),
-                clock: Mutex::new(LocalClock::default()),
-            });
+            let time = Arc::new(EventTime { now_ms: now.clone(), clock: ClockCell::default() });
             let disk_rng = StdRng::seed_from_u64(derive_seed(seed, &format!("node {i} disk")));
             let fs = EventFs::new(disk.clone(), disk_rng);
             let parts = NodeParts {

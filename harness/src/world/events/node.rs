@@ -5,7 +5,7 @@
 
 use super::disk::{Durable, EventFs};
 use crate::history::{EventKind, History};
-use crate::world::local_clock::{LocalClock, NodeTime};
+use crate::world::local_clock::{ClockCell, NodeTime};
 use crate::world::recorder::Recorder;
 use ballot_core::{Millis, NodeId};
 use ballot_node::{
@@ -35,7 +35,7 @@ pub(crate) enum Request {
 /// Simulated time (shared by the whole world) and one node's clock.
 pub(crate) struct EventTime {
     pub(crate) now_ms: Arc<AtomicU64>,
-    pub(crate) clock: Mutex<LocalClock>,
+    pub(crate) clock: ClockCell,
 }
 
 impl NodeTime for EventTime {
@@ -44,11 +44,11 @@ impl NodeTime for EventTime {
     }
 
     fn local_ms(&self) -> f64 {
-        self.clock.lock().expect("clock lock").local_at(self.sim_ms())
+        self.clock.get().local_at(self.sim_ms())
     }
 
     fn sim_ms_at(&self, local: Millis) -> f64 {
-        self.clock.lock().expect("clock lock").sim_at(local)
+        self.clock.get().sim_at(local)
     }
 }
 
@@ -180,11 +180,11 @@ impl<C: ElectionCore> CoreNode<C> {
 
     /// Hands every queued request to the core; `false` if there was none.
     fn handle_requests(&mut self) -> bool {
-        let now = self.local_now();
-        let Some(machine) = self.machine.as_mut() else { return false };
         if self.paused || self.requests.is_empty() {
             return false;
         }
+        let now = self.local_now();
+        let Some(machine) = self.machine.as_mut() else { return false };
         while let Some(request) = self.requests.pop_front() {
             match request {
                 Request::Propose(data) => drop(machine.propose(data, now)),
@@ -299,7 +299,9 @@ impl<C: ElectionCore> EventNode for CoreNode<C> {
     }
 
     fn set_clock_rate(&mut self, sim_ms: f64, rate: f64) {
-        self.time.clock.lock().expect("clock lock").set_rate(sim_ms, rate);
+        let mut clock = self.time.clock.get();
+        clock.set_rate(sim_ms, rate);
+        self.time.clock.set(clock);
     }
 
     fn turn(&mut self, out: &mut Vec<Datagram>) -> Next {
@@ -354,7 +356,7 @@ mod tests {
             history: Arc::new(Mutex::new(History::new(1))),
             time: Arc::new(EventTime {
                 now_ms: Arc::new(AtomicU64::new(0)),
-                clock: Mutex::new(LocalClock::default()),
+                clock: ClockCell::default(),
             }),
             fs: EventFs::new(DiskSpec::default(), StdRng::seed_from_u64(1)),
         };
