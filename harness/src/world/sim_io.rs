@@ -250,6 +250,13 @@ impl FileSystem for SimFs {
         Ok(())
     }
 
+    async fn append(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        use std::io::Write;
+        simfs::OpenOptions::new().append(true).open(path)?.write_all(bytes)?;
+        self.take(self.0.disk.write_ms).await;
+        Ok(())
+    }
+
     async fn sync_file(&self, path: &Path) -> io::Result<()> {
         self.take(self.0.disk.sync_ms).await;
         simfs::File::open(path)?.sync_all()

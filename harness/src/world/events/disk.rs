@@ -14,19 +14,51 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-/// One file's contents: as written, and as last synced (shared, so that a sync or a
-/// snapshot of what is durable copies no bytes).
+/// A file's contents: the first `len` bytes of a buffer that contents share. Bytes below any
+/// contents' `len` never change (an append extends the buffer only when it ends where these
+/// contents end, else copies), so a sync, or a snapshot of what is durable, copies no bytes,
+/// and neither does an append to a synced file.
+#[derive(Clone, Debug, Default)]
+struct Contents {
+    buffer: Arc<Mutex<Vec<u8>>>,
+    len: usize,
+}
+
+impl Contents {
+    fn new(bytes: Vec<u8>) -> Contents {
+        Contents { len: bytes.len(), buffer: Arc::new(Mutex::new(bytes)) }
+    }
+
+    fn to_vec(&self) -> Vec<u8> {
+        self.buffer.lock().expect("buffer lock")[..self.len].to_vec()
+    }
+
+    fn append(&mut self, bytes: &[u8]) {
+        let mut buffer = self.buffer.lock().expect("buffer lock");
+        if buffer.len() == self.len {
+            buffer.extend_from_slice(bytes);
+            self.len = buffer.len();
+        } else {
+            let mut copy = buffer[..self.len].to_vec();
+            copy.extend_from_slice(bytes);
+            drop(buffer);
+            *self = Contents::new(copy);
+        }
+    }
+}
+
+/// One file's contents: as written, and as last synced.
 #[derive(Clone, Debug, Default)]
 struct Inode {
-    data: Arc<Vec<u8>>,
-    synced: Arc<Vec<u8>>,
+    data: Contents,
+    synced: Contents,
 }
 
 /// What survives a crash: the synced names and contents.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Durable {
     names: BTreeMap<PathBuf, u64>,
-    contents: BTreeMap<u64, Arc<Vec<u8>>>,
+    contents: BTreeMap<u64, Contents>,
 }
 
 #[derive(Debug)]
@@ -118,6 +150,15 @@ impl FileSystem for EventFs {
         Ok(s.names.get(path).map(|i| s.inodes[i].data.to_vec()))
     }
 
+    async fn append(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let mut s = self.state();
+        let i = s.inode(path)?;
+        s.inodes.get_mut(&i).expect("named inodes exist").data.append(bytes);
+        let range = s.spec.write_ms;
+        s.take(range);
+        Ok(())
+    }
+
     async fn write(&self, path: &Path, bytes: Vec<u8>) -> io::Result<()> {
         let mut s = self.state();
         let inode = match s.names.get(path) {
@@ -129,7 +170,7 @@ impl FileSystem for EventFs {
                 i
             }
         };
-        s.inodes.entry(inode).or_default().data = Arc::new(bytes);
+        s.inodes.entry(inode).or_default().data = Contents::new(bytes);
         let range = s.spec.write_ms;
         s.take(range);
         Ok(())
@@ -207,6 +248,27 @@ mod tests {
         assert_eq!(read(&fs).as_deref(), Some("new"), "visible before the crash");
         fs.crash(before);
         assert_eq!(read(&fs).as_deref(), Some("old"));
+    }
+
+    /// An append is durable once synced; one not synced is lost in a crash, and what is
+    /// appended after the crash follows what survived, not what was lost.
+    #[test]
+    fn appends_not_synced_are_lost_and_later_ones_follow_what_survived() {
+        let fs = disk();
+        let path = Path::new("/b/state");
+        let append = |bytes: &[u8]| complete_now(fs.append(path, bytes)).unwrap().unwrap();
+        save(&fs, "a");
+        append(b"b");
+        complete_now(fs.sync_file(path)).unwrap().unwrap();
+        let before = fs.durable();
+        append(b"c");
+        assert_eq!(read(&fs).as_deref(), Some("abc"));
+        fs.crash(before.clone());
+        assert_eq!(read(&fs).as_deref(), Some("ab"), "the unsynced append is gone");
+        append(b"d");
+        assert_eq!(read(&fs).as_deref(), Some("abd"));
+        fs.crash(before);
+        assert_eq!(read(&fs).as_deref(), Some("ab"), "a snapshot taken before is unchanged");
     }
 
     /// What the disk is for: a write path that skips a sync loses the write in a crash.
