@@ -26,7 +26,8 @@ echo "== --json of every command parses"
 cargo build -q --release -p ballot-harness
 ballot=target/release/ballot
 $ballot run examples/spec.json --json | python3 -m json.tool > /dev/null
-$ballot run examples/faults.json --json | python3 -m json.tool > /dev/null
+$ballot run examples/faults.json --json --history "$work/faults.jsonl" | python3 -m json.tool > /dev/null
+$ballot check "$work/faults.jsonl" --json --timeline "$work/faults-check.html" | python3 -m json.tool > /dev/null
 $ballot chaos --runs 5 --seed 1 --json --out "$work/chaos" | python3 -m json.tool > /dev/null
 $ballot bench failover --trials 1 --json --svg "$work/f.svg" | python3 -m json.tool > /dev/null
 $ballot bench sim --seconds 1 --chaos-runs 3 --json | python3 -m json.tool > /dev/null

@@ -4,7 +4,7 @@
 
 use crate::check::{check_all, last_catch_up_deadline_ms, Judgement};
 use crate::faults::{self, Conditions};
-use crate::history::{EventKind, History, Setup, Views};
+use crate::history::{file, EventKind, History, Setup, Views};
 use crate::report::Summary;
 use crate::schedule::{NodeRef, Op, Schedule};
 use crate::world::{nemesis, AnyWorld, Cluster, World, WorldName, WorldSpec};
@@ -32,6 +32,47 @@ impl Run {
         self.history.write_jsonl(&mut out).expect("writing to memory");
         out
     }
+
+    /// The history file of this run of `schedule` in `world`: its meta line, then the
+    /// events (what `ballot check` reads back).
+    pub fn history_file(&self, schedule: &Schedule, world: WorldName) -> Vec<u8> {
+        let meta = file::Meta {
+            kind: file::MetaKind::Meta,
+            format: file::FORMAT,
+            source: file::Source::Simulator,
+            world,
+            schedule: schedule.clone(),
+            end_ms: self.setup.end_ms,
+            messages: self.history.messages,
+        };
+        let mut out = Vec::new();
+        file::write(&meta, &self.history, &mut out).expect("writing to memory");
+        out
+    }
+
+    /// Judges a history read back from its file, as the run that wrote it was judged.
+    pub fn of_file(read: file::HistoryFile) -> Run {
+        let schedule = &read.meta.schedule;
+        judge(read.history, setup_of(schedule, read.meta.end_ms), schedule.seed)
+    }
+}
+
+/// What the views need to read a run of `schedule` that ended at `end_ms`.
+fn setup_of(schedule: &Schedule, end_ms: f64) -> Setup {
+    Setup {
+        timing: schedule.timing(),
+        network: schedule.network.clone(),
+        disk: schedule.disk.clone(),
+        liveness_ms: schedule.liveness_ms,
+        end_ms,
+    }
+}
+
+/// Derives the views of `history` and judges every property.
+fn judge(history: History, setup: Setup, seed: u64) -> Run {
+    let views = Views::new(&history, setup.clone());
+    let summary = Summary::of(seed, &views, check_all(&views));
+    Run { history, setup, summary }
 }
 
 /// When the liveness phase starts (right after the last step) and when the run ends: at
@@ -142,13 +183,7 @@ fn run_on(mut world: impl World, schedule: &Schedule) -> Run {
         start_liveness_phase(&mut world);
     }
     world.run_to(end);
-    let mut setup = Setup {
-        timing: schedule.timing(),
-        network: schedule.network.clone(),
-        disk: schedule.disk.clone(),
-        liveness_ms: schedule.liveness_ms,
-        end_ms: end as f64,
-    };
+    let mut setup = setup_of(schedule, end as f64);
     // A leader still committing moves the deadline on: go on until it stays put.
     let mut history = world.history();
     while let Some(deadline) = catch_up_deadline(&history, &setup, end) {
@@ -156,9 +191,7 @@ fn run_on(mut world: impl World, schedule: &Schedule) -> Run {
         history = world.history();
         setup.end_ms = deadline as f64;
     }
-    let views = Views::new(&history, setup.clone());
-    let summary = Summary::of(schedule.seed, &views, check_all(&views));
-    Run { history, setup, summary }
+    judge(history, setup, schedule.seed)
 }
 
 #[cfg(test)]

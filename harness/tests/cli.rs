@@ -91,7 +91,13 @@ fn json_summary_and_history_have_the_spec_shape() {
     }
     assert!(json["leaders"][0]["term"].is_u64());
     let lines = std::fs::read_to_string(history).unwrap();
-    let first: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    let meta: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (&meta["kind"], &meta["format"], &meta["source"]),
+        (&"meta".into(), &1.into(), &"simulator".into())
+    );
+    assert_eq!(meta["schedule"]["seed"], 7);
+    let first: serde_json::Value = serde_json::from_str(lines.lines().nth(1).unwrap()).unwrap();
     assert!(first["t_ms"].is_f64() && first["kind"].is_string());
     assert!(lines.contains(r#""kind":"fault","step":{"at_ms":5000,"op":"crash","node":"#));
     assert!(lines.contains(r#""kind":"liveness_phase""#));
@@ -437,4 +443,114 @@ fn a_reader_that_goes_away_early_does_not_make_ballot_panic() {
     child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     child.wait().unwrap();
     assert!(!err.contains("panicked"), "{err}");
+}
+
+/// Runs `schedule` with `--history` and returns the run's JSON summary, its exit status and
+/// the history file's path.
+fn run_with_history(
+    dir: &Path,
+    schedule: &str,
+    name: &str,
+) -> (serde_json::Value, Option<i32>, String) {
+    let history = dir.join(name).to_str().unwrap().to_string();
+    let out = ballot(&["run", schedule, "--json", "--history", &history]);
+    (json_of(&out), out.status.code(), history)
+}
+
+/// `ballot check` judges a history as `ballot run` judged the run that wrote it: the same
+/// summary and exit status, passing or failing.
+#[test]
+fn check_gives_the_verdict_run_gave() {
+    let dir = scratch("check");
+    let artifact: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(example(
+            "../tests/regressions/raft-rs/lease-outlives-check-quorum.json",
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let failing = write(&dir, "failing.json", &artifact["schedule"].to_string());
+    for (schedule, status) in [(spec_example().to_str().unwrap().to_string(), 0), (failing, 1)] {
+        let (summary, run_status, history) = run_with_history(&dir, &schedule, "h.jsonl");
+        assert_eq!(run_status, Some(status), "{summary}");
+        let out = ballot(&["check", &history, "--json"]);
+        assert_eq!(out.status.code(), Some(status), "{}", stderr(&out));
+        assert_eq!(json_of(&out), summary);
+        assert!(stderr(&out).starts_with("seed: "), "the seed first: {}", stderr(&out));
+    }
+}
+
+/// A history changed after the fact is judged as written: a second leader slipped into a
+/// term fails election safety, whatever the run that wrote it said.
+#[test]
+fn check_finds_a_second_leader_written_into_a_history() {
+    let dir = scratch("check-tampered");
+    let (_, status, history) = run_with_history(&dir, spec_example().to_str().unwrap(), "h.jsonl");
+    assert_eq!(status, Some(0));
+    let text = std::fs::read_to_string(&history).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let at = lines.iter().position(|l| l.contains(r#""role":"leader""#)).unwrap();
+    let mut event: serde_json::Value = serde_json::from_str(&lines[at]).unwrap();
+    let leader = event["node"].as_u64().unwrap();
+    event["node"] = ((leader + 1) % 3).into();
+    event["leader"] = event["node"].clone();
+    lines.insert(at + 1, event.to_string());
+    let tampered = write(&dir, "tampered.jsonl", &(lines.join("\n") + "\n"));
+    let out = ballot(&["check", &tampered, "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let json = json_of(&out);
+    assert!(
+        json["violations"].as_array().unwrap().iter().any(|v| v["property"] == "election-safety"),
+        "{json}"
+    );
+}
+
+/// What `ballot check` cannot trust is bad input: one line naming the file and the line, and
+/// exit 2.
+#[test]
+fn check_refuses_histories_it_cannot_trust() {
+    let dir = scratch("check-bad");
+    let (_, _, history) = run_with_history(&dir, spec_example().to_str().unwrap(), "h.jsonl");
+    let text = std::fs::read_to_string(&history).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let meta: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    let with_meta = |meta: &serde_json::Value| {
+        std::iter::once(meta.to_string())
+            .chain(lines[1..].iter().map(|l| l.to_string()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let mut format_2 = meta.clone();
+    format_2["format"] = 2.into();
+    let mut foreign_node = lines.clone();
+    let with_node = lines.iter().position(|l| l.contains(r#""node":0"#)).unwrap();
+    let node_9 = lines[with_node].replace(r#""node":0"#, r#""node":9"#);
+    foreign_node[with_node] = &node_9;
+    let later = lines
+        .iter()
+        .rposition(|l| l.contains(r#""t_ms""#) && !l.contains(r#""t_ms":0.0"#))
+        .unwrap();
+    let mut reordered = lines.clone();
+    reordered.swap(1, later);
+    let cases = [
+        ("empty.jsonl", String::new(), "empty"),
+        ("garbage.jsonl", "\u{0}\u{1} not json".to_string(), "line 1: not JSON"),
+        ("no-meta.jsonl", lines[1..].join("\n"), "starts with its meta line"),
+        ("format-2.jsonl", with_meta(&format_2), "unknown history format 2"),
+        ("reordered.jsonl", reordered.join("\n"), "out of order"),
+        ("node-9.jsonl", foreign_node.join("\n"), "node 9, but the cluster has 3 nodes"),
+        (
+            "bad-event.jsonl",
+            format!("{}\n{{\"t_ms\": 1.0, \"kind\": \"no_such_kind\"}}", lines[0]),
+            "line 2",
+        ),
+    ];
+    for (name, text, expected) in cases {
+        let path = write(&dir, name, &text);
+        let out = ballot(&["check", &path]);
+        assert_bad_input(&out, expected);
+        assert!(stderr(&out).contains(name), "names the file: {}", stderr(&out));
+    }
+    assert_bad_input(&ballot(&["check", &history, &history]), "2 history files");
+    assert_bad_input(&ballot(&["check", "nope.jsonl"]), "nope.jsonl");
 }

@@ -7,6 +7,7 @@
 
 mod bench;
 mod chaos;
+mod check;
 mod fixture;
 mod repro;
 mod run;
@@ -38,6 +39,8 @@ enum Command {
     Run(run::RunArgs),
     /// Replay a saved failure; the exit status says whether the same violation came back.
     Repro(repro::ReproArgs),
+    /// Judge a recorded history (`ballot run --history`) with every property it supports.
+    Check(check::CheckArgs),
     /// Long randomized runs of generated schedules; failures are shrunk and saved.
     Chaos(chaos::ChaosArgs),
     /// Benchmarks: the Raft paper's failover figure, and simulator speed.
@@ -66,6 +69,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Repro(args) => repro::repro(args),
+        Command::Check(args) => check::check(args),
         Command::Chaos(args) => chaos::chaos(args),
         Command::Bench { which } => bench::bench(which),
         Command::Generate { seed } => {

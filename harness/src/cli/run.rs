@@ -74,7 +74,7 @@ pub(crate) fn run(args: RunArgs) -> ExitCode {
         out.info("deterministic: two runs gave the same history");
     }
     if let Some(path) = args.history {
-        match report::write_atomic(&path, &result.history_jsonl()) {
+        match report::write_atomic(&path, &result.history_file(&schedule, args.world)) {
             Ok(()) => out.info(&format!("history: {}", path.display())),
             Err(e) => eprintln!("could not write {}: {e}", path.display()),
         }

@@ -1,6 +1,7 @@
 //! The history of a run: every role change, vote, persist, commit, proposal and fault, in
 //! simulated time, recorded from the drivers (never parsed from logs).
 
+pub mod file;
 mod views;
 
 #[cfg(test)]
