@@ -1,9 +1,9 @@
 //! # ballot-node: a Raft election node for applications
 //!
 //! [`Node`] drives a [`ballot_core::Raft`] over a datagram [`Transport`] (UDP in production)
-//! and a durable [`Storage`] (a checksummed state file), and hands applications a
-//! [`NodeHandle`]: who leads and in which term (the fencing token), a watch of changes, the
-//! leader lease, proposals that report when they commit, and leadership transfer.
+//! and a durable [`Storage`] (a checksummed state file and an append-only log), and hands
+//! applications a [`NodeHandle`]: who leads and in which term (the fencing token), a watch of
+//! changes, the leader lease, proposals that report when they commit, and leadership transfer.
 //!
 //! Persist before send: every vote, term and entry reaches the disk before any message that
 //! announces it leaves. If the disk fails, the node stops rather than risk a vote it could
