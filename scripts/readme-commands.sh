@@ -28,6 +28,10 @@ ballot=target/release/ballot
 $ballot run examples/spec.json --json | python3 -m json.tool > /dev/null
 $ballot run examples/faults.json --json --history "$work/faults.jsonl" | python3 -m json.tool > /dev/null
 $ballot check "$work/faults.jsonl" --json --timeline "$work/faults-check.html" | python3 -m json.tool > /dev/null
+$ballot run examples/two-leaders.json --history "$work/two-leaders.jsonl" > /dev/null
+$ballot diagnose "$work/two-leaders.jsonl" > "$work/diagnose.out"
+grep -q '^    fix: turn check-quorum on' "$work/diagnose.out"
+$ballot diagnose "$work/two-leaders.jsonl" --json | python3 -m json.tool > /dev/null
 $ballot chaos --runs 5 --seed 1 --json --out "$work/chaos" | python3 -m json.tool > /dev/null
 $ballot bench failover --trials 1 --json --svg "$work/f.svg" | python3 -m json.tool > /dev/null
 $ballot bench sim --seconds 1 --chaos-runs 3 --json | python3 -m json.tool > /dev/null

@@ -31,6 +31,7 @@ pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod cores;
+pub mod diagnose;
 pub mod explore;
 pub mod faults;
 pub mod history;

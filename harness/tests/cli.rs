@@ -554,3 +554,38 @@ fn check_refuses_histories_it_cannot_trust() {
     assert_bad_input(&ballot(&["check", &history, &history]), "2 history files");
     assert_bad_input(&ballot(&["check", "nope.jsonl"]), "nope.jsonl");
 }
+
+/// `ballot diagnose` prints one JSON document of findings (none on a healthy run, the
+/// partition and its fix on a run made to have two leaders) and refuses what `check` refuses.
+#[test]
+fn diagnose_explains_two_leaders_and_nothing_on_a_healthy_run() {
+    let dir = scratch("diagnose");
+    let healthy = write(
+        &dir,
+        "healthy.json",
+        r#"{"format":1,"seed":3,"cluster":{"nodes":3},"duration_ms":6000,"steps":[]}"#,
+    );
+    let split = write(
+        &dir,
+        "split.json",
+        r#"{"format":1,"seed":3,"cluster":{"nodes":3,"check_quorum":false},"duration_ms":8000,
+            "steps":[{"at_ms":2000,"op":"isolate","node":"leader"},{"at_ms":4000,"op":"heal"}]}"#,
+    );
+    let (_, _, healthy) = run_with_history(&dir, &healthy, "healthy.jsonl");
+    let out = ballot(&["diagnose", &healthy, "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json_of(&out)["findings"], serde_json::json!([]));
+    assert!(stdout(&ballot(&["diagnose", &healthy])).starts_with("seed: 3\nnothing to diagnose"));
+    let (_, _, split) = run_with_history(&dir, &split, "split.jsonl");
+    let json = json_of(&ballot(&["diagnose", &split, "--json"]));
+    let finding = &json["findings"][0];
+    assert_eq!(finding["symptom"], "two_leaders", "{json}");
+    assert_eq!(finding["causes"][0]["name"], "partition_without_check_quorum", "{json}");
+    assert!(finding["causes"][0]["fix"].as_str().unwrap().contains("check-quorum on"));
+    let text = stdout(&ballot(&["diagnose", &split]));
+    assert!(
+        text.contains("two leaders, ") && text.contains("    fix: turn check-quorum on"),
+        "{text}"
+    );
+    assert_bad_input(&ballot(&["diagnose", &write(&dir, "empty.jsonl", "")]), "empty");
+}

@@ -2,10 +2,8 @@
 //! run it records.
 
 use super::{bad_input, check_outputs, exit, print_summary, write_timeline, Out};
-use crate::history::file;
 use crate::Run;
-use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// The flags of `ballot check`.
@@ -36,7 +34,7 @@ pub(crate) fn check(args: CheckArgs) -> ExitCode {
             args.histories.len()
         ));
     };
-    let read = match read(path) {
+    let read = match super::read_history(path) {
         Ok(read) => read,
         Err(e) => return bad_input(e),
     };
@@ -54,10 +52,4 @@ pub(crate) fn check(args: CheckArgs) -> ExitCode {
     }
     print_summary(&run.summary, out);
     exit(run.summary.verdict)
-}
-
-/// Reads a history file; the error names the file.
-fn read(path: &Path) -> Result<file::HistoryFile, String> {
-    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    file::read(BufReader::new(f)).map_err(|e| format!("{}: {e}", path.display()))
 }

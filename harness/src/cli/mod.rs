@@ -8,6 +8,7 @@
 mod bench;
 mod chaos;
 mod check;
+mod diagnose;
 mod fixture;
 mod repro;
 mod run;
@@ -41,6 +42,8 @@ enum Command {
     Repro(repro::ReproArgs),
     /// Judge a recorded history (`ballot run --history`) with every property it supports.
     Check(check::CheckArgs),
+    /// Explain slow failovers, frequent elections and two leaders from a recorded history.
+    Diagnose(diagnose::DiagnoseArgs),
     /// Long randomized runs of generated schedules; failures are shrunk and saved.
     Chaos(chaos::ChaosArgs),
     /// Benchmarks: the Raft paper's failover figure, and simulator speed.
@@ -70,6 +73,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Repro(args) => repro::repro(args),
         Command::Check(args) => check::check(args),
+        Command::Diagnose(args) => diagnose::diagnose(args),
         Command::Chaos(args) => chaos::chaos(args),
         Command::Bench { which } => bench::bench(which),
         Command::Generate { seed } => {
@@ -167,6 +171,13 @@ impl Out {
 fn read_schedule(path: &Path, core: Option<CoreName>) -> Result<Schedule, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     Schedule::from_json_on(&text, core).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Reads a history file; the error names the file.
+fn read_history(path: &Path) -> Result<crate::history::file::HistoryFile, String> {
+    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    crate::history::file::read(std::io::BufReader::new(f))
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// `--core`'s value.

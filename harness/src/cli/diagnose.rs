@@ -1,0 +1,64 @@
+//! `ballot diagnose`: slow failovers, frequent elections and two leaders, explained from a
+//! recorded history.
+
+use super::{bad_input, read_history, Out};
+use crate::diagnose::{self, Finding};
+use crate::Run;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The flags of `ballot diagnose`.
+#[derive(clap::Args)]
+pub(crate) struct DiagnoseArgs {
+    /// The history file (`ballot run --history`).
+    #[arg(required = true, value_name = "HISTORY.jsonl")]
+    histories: Vec<PathBuf>,
+    /// Print `{"findings": [...]}` as JSON (and nothing else on stdout).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Reads the history, prints what it found (exit 0 whether or not it found anything; 2 for
+/// bad input).
+pub(crate) fn diagnose(args: DiagnoseArgs) -> ExitCode {
+    let out = Out { json: args.json };
+    let [path] = &args.histories[..] else {
+        return bad_input(format!(
+            "{} history files given: a history is one file (the simulator's); per-node files \
+             of a real cluster are not written yet",
+            args.histories.len()
+        ));
+    };
+    let read = match read_history(path) {
+        Ok(read) => read,
+        Err(e) => return bad_input(e),
+    };
+    out.info(&format!("seed: {}", read.meta.schedule.seed));
+    let run = Run::of_file(read);
+    let findings = diagnose::diagnose(&run.views());
+    if out.json {
+        out.json(&serde_json::json!({ "findings": findings }));
+    } else {
+        print(&findings);
+    }
+    ExitCode::SUCCESS
+}
+
+fn print(findings: &[Finding]) {
+    if findings.is_empty() {
+        println!("nothing to diagnose: no slow failover, no election under a live leader, never two leaders");
+        return;
+    }
+    for f in findings {
+        let symptom = serde_json::to_value(f.symptom).expect("a name");
+        let symptom = symptom.as_str().unwrap_or_default().replace('_', " ");
+        println!(
+            "{symptom}, {:.0}-{:.0} ms, nodes {:?}: {}",
+            f.from_ms, f.to_ms, f.nodes, f.summary
+        );
+        for c in &f.causes {
+            println!("  {}: {}", c.name, c.detail);
+            println!("    fix: {}", c.fix);
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Slow failover: from the moment a leader was lost (it stopped leading, or could no longer
+//! reach a majority) to the next leader, against what the configuration allows and what the
+//! design's 150–300 ms timeouts would allow.
+
+use super::{
+    unexplained, Cause, Finding, Symptom, RECOMMENDED_HEARTBEAT_MS, RECOMMENDED_TIMEOUT_MS,
+};
+use crate::history::{DurableLogs, EventKind, LeaderSpan, Views};
+use ballot_core::Role;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How long a failover may take with the longest election timeout `longest_ms`: a follower
+/// times out at most that long (on a clock at the slowest pace the drift bound allows) after
+/// the leader's last heartbeat, then an election round trip (two with pre-vote) at the
+/// network's highest latency, with a save on each side.
+fn allowed_ms(views: &Views, longest_ms: u64, latency_ms: u64) -> f64 {
+    let t = &views.setup().timing;
+    let rounds = if t.pre_vote { 2 } else { 1 };
+    longest_ms as f64 * (1.0 + t.clock_drift_bound) + (rounds * t.round_trip_ms(latency_ms)) as f64
+}
+
+/// When leader `s` was lost: when it stopped leading, or first could not reach a majority,
+/// whichever came first; `None` if it led to the end.
+fn lost_at(views: &Views, s: &LeaderSpan) -> Option<f64> {
+    let cut_off = views
+        .stretches()
+        .filter(|(from, to, _)| *to > s.from_ms && *from < s.to_ms)
+        .find(|(_, _, c)| !c.in_majority(s.node))
+        .map(|(from, _, _)| from.max(s.from_ms));
+    let stopped = (s.to_ms < views.end_ms()).then_some(s.to_ms);
+    [cut_off, stopped].into_iter().flatten().min_by(f64::total_cmp)
+}
+
+/// Every failover slower than the configuration or the design's timeouts allow.
+pub(super) fn slow_failovers(views: &Views) -> Vec<Finding> {
+    let refusals = refusals(views);
+    let mut out = Vec::new();
+    for s in views.leaders() {
+        let Some(lost) = lost_at(views, s) else { continue };
+        if views.transferring(s.node, lost) {
+            continue; // handed over on purpose
+        }
+        let later = views.leaders().iter().filter(|n| n.term > s.term);
+        if later.clone().any(|n| n.from_ms < lost) {
+            continue; // another leader took over before this one was lost: no gap
+        }
+        let Some(next) = later.min_by(|a, b| a.from_ms.total_cmp(&b.from_ms)) else { continue };
+        let (mut no_quorum_ms, mut latency_ms, mut loss) = (0.0, 0, 0.0_f64);
+        for (from, to, c) in views.stretches() {
+            let overlap = to.min(next.from_ms) - from.max(lost);
+            if overlap > 0.0 || (from <= lost && lost < to) {
+                latency_ms = latency_ms.max(c.latency_ms[1]);
+                loss = loss.max(c.loss);
+                if !c.live().iter().any(|&n| c.in_majority(n)) {
+                    no_quorum_ms += overlap.max(0.0);
+                }
+            }
+        }
+        let gap = next.from_ms - lost;
+        let electing = gap - no_quorum_ms;
+        let t = &views.setup().timing;
+        let allowed = allowed_ms(views, t.longest_timeout_ms, latency_ms);
+        let recommended = allowed_ms(views, RECOMMENDED_TIMEOUT_MS[1], latency_ms);
+        if electing <= allowed.min(recommended) {
+            continue;
+        }
+        let mut causes = Vec::new();
+        if no_quorum_ms > 0.0 {
+            causes.push(Cause {
+                name: "no_majority",
+                detail: format!(
+                    "for {no_quorum_ms:.0} ms of the {gap:.0} ms no node could reach a majority \
+                     (crashed, paused or cut-off nodes)"
+                ),
+                fix: "a failover needs a majority: restore the nodes or links; no setting \
+                      makes it faster than that"
+                    .into(),
+            });
+        }
+        if electing > recommended && t.election_timeout_max_ms > RECOMMENDED_TIMEOUT_MS[1] {
+            causes.push(Cause {
+                name: "timeouts_too_long",
+                detail: format!(
+                    "election timeouts of {}–{} ms: electing took {electing:.0} ms, where \
+                     150–300 ms timeouts allow {recommended:.0} ms",
+                    t.election_timeout_min_ms, t.election_timeout_max_ms
+                ),
+                fix: format!(
+                    "election timeout {}–{} ms, heartbeat {RECOMMENDED_HEARTBEAT_MS} ms",
+                    RECOMMENDED_TIMEOUT_MS[0], RECOMMENDED_TIMEOUT_MS[1]
+                ),
+            });
+        }
+        causes.extend(election_causes(views, &refusals, s, next, lost));
+        if loss > 0.0 {
+            causes.push(Cause {
+                name: "message_loss",
+                detail: format!(
+                    "up to {:.0} % of messages were lost while the cluster voted",
+                    loss * 100.0
+                ),
+                fix: "fix the network: lost vote requests and answers cost a timeout each".into(),
+            });
+        }
+        if causes.is_empty() {
+            causes.push(unexplained(&format!("electing took {electing:.0} ms")));
+        }
+        let mut nodes = vec![s.node, next.node];
+        nodes.dedup();
+        out.push(Finding {
+            symptom: Symptom::SlowFailover,
+            from_ms: lost,
+            to_ms: next.from_ms,
+            nodes,
+            summary: format!(
+                "node {} (term {}) was lost at {lost:.0} ms; node {} led term {} {gap:.0} ms \
+                 later, where the configuration allows {allowed:.0} ms",
+                s.node, s.term, next.node, next.term
+            ),
+            causes,
+        });
+    }
+    out
+}
+
+/// A vote refused in time, with whether the candidate's log was behind the voter's.
+struct Refusal {
+    t_ms: f64,
+    pre_vote: bool,
+    stale_log: bool,
+}
+
+/// Every refused vote or pre-vote, replaying the durable logs to tell whether the candidate's
+/// log was behind the voter's (the up-to-date rule) when it was refused.
+fn refusals(views: &Views) -> Vec<Refusal> {
+    let mut logs = DurableLogs::default();
+    let mut out = Vec::new();
+    for e in views.history().events() {
+        let Some(n) = e.node else { continue };
+        logs.apply(n, &e.kind);
+        if let EventKind::Vote { granted: false, candidate, pre_vote, .. } = e.kind {
+            let last = |node: usize| {
+                let log = logs.get(node);
+                (log.last().copied().unwrap_or(0), log.len())
+            };
+            out.push(Refusal { t_ms: e.t_ms, pre_vote, stale_log: last(candidate) < last(n) });
+        }
+    }
+    out
+}
+
+/// What the elections between `lost` and `next` show: split votes, failed elections, votes
+/// refused (to candidates whose logs were behind, or by voters still hearing a leader).
+fn election_causes(
+    views: &Views,
+    refusals: &[Refusal],
+    lost_leader: &LeaderSpan,
+    next: &LeaderSpan,
+    lost: f64,
+) -> Vec<Cause> {
+    let mut candidates: BTreeMap<u64, BTreeSet<usize>> = BTreeMap::new();
+    for e in views.history().events() {
+        if e.t_ms < lost || e.t_ms > next.from_ms {
+            continue;
+        }
+        if let (EventKind::Role { role: Role::Candidate, term, .. }, Some(n)) = (&e.kind, e.node) {
+            if *term > lost_leader.term && *term < next.term {
+                candidates.entry(*term).or_default().insert(n);
+            }
+        }
+    }
+    let mut causes = Vec::new();
+    let split: Vec<String> = candidates
+        .iter()
+        .filter(|(_, c)| c.len() > 1)
+        .map(|(term, c)| format!("term {term}: nodes {c:?}"))
+        .collect();
+    if !split.is_empty() {
+        let t = &views.setup().timing;
+        causes.push(Cause {
+            name: "split_votes",
+            detail: format!(
+                "{} election(s) split the vote ({}) before term {} elected a leader",
+                split.len(),
+                split.join("; "),
+                next.term
+            ),
+            fix: format!(
+                "more randomness: a wider election timeout range than {}–{} ms (ballot's \
+                 split_vote_backoff widens it after a lost election)",
+                t.election_timeout_min_ms, t.election_timeout_max_ms
+            ),
+        });
+    }
+    let failed = candidates.len() - split.len();
+    let in_gap: Vec<&Refusal> =
+        refusals.iter().filter(|r| r.t_ms >= lost && r.t_ms <= next.from_ms).collect();
+    let stale = in_gap.iter().filter(|r| !r.pre_vote && r.stale_log).count();
+    if stale > 0 {
+        causes.push(Cause {
+            name: "stale_log_candidates",
+            detail: format!(
+                "{failed} election(s) with one candidate failed; {stale} vote(s) refused to \
+                 candidates whose logs were behind the voter's"
+            ),
+            fix: "only a node with an up-to-date log can win: pre-vote keeps the others from \
+                  raising terms; a node far behind catches up before it is worth electing"
+                .into(),
+        });
+    }
+    let pre_refused = in_gap.iter().filter(|r| r.pre_vote).count();
+    if pre_refused > 0 {
+        causes.push(Cause {
+            name: "pre_vote_refusals",
+            detail: format!(
+                "{pre_refused} pre-vote(s) refused: voters that still heard a leader within \
+                 their election timeout, or whose logs were ahead"
+            ),
+            fix: "expected after a leader is lost while others still hear it; a shorter \
+                  heartbeat interval lets the last heartbeat age out sooner"
+                .into(),
+        });
+    }
+    causes
+}
