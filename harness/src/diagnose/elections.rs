@@ -120,16 +120,19 @@ fn causes_of(views: &Views, d: &Disruption, before: &[&Conditions]) -> Vec<Cause
         causes.push(Cause { name, detail, fix: fix.to_string() });
     };
     if before.iter().any(|c| c.link_down(d.leader, d.node) || c.link_down(d.node, d.leader)) {
-        let fix = if t.pre_vote {
-            "pre-vote is on: a node cut off from its leader still has its pre-vote refused by \
-             the others, so look for a one-way link (it could send, not hear)"
-        } else {
+        let fix = if !t.pre_vote {
             "turn pre-vote on: a node that rejoins asks first, and the others, still hearing \
              their leader, refuse"
+        } else if !t.check_quorum {
+            "turn check-quorum on: with it, voters that still hear their leader refuse a \
+             (pre-)vote, so a node cut off from the leader alone cannot win one"
+        } else {
+            "with pre-vote and check-quorum on, it won over nodes that could not hear the \
+             leader either (a partial partition, or a one-way link): repair the links"
         };
         let detail =
-            format!("node {} was cut off from leader {} before it campaigned", d.node, d.leader);
-        cause("rejoined_without_pre_vote", detail, fix);
+            format!("node {} could not hear leader {} before it campaigned", d.node, d.leader);
+        cause("cut_off_from_leader", detail, fix);
     }
     if before.iter().any(|c| c.paused[d.node]) {
         let detail =

@@ -19,16 +19,36 @@ fn allowed_ms(views: &Views, longest_ms: u64, latency_ms: u64) -> f64 {
     longest_ms as f64 * (1.0 + t.clock_drift_bound) + (rounds * t.round_trip_ms(latency_ms)) as f64
 }
 
-/// When leader `s` was lost: when it stopped leading, or first could not reach a majority,
-/// whichever came first; `None` if it led to the end.
+/// Since when node `n` had been unable to reach a majority, continuously, at `t_ms`; `None`
+/// if it reached one then.
+fn cut_off_since(views: &Views, n: usize, t_ms: f64) -> Option<f64> {
+    let mut since = None;
+    for (from, to, c) in views.stretches() {
+        if from > t_ms {
+            break;
+        }
+        since = if c.in_majority(n) { None } else { since.or(Some(from)) };
+        if to > t_ms {
+            break;
+        }
+    }
+    since
+}
+
+/// When leader `s` was lost: when it stopped leading, or since when it had been unable to
+/// reach a majority before that (or, leading to the end, before the next leader was
+/// elected); `None` if it was never lost.
 fn lost_at(views: &Views, s: &LeaderSpan) -> Option<f64> {
-    let cut_off = views
-        .stretches()
-        .filter(|(from, to, _)| *to > s.from_ms && *from < s.to_ms)
-        .find(|(_, _, c)| !c.in_majority(s.node))
-        .map(|(from, _, _)| from.max(s.from_ms));
-    let stopped = (s.to_ms < views.end_ms()).then_some(s.to_ms);
-    [cut_off, stopped].into_iter().flatten().min_by(f64::total_cmp)
+    let until = if s.to_ms < views.end_ms() {
+        s.to_ms
+    } else {
+        let later = views.leaders().iter().filter(|n| n.term > s.term && n.from_ms > s.from_ms);
+        later.map(|n| n.from_ms).min_by(f64::total_cmp)?
+    };
+    match cut_off_since(views, s.node, until - 0.5) {
+        Some(since) => Some(since.max(s.from_ms)),
+        None => (s.to_ms < views.end_ms()).then_some(s.to_ms),
+    }
 }
 
 /// Every failover slower than the configuration or the design's timeouts allow.

