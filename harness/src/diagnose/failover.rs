@@ -51,6 +51,32 @@ fn lost_at(views: &Views, s: &LeaderSpan) -> Option<f64> {
     }
 }
 
+/// The network over a failover.
+struct Network {
+    /// How long no node could reach a majority, milliseconds.
+    no_quorum_ms: f64,
+    /// The highest latency, milliseconds.
+    latency_ms: u64,
+    /// The highest loss rate.
+    loss: f64,
+}
+
+/// The network between `from` and `to`.
+fn network(views: &Views, from: f64, to: f64) -> Network {
+    let mut n = Network { no_quorum_ms: 0.0, latency_ms: 0, loss: 0.0 };
+    for (start, end, c) in views.stretches() {
+        let overlap = end.min(to) - start.max(from);
+        if overlap > 0.0 || (start <= from && from < end) {
+            n.latency_ms = n.latency_ms.max(c.latency_ms[1]);
+            n.loss = n.loss.max(c.loss);
+            if !c.live().iter().any(|&m| c.in_majority(m)) {
+                n.no_quorum_ms += overlap.max(0.0);
+            }
+        }
+    }
+    n
+}
+
 /// Every failover slower than the configuration or the design's timeouts allow.
 pub(super) fn slow_failovers(views: &Views) -> Vec<Finding> {
     let refusals = refusals(views);
@@ -65,17 +91,7 @@ pub(super) fn slow_failovers(views: &Views) -> Vec<Finding> {
             continue; // another leader took over before this one was lost: no gap
         }
         let Some(next) = later.min_by(|a, b| a.from_ms.total_cmp(&b.from_ms)) else { continue };
-        let (mut no_quorum_ms, mut latency_ms, mut loss) = (0.0, 0, 0.0_f64);
-        for (from, to, c) in views.stretches() {
-            let overlap = to.min(next.from_ms) - from.max(lost);
-            if overlap > 0.0 || (from <= lost && lost < to) {
-                latency_ms = latency_ms.max(c.latency_ms[1]);
-                loss = loss.max(c.loss);
-                if !c.live().iter().any(|&n| c.in_majority(n)) {
-                    no_quorum_ms += overlap.max(0.0);
-                }
-            }
-        }
+        let Network { no_quorum_ms, latency_ms, loss } = network(views, lost, next.from_ms);
         let gap = next.from_ms - lost;
         let electing = gap - no_quorum_ms;
         let t = &views.setup().timing;
