@@ -3,11 +3,13 @@
 //! derive the views and judge every property.
 
 use crate::check::{check_all, last_catch_up_deadline_ms, Judgement};
+use crate::faults::Timing;
 use crate::faults::{self, Conditions};
 use crate::history::{file, EventKind, History, Setup, Views};
 use crate::report::Summary;
-use crate::schedule::{NodeRef, Op, Schedule};
+use crate::schedule::{DiskSpec, NetworkSpec, NodeRef, Op, Schedule};
 use crate::world::{nemesis, AnyWorld, Cluster, World, WorldName, WorldSpec};
+use crate::CoreName;
 
 /// A finished run: its history, what the views need to read it, and its summary.
 #[derive(Clone, Debug)]
@@ -50,12 +52,44 @@ impl Run {
         out
     }
 
-    /// Judges a history read back from its file, as the run that wrote it was judged.
+    /// Judges a history read back: a simulator's as the run that wrote it was judged; a real
+    /// cluster's with every property its history supports, the rest marked unsupported.
     pub fn of_file(read: file::HistoryFile) -> Run {
-        let schedule = &read.meta.schedule;
-        judge(read.history, setup_of(schedule, read.meta.end_ms), schedule.seed)
+        match read.origin {
+            file::Origin::Simulator(meta) => {
+                judge(read.history, setup_of(&meta.schedule, meta.end_ms), meta.schedule.seed)
+            }
+            file::Origin::Cluster(cluster) => {
+                let setup = Setup {
+                    timing: Timing::of(&cluster.config).on_core(CoreName::Ballot),
+                    network: NetworkSpec::default(),
+                    disk: DiskSpec::default(),
+                    liveness_ms: 0,
+                    end_ms: cluster.end_ms,
+                };
+                let mut run = judge(read.history, setup, 0);
+                for (properties, reason) in UNSUPPORTED_BY_A_CLUSTER {
+                    for property in properties {
+                        run.summary.unsupported(property, reason);
+                    }
+                }
+                run
+            }
+        }
     }
 }
+
+/// What a real cluster's merged histories cannot support, and why.
+const UNSUPPORTED_BY_A_CLUSTER: [(&[&str], &str); 2] = [
+    (
+        &["liveness", "stability", "no-disruption", "quorum-step-down", "replication"],
+        "a real cluster's history has no record of faults: when the network was healthy is unknown",
+    ),
+    (
+        &["lease-safety", "lease-vote"],
+        "files merged by wall clock cannot show the nodes' clocks within the drift bound that leases assume",
+    ),
+];
 
 /// What the views need to read a run of `schedule` that ended at `end_ms`.
 fn setup_of(schedule: &Schedule, end_ms: f64) -> Setup {

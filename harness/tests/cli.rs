@@ -551,7 +551,7 @@ fn check_refuses_histories_it_cannot_trust() {
         assert_bad_input(&out, expected);
         assert!(stderr(&out).contains(name), "names the file: {}", stderr(&out));
     }
-    assert_bad_input(&ballot(&["check", &history, &history]), "2 history files");
+    assert_bad_input(&ballot(&["check", &history, &history]), "a simulator history is read alone");
     assert_bad_input(&ballot(&["check", "nope.jsonl"]), "nope.jsonl");
 }
 

@@ -39,6 +39,7 @@ mod clock;
 mod core;
 mod driver;
 mod events;
+mod history;
 mod machine;
 mod storage;
 mod transport;
@@ -49,6 +50,7 @@ pub use clock::{Clock, Sleep, TokioClock};
 pub use core::{Batch, ElectionCore, Envelope, MessageKind};
 pub use driver::{Node, NodeError};
 pub use events::{NoObserver, NodeEvent, Observer};
+pub use history::{HistoryWriter, HISTORY_FORMAT};
 pub use machine::{Datagram, Finished, Flush, NodeConfig, NodeMachine, Write};
 pub use storage::{
     complete_now, write_atomic, FileStorage, FileSystem, StdFileSystem, Storage, StorageError,

@@ -1,7 +1,7 @@
-//! `ballot check`: judge a recorded history with every property, as `ballot run` judges the
-//! run it records.
+//! `ballot check`: judge a recorded history with every property it supports, as `ballot run`
+//! judges the run it records.
 
-use super::{bad_input, check_outputs, exit, print_summary, write_timeline, Out};
+use super::{bad_input, check_outputs, exit, print_history_summary, read_history, Out};
 use crate::Run;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,7 +9,8 @@ use std::process::ExitCode;
 /// The flags of `ballot check`.
 #[derive(clap::Args)]
 pub(crate) struct CheckArgs {
-    /// The history file (JSON lines: a meta line, then one event a line; SPEC.md, "History").
+    /// The history: one file the simulator wrote, or the files of a real cluster's nodes
+    /// (merged by wall clock). JSON lines: a meta line, then one event a line (SPEC.md).
     #[arg(required = true, value_name = "HISTORY.jsonl")]
     histories: Vec<PathBuf>,
     /// Print the summary as JSON (and nothing else on stdout).
@@ -26,30 +27,16 @@ pub(crate) fn check(args: CheckArgs) -> ExitCode {
     if let Err(e) = check_outputs([args.timeline.as_ref()]) {
         return bad_input(e);
     }
-    let [path] = &args.histories[..] else {
-        return bad_input(format!(
-            "{} history files given: a history is one file (the simulator's); merging the \
-             per-node files of a real cluster needs node histories, which ballot-node does not \
-             write yet",
-            args.histories.len()
-        ));
-    };
-    let read = match super::read_history(path) {
+    let read = match read_history(&args.histories) {
         Ok(read) => read,
         Err(e) => return bad_input(e),
     };
-    let schedule = read.meta.schedule.clone();
-    out.info(&format!("seed: {}", schedule.seed));
-    out.info(&format!(
-        "history: {}, a {} run in the {} world",
-        path.display(),
-        schedule.cluster.core,
-        read.meta.world
-    ));
+    let (origin, dropped) = (read.origin.clone(), read.dropped_events);
     let run = Run::of_file(read);
     if let Some(timeline) = args.timeline {
-        write_timeline(&timeline, &schedule, &run, out);
+        let title = format!("ballot check: {:?}", run.summary.verdict);
+        super::write_titled_timeline(&timeline, &title, &run, out);
     }
-    print_summary(&run.summary, out);
+    print_history_summary(&origin, dropped, &run.summary, out);
     exit(run.summary.verdict)
 }

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 /// The flags of `ballot diagnose`.
 #[derive(clap::Args)]
 pub(crate) struct DiagnoseArgs {
-    /// The history file (`ballot run --history`).
+    /// The history: one file the simulator wrote, or the files of a real cluster's nodes.
     #[arg(required = true, value_name = "HISTORY.jsonl")]
     histories: Vec<PathBuf>,
     /// Print `{"findings": [...]}` as JSON (and nothing else on stdout).
@@ -22,18 +22,13 @@ pub(crate) struct DiagnoseArgs {
 /// bad input).
 pub(crate) fn diagnose(args: DiagnoseArgs) -> ExitCode {
     let out = Out { json: args.json };
-    let [path] = &args.histories[..] else {
-        return bad_input(format!(
-            "{} history files given: a history is one file (the simulator's); per-node files \
-             of a real cluster are not written yet",
-            args.histories.len()
-        ));
-    };
-    let read = match read_history(path) {
+    let read = match read_history(&args.histories) {
         Ok(read) => read,
         Err(e) => return bad_input(e),
     };
-    out.info(&format!("seed: {}", read.meta.schedule.seed));
+    if let crate::history::file::Origin::Simulator(meta) = &read.origin {
+        out.info(&format!("seed: {}", meta.schedule.seed));
+    }
     let run = Run::of_file(read);
     let findings = diagnose::diagnose(&run.views());
     if out.json {

@@ -15,6 +15,7 @@ mod run;
 mod shrink;
 
 use crate::check::property;
+use crate::history::file::Origin;
 use crate::report::timeline;
 use crate::world::WorldName;
 use crate::{report, CoreName, Run, Schedule, ScheduleError, Summary, Verdict};
@@ -173,11 +174,15 @@ fn read_schedule(path: &Path, core: Option<CoreName>) -> Result<Schedule, String
     Schedule::from_json_on(&text, core).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Reads a history file; the error names the file.
-fn read_history(path: &Path) -> Result<crate::history::file::HistoryFile, String> {
-    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    crate::history::file::read(std::io::BufReader::new(f))
-        .map_err(|e| format!("{}: {e}", path.display()))
+/// Reads history files (one simulator history, or a real cluster's per-node files); the
+/// error names the file.
+fn read_history(paths: &[PathBuf]) -> Result<crate::history::file::HistoryFile, String> {
+    let mut files: Vec<(String, Box<dyn std::io::BufRead>)> = Vec::new();
+    for path in paths {
+        let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        files.push((path.display().to_string(), Box::new(std::io::BufReader::new(f))));
+    }
+    crate::history::file::read(files)
 }
 
 /// `--core`'s value.
@@ -247,6 +252,7 @@ fn print_summary(summary: &Summary, out: Out) {
     let (situational, not_checked): (Vec<&str>, Vec<&str>) = summary
         .not_checked()
         .into_iter()
+        .filter(|p| !summary.unsupported.contains_key(*p))
         .partition(|p| property(p).is_some_and(|p| p.needs.is_some()));
     if !not_checked.is_empty() {
         println!("not checked: {} (the run could not judge them)", not_checked.join(", "));
@@ -257,10 +263,44 @@ fn print_summary(summary: &Summary, out: Out) {
     }
 }
 
+/// Says what a history is, then prints its summary as `print_summary` does (with the
+/// properties it could not support and why).
+fn print_history_summary(origin: &Origin, dropped_events: u64, summary: &Summary, out: Out) {
+    match origin {
+        Origin::Simulator(meta) => {
+            out.info(&format!("seed: {}", meta.schedule.seed));
+            out.info(&format!("a {} run in the {} world", meta.schedule.cluster.core, meta.world));
+        }
+        Origin::Cluster(c) => out.info(&format!(
+            "cluster {}: files of nodes {:?} of {}, merged by wall clock from {:.0} (Unix ms)",
+            c.cluster_id,
+            c.nodes_read,
+            c.members.len(),
+            c.origin_wall_ms
+        )),
+    }
+    if dropped_events > 0 {
+        out.info(&format!(
+            "incomplete: the nodes dropped {dropped_events} events (a pass says less than it would)"
+        ));
+    }
+    print_summary(summary, out);
+    if !out.json {
+        for (p, why) in &summary.unsupported {
+            println!("unsupported: {p} ({why})");
+        }
+    }
+}
+
 /// Writes a run's timeline; says where, or why not.
 fn write_timeline(path: &Path, schedule: &Schedule, result: &Run, out: Out) {
     let title = format!("ballot run, seed {}: {:?}", schedule.seed, result.summary.verdict);
-    let html = timeline::render(&result.views(), &result.summary.violations, &title);
+    write_titled_timeline(path, &title, result, out);
+}
+
+/// Writes a timeline titled `title`; says where, or why not.
+fn write_titled_timeline(path: &Path, title: &str, result: &Run, out: Out) {
+    let html = timeline::render(&result.views(), &result.summary.violations, title);
     match report::write_atomic(path, html.as_bytes()) {
         Ok(()) => out.info(&format!("timeline: {}", path.display())),
         Err(e) => eprintln!("could not write {}: {e}", path.display()),

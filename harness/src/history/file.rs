@@ -4,7 +4,7 @@
 //! trust (another format, events out of order, a node the cluster does not have) with one
 //! line that names the file and the line.
 
-use super::{Event, History};
+use super::{Event, EventKind, History};
 use crate::schedule::Schedule;
 use crate::world::WorldName;
 use serde::{Deserialize, Serialize};
@@ -19,9 +19,11 @@ pub const FORMAT: u64 = 1;
 pub enum Source {
     /// A simulated run (`ballot run`, `repro`, `chaos`).
     Simulator,
+    /// A real node (`ballot_node::HistoryWriter`): one file per node.
+    Node,
 }
 
-/// The first line of a history file.
+/// The first line of a simulator's history file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Meta {
@@ -51,13 +53,71 @@ pub enum MetaKind {
     Meta,
 }
 
-/// A history file read back: where it came from, and its events.
+/// One member of a real cluster, as a node's meta line lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// Its node id.
+    pub id: u64,
+    /// Its datagram address.
+    pub addr: String,
+}
+
+/// The first line of a real node's history file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeMeta {
+    /// Always `"meta"`.
+    pub kind: MetaKind,
+    /// The format, [`FORMAT`].
+    pub format: u64,
+    /// Always [`Source::Node`].
+    pub source: Source,
+    /// The cluster: datagrams of any other are dropped, histories of any other refused.
+    pub cluster_id: u64,
+    /// The node, by position among the members.
+    pub node: usize,
+    /// Every member in ascending id: a node's number in the history is its position here.
+    pub members: Vec<Member>,
+    /// The election core's configuration.
+    pub config: ballot_core::Config,
+    /// When the file was begun, Unix milliseconds.
+    pub wall_ms: f64,
+}
+
+/// What a real cluster's histories say of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterMeta {
+    /// The cluster.
+    pub cluster_id: u64,
+    /// Its members, in ascending id.
+    pub members: Vec<Member>,
+    /// The election core's configuration (of the first file).
+    pub config: ballot_core::Config,
+    /// The nodes whose files were read.
+    pub nodes_read: Vec<usize>,
+    /// When the earliest file was begun, Unix milliseconds: the merged history's 0.
+    pub origin_wall_ms: f64,
+    /// The last event, milliseconds after the origin.
+    pub end_ms: f64,
+}
+
+/// Where a history came from.
+#[derive(Clone, Debug)]
+pub enum Origin {
+    /// A simulated run, and its meta line.
+    Simulator(Meta),
+    /// The per-node files of a real cluster, merged by wall time.
+    Cluster(ClusterMeta),
+}
+
+/// A history read back: where it came from, and its events.
 #[derive(Clone, Debug)]
 pub struct HistoryFile {
-    /// Its first line.
-    pub meta: Meta,
+    /// Where it came from.
+    pub origin: Origin,
     /// Its events, replayed into a history.
     pub history: History,
+    /// Events the nodes reported dropped (their writers' `dropped` lines).
+    pub dropped_events: u64,
 }
 
 /// Writes `meta` and then every event of `history`, one JSON object a line.
@@ -67,12 +127,43 @@ pub fn write(meta: &Meta, history: &History, mut out: impl Write) -> io::Result<
     history.write_jsonl(out)
 }
 
-/// Reads a history file; the error says which line is wrong and why.
-pub fn read(input: impl BufRead) -> Result<HistoryFile, String> {
-    let mut lines = input.lines().enumerate().map(|(i, line)| (i + 1, line));
-    let (_, first) = lines.next().ok_or("empty: no meta line")?;
-    let first = first.map_err(|e| format!("line 1: {e}"))?;
-    let meta = read_meta(&first).map_err(|e| format!("line 1: {e}"))?;
+/// Reads history files: one simulator history, or the per-node files of one real cluster
+/// (merged by wall time); the error names the file and the line.
+pub fn read(files: Vec<(String, Box<dyn BufRead>)>) -> Result<HistoryFile, String> {
+    let mut read = Vec::new();
+    for (name, input) in files {
+        let mut lines = input.lines().enumerate().map(|(i, line)| (i + 1, line));
+        let first = match lines.next() {
+            None => return Err(format!("{name}: empty: no meta line")),
+            Some((_, line)) => line.map_err(|e| format!("{name}: line 1: {e}"))?,
+        };
+        let meta = read_meta(&first).map_err(|e| format!("{name}: line 1: {e}"))?;
+        read.push((name, meta, lines));
+    }
+    if let [(_, MetaLine::Simulator(_), _)] = &read[..] {
+        let (name, MetaLine::Simulator(meta), lines) = read.pop().expect("one") else {
+            unreachable!("matched above")
+        };
+        return read_simulator(*meta, lines).map_err(|e| format!("{name}: {e}"));
+    }
+    let mut nodes = Vec::new();
+    for (name, meta, lines) in read {
+        match meta {
+            MetaLine::Node(meta) => nodes.push((name, *meta, lines)),
+            MetaLine::Simulator(_) => {
+                return Err(format!(
+                    "{name}: a simulator history is read alone, not merged with other files"
+                ))
+            }
+        }
+    }
+    read_cluster(nodes)
+}
+
+fn read_simulator(
+    meta: Meta,
+    lines: impl Iterator<Item = (usize, io::Result<String>)>,
+) -> Result<HistoryFile, String> {
     let nodes = meta.schedule.cluster.nodes;
     let mut history = History::new(nodes);
     history.messages = meta.messages;
@@ -95,18 +186,124 @@ pub fn read(input: impl BufRead) -> Result<HistoryFile, String> {
                 event.t_ms, meta.end_ms
             ));
         }
-        if let Some(node) = event.node.filter(|&node| node >= nodes) {
-            return Err(format!("line {n}: node {node}, but the cluster has {nodes} nodes"));
-        }
+        check_node(event.node, nodes).map_err(|e| format!("line {n}: {e}"))?;
         last_t = event.t_ms;
         history.record(event.t_ms, event.node, event.kind);
     }
-    Ok(HistoryFile { meta, history })
+    Ok(HistoryFile { origin: Origin::Simulator(meta), history, dropped_events: 0 })
+}
+
+fn check_node(node: Option<usize>, nodes: usize) -> Result<(), String> {
+    match node.filter(|&node| node >= nodes) {
+        Some(node) => Err(format!("node {node}, but the cluster has {nodes} nodes")),
+        None => Ok(()),
+    }
+}
+
+/// Merges the files of a real cluster's nodes: same cluster, same members, one file a node;
+/// each file's events in order of its node's monotonic clock (a `start` begins a new run of
+/// it), dated by wall time from the earliest file's start; a `start` after a run that did not
+/// stop means the node crashed, recorded right after the last event of that run (a killed
+/// process writes nothing more).
+fn read_cluster(
+    files: Vec<(String, NodeMeta, impl Iterator<Item = (usize, io::Result<String>)>)>,
+) -> Result<HistoryFile, String> {
+    let (first_name, first) = (files[0].0.clone(), files[0].1.clone());
+    let origin_wall_ms = files.iter().map(|f| f.1.wall_ms).fold(f64::INFINITY, f64::min);
+    let mut nodes_read = Vec::new();
+    let mut events: Vec<(f64, usize, Event)> = Vec::new();
+    let mut dropped_events = 0;
+    for (file_no, (name, meta, lines)) in files.into_iter().enumerate() {
+        if meta.cluster_id != first.cluster_id {
+            return Err(format!(
+                "{name}: a history of cluster {}, but {first_name} is of cluster {}",
+                meta.cluster_id, first.cluster_id
+            ));
+        }
+        if meta.members != first.members {
+            return Err(format!("{name}: its members differ from {first_name}'s"));
+        }
+        if meta.node >= meta.members.len() {
+            return Err(format!(
+                "{name}: line 1: node {}, but the cluster has {} members",
+                meta.node,
+                meta.members.len()
+            ));
+        }
+        if nodes_read.contains(&meta.node) {
+            return Err(format!("{name}: a second file of node {}", meta.node));
+        }
+        nodes_read.push(meta.node);
+        // The node's monotonic time of its last event, whether its run was still going, and
+        // the merged time of that event (a crash is dated there: the node wrote nothing after).
+        let (mut last_t, mut running, mut last_merged) = (f64::NEG_INFINITY, false, 0.0);
+        for (n, line) in lines {
+            let at = |e: String| format!("{name}: line {n}: {e}");
+            let line = line.map_err(|e| at(e.to_string()))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let value: serde_json::Value =
+                serde_json::from_str(&line).map_err(|e| at(e.to_string()))?;
+            if value.get("kind").and_then(|k| k.as_str()) == Some("dropped") {
+                dropped_events += value.get("events").and_then(|e| e.as_u64()).unwrap_or(0);
+                continue;
+            }
+            let wall = value
+                .get("wall_ms")
+                .and_then(|w| w.as_f64())
+                .ok_or_else(|| at("no wall_ms".into()))?;
+            let event: Event = serde_json::from_value(value).map_err(|e| at(e.to_string()))?;
+            if event.node != Some(meta.node) {
+                return Err(at(format!(
+                    "an event of node {:?} in node {}'s file",
+                    event.node, meta.node
+                )));
+            }
+            let starts = matches!(event.kind, EventKind::Start { .. });
+            if !starts && event.t_ms < last_t {
+                return Err(at(format!(
+                    "t_ms {} comes before the previous event's {last_t}: events out of order",
+                    event.t_ms
+                )));
+            }
+            let t = wall - origin_wall_ms;
+            if starts && running {
+                let crash = Event { t_ms: last_merged, node: event.node, kind: EventKind::Crash };
+                events.push((last_merged, file_no, crash));
+            }
+            running = !matches!(event.kind, EventKind::Stopped { .. });
+            (last_t, last_merged) = (event.t_ms, t);
+            events.push((t, file_no, Event { t_ms: t, ..event }));
+        }
+    }
+    events.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut history = History::new(first.members.len());
+    let end_ms = events.last().map_or(0.0, |e| e.0);
+    for (t, _, e) in events {
+        history.record(t.max(0.0), e.node, e.kind);
+    }
+    nodes_read.sort();
+    let cluster = ClusterMeta {
+        cluster_id: first.cluster_id,
+        members: first.members,
+        config: first.config,
+        nodes_read,
+        origin_wall_ms,
+        end_ms,
+    };
+    Ok(HistoryFile { origin: Origin::Cluster(cluster), history, dropped_events })
+}
+
+/// A meta line of either source.
+enum MetaLine {
+    Simulator(Box<Meta>),
+    Node(Box<NodeMeta>),
 }
 
 /// The meta line: its kind and format first, so that another format is named as such
 /// rather than as a field this build does not know.
-fn read_meta(line: &str) -> Result<Meta, String> {
+fn read_meta(line: &str) -> Result<MetaLine, String> {
     let value: serde_json::Value =
         serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
     if value.get("kind").and_then(|k| k.as_str()) != Some("meta") {
@@ -121,7 +318,12 @@ fn read_meta(line: &str) -> Result<Meta, String> {
         }
         None => return Err("the meta line has no format".into()),
     }
+    if value.get("source").and_then(|s| s.as_str()) == Some("node") {
+        let meta: NodeMeta =
+            serde_json::from_value(value).map_err(|e| format!("meta line: {e}"))?;
+        return Ok(MetaLine::Node(Box::new(meta)));
+    }
     let meta: Meta = serde_json::from_value(value).map_err(|e| format!("meta line: {e}"))?;
     meta.schedule.validate().map_err(|e| format!("meta line's schedule: {e}"))?;
-    Ok(meta)
+    Ok(MetaLine::Simulator(Box::new(meta)))
 }

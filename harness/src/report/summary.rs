@@ -74,6 +74,10 @@ pub struct Summary {
     /// How many times the nodes met each rare situation (coverage marks), by name.
     #[serde(default)]
     pub marks: BTreeMap<String, u64>,
+    /// Properties the history could not support, and why (a real cluster's: no fault
+    /// record, clocks not comparable); absent for the simulator's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unsupported: BTreeMap<String, String>,
 }
 
 impl Summary {
@@ -94,7 +98,17 @@ impl Summary {
             checked: judgement.checked,
             leaders: views.leaders().to_vec(),
             marks: views.marks(),
+            unsupported: BTreeMap::new(),
         }
+    }
+
+    /// Marks `property` as one the history cannot support: not checked (whatever its checker
+    /// said), for `reason`.
+    pub fn unsupported(&mut self, property: &str, reason: &str) {
+        self.checked.insert(property.to_string(), 0.0);
+        self.violations.retain(|v| v.property != property);
+        self.unsupported.insert(property.to_string(), reason.to_string());
+        self.verdict = Verdict::of(self.violations.iter().map(|v| v.property.as_str()));
     }
 
     /// Whether the run violated `property`.

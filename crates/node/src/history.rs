@@ -1,0 +1,263 @@
+//! A node's own history (SPEC.md, "History"), for `ballot check` and `ballot diagnose`: a
+//! meta line naming the cluster, the node, the members and the core configuration, then one
+//! event a line in the simulator's kinds and fields, each with the node's monotonic `t_ms`
+//! and its `wall_ms` (Unix milliseconds, the axis on which the files of several nodes merge).
+//! Nodes are numbered as the simulator numbers them: by position among the members in
+//! ascending id (the meta line lists the ids in that order).
+//!
+//! Writing never stalls the node: events go through a bounded queue to a thread that writes
+//! them. When the queue is full, the file has reached its size bound, or a write fails,
+//! events are dropped and counted, and the count is written as a `dropped` line as soon as a
+//! line can be written again.
+
+use crate::events::{NodeEvent, Observer};
+use crate::machine::NodeConfig;
+use ballot_core::{NodeId, Role};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// The history format written (the simulator's, SPEC.md).
+pub const HISTORY_FORMAT: u64 = 1;
+/// Lines waiting for the writer thread before events are dropped.
+const QUEUE_LINES: usize = 4096;
+/// How much of a proposal's value an event shows, bytes (as the simulator's).
+const VALUE_SHOWN_BYTES: usize = 64;
+
+/// Milliseconds since the Unix epoch, now.
+fn wall_ms() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+}
+
+/// What the writer keeps between events to write them as the simulator does.
+#[derive(Default)]
+struct Seen {
+    /// The node's current term (a commit records the term it learned it in).
+    term: u64,
+    /// The last AppendEntries success recorded: (term, index).
+    last_ack: Option<(u64, u64)>,
+    /// The leader it last heard an AppendEntries from, and when (its `t_ms`).
+    heard: Option<(usize, f64)>,
+}
+
+/// An [`Observer`] that writes the node's history to a file.
+pub struct HistoryWriter {
+    origin: Instant,
+    /// Member id to index.
+    index: BTreeMap<NodeId, usize>,
+    queue: SyncSender<String>,
+    dropped: Arc<AtomicU64>,
+    seen: Mutex<Seen>,
+}
+
+impl HistoryWriter {
+    /// Starts writing the history of `config`'s node to `path`, appending to what a previous
+    /// run of the node wrote there (a new file starts with its meta line), until the file
+    /// holds `max_bytes`.
+    pub fn create(path: &Path, config: &NodeConfig, max_bytes: u64) -> io::Result<HistoryWriter> {
+        let index: BTreeMap<NodeId, usize> =
+            config.members.keys().enumerate().map(|(i, id)| (*id, i)).collect();
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let written = file.metadata()?.len();
+        let (queue, lines) = sync_channel(QUEUE_LINES);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let mut sink =
+            Sink { out: BufWriter::new(file), written, max_bytes, dropped: dropped.clone() };
+        if written == 0 {
+            let meta = json!({
+                "kind": "meta",
+                "format": HISTORY_FORMAT,
+                "source": "node",
+                "cluster_id": config.cluster_id,
+                "node": index.get(&config.id),
+                "members": config.members.iter().map(|(id, addr)| json!({"id": id.0, "addr": addr.to_string()})).collect::<Vec<_>>(),
+                "config": config.core,
+                "wall_ms": wall_ms(),
+            });
+            sink.line(&meta.to_string())?;
+            sink.out.flush()?;
+        }
+        std::thread::Builder::new().name("ballot-history".into()).spawn(move || sink.run(lines))?;
+        Ok(HistoryWriter { origin: Instant::now(), index, queue, dropped, seen: Mutex::default() })
+    }
+
+    /// Events dropped so far (queue full, file full, or a write failed).
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    fn index(&self, id: NodeId) -> Value {
+        self.index.get(&id).map_or(Value::Null, |&i| json!(i))
+    }
+
+    /// The event's kind and fields as the simulator writes them; `None` for what the history
+    /// does not keep.
+    fn fields(&self, event: &NodeEvent, t_ms: f64, seen: &mut Seen) -> Option<Value> {
+        let ix = |id: Option<NodeId>| id.map_or(Value::Null, |id| self.index(id));
+        Some(match event {
+            NodeEvent::Started { hard_state, log_len } => {
+                seen.term = hard_state.term.0;
+                json!({"kind": "start", "term": hard_state.term.0, "voted_for": ix(hard_state.voted_for), "log_len": log_len})
+            }
+            NodeEvent::Role { role, term, leader } => {
+                seen.term = term.0;
+                json!({"kind": "role", "role": role_name(*role), "term": term.0, "leader": ix(*leader)})
+            }
+            NodeEvent::Persisted { hard_state, entries } => {
+                let mut v = json!({"kind": "persist"});
+                if let Some(hs) = hard_state {
+                    v["term"] = json!(hs.term.0);
+                    if let Some(vote) = hs.voted_for {
+                        v["voted_for"] = self.index(vote);
+                    }
+                }
+                if let Some((first, terms)) = entries {
+                    v["first_index"] = json!(first);
+                    v["terms"] = json!(terms.iter().map(|t| t.0).collect::<Vec<_>>());
+                }
+                v
+            }
+            NodeEvent::Vote { term, candidate, granted, pre_vote } => {
+                let mut v = json!({"kind": "vote", "term": term.0, "candidate": self.index(*candidate), "granted": granted});
+                if *pre_vote {
+                    v["pre_vote"] = json!(true);
+                }
+                if let Some((from, at)) = seen.heard {
+                    v["heard_from"] = json!(from);
+                    v["since_heard_ms"] = json!(t_ms - at);
+                }
+                v
+            }
+            NodeEvent::AppendAnswered { leader, term, success: true, index } => {
+                if seen.last_ack == Some((term.0, *index)) {
+                    return None;
+                }
+                seen.last_ack = Some((term.0, *index));
+                json!({"kind": "append_ack", "leader": self.index(*leader), "term": term.0, "index": index})
+            }
+            NodeEvent::Proposed { index, term, data } => {
+                let shown = &data[..data.len().min(VALUE_SHOWN_BYTES)];
+                let mut v = json!({"kind": "propose", "index": index, "term": term.0, "value": String::from_utf8_lossy(shown)});
+                if shown.len() < data.len() {
+                    v["bytes"] = json!(data.len());
+                }
+                v
+            }
+            NodeEvent::ProposeRefused { bytes, error } => {
+                json!({"kind": "propose_refused", "bytes": bytes, "error": error.to_string()})
+            }
+            NodeEvent::Committed { index, term } => {
+                json!({"kind": "commit", "index": index, "term": term.0, "in_term": seen.term})
+            }
+            NodeEvent::Lease { until } => {
+                let now_local = self.origin.elapsed().as_secs_f64() * 1e3;
+                // The node's clock counts from its own origin; the history's `t_ms` from the
+                // writer's, which is as old or a little younger: date the lease by `t_ms`.
+                let until_ms = until.map(|u| t_ms + (u as f64 - now_local).max(0.0));
+                json!({"kind": "lease", "until_ms": until_ms})
+            }
+            NodeEvent::Mark(mark) => json!({"kind": "mark", "mark": mark.name()}),
+            NodeEvent::Stopped { error } => json!({"kind": "stopped", "error": error}),
+            NodeEvent::Received { from, append_entries: true, from_leader: true } => {
+                seen.heard = self.index.get(from).map(|&i| (i, t_ms));
+                return None;
+            }
+            NodeEvent::AppendAnswered { success: false, .. }
+            | NodeEvent::Received { .. }
+            | NodeEvent::Sent { .. }
+            | NodeEvent::Dropped { .. } => return None,
+        })
+    }
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Follower => "follower",
+        Role::PreCandidate => "pre_candidate",
+        Role::Candidate => "candidate",
+        Role::Leader => "leader",
+    }
+}
+
+impl Observer for HistoryWriter {
+    fn event(&self, node: NodeId, event: &NodeEvent) {
+        let t_ms = self.origin.elapsed().as_secs_f64() * 1e3;
+        let mut seen = self.seen.lock().expect("history lock");
+        let Some(mut line) = self.fields(event, t_ms, &mut seen) else { return };
+        line["t_ms"] = json!(t_ms);
+        line["wall_ms"] = json!(wall_ms());
+        line["node"] = self.index(node);
+        match self.queue.try_send(line.to_string()) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Bytes kept free at the end of a bounded file for the line that says it is full.
+const FULL_NOTE_BYTES: u64 = 200;
+
+/// The writer thread's end: the file, how much it holds, and the drops to report.
+struct Sink {
+    out: BufWriter<File>,
+    written: u64,
+    max_bytes: u64,
+    dropped: Arc<AtomicU64>,
+}
+
+impl Sink {
+    /// Writes one line if it fits below the bound (less the room kept for the last note).
+    fn line(&mut self, line: &str) -> io::Result<bool> {
+        let len = line.len() as u64 + 1;
+        if self.written + len + FULL_NOTE_BYTES > self.max_bytes {
+            return Ok(false);
+        }
+        self.out.write_all(line.as_bytes())?;
+        self.out.write_all(b"\n")?;
+        self.written += len;
+        Ok(true)
+    }
+
+    /// Writes lines as they come, with a `dropped` line before the first line written after
+    /// drops, and flushes whenever the queue is empty; once the file is full, writes one
+    /// last `dropped` line saying so and drops the rest. Ends when the node is gone.
+    fn run(mut self, lines: Receiver<String>) {
+        let (mut reported, mut full) = (0, false);
+        while let Ok(first) = lines.recv() {
+            for line in std::iter::once(first).chain(lines.try_iter()) {
+                if full {
+                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                let dropped = self.dropped.load(Ordering::Relaxed);
+                if dropped > reported {
+                    let note = json!({"kind": "dropped", "events": dropped - reported, "wall_ms": wall_ms()});
+                    if let Ok(true) = self.line(&note.to_string()) {
+                        reported = dropped;
+                    }
+                }
+                match self.line(&line) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        full = true;
+                        self.dropped.fetch_add(1, Ordering::Relaxed);
+                        let note = json!({"kind": "dropped", "full": true, "wall_ms": wall_ms()});
+                        let _ = writeln!(self.out, "{note}");
+                    }
+                    Err(_) => {
+                        self.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            let _ = self.out.flush();
+        }
+    }
+}
