@@ -54,6 +54,7 @@ pub struct HistoryWriter {
     queue: SyncSender<String>,
     dropped: Arc<AtomicU64>,
     seen: Mutex<Seen>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl HistoryWriter {
@@ -83,8 +84,27 @@ impl HistoryWriter {
             sink.line(&meta.to_string())?;
             sink.out.flush()?;
         }
-        std::thread::Builder::new().name("ballot-history".into()).spawn(move || sink.run(lines))?;
-        Ok(HistoryWriter { origin: Instant::now(), index, queue, dropped, seen: Mutex::default() })
+        let thread = std::thread::Builder::new()
+            .name("ballot-history".into())
+            .spawn(move || sink.run(lines))?;
+        Ok(HistoryWriter {
+            origin: Instant::now(),
+            index,
+            queue,
+            dropped,
+            seen: Mutex::default(),
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops: what is queued is written and the file flushed before this returns. (Dropping
+    /// the writer does the same without waiting.)
+    pub fn close(mut self) {
+        let thread = self.thread.take();
+        drop(self);
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
     }
 
     /// Events dropped so far (queue full, file full, or a write failed).
@@ -259,5 +279,87 @@ impl Sink {
             }
             let _ = self.out.flush();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ballot_core::{Config, HardState, Term};
+
+    fn config() -> NodeConfig {
+        let members = [
+            (NodeId(4), "127.0.0.1:1".parse().unwrap()),
+            (NodeId(9), "127.0.0.1:2".parse().unwrap()),
+        ];
+        NodeConfig {
+            id: NodeId(9),
+            cluster_id: 5,
+            members: members.into_iter().collect(),
+            core: Config::default(),
+            seed: 1,
+        }
+    }
+
+    fn lines(path: &Path) -> Vec<Value> {
+        let text = std::fs::read_to_string(path).unwrap();
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+
+    /// The meta line, then the simulator's kinds with nodes numbered by position among the
+    /// members; a restarted node appends to its file without a second meta line.
+    #[test]
+    fn writes_the_simulators_kinds_numbered_by_position() {
+        let path =
+            std::env::temp_dir().join(format!("ballot-history-kinds-{}.jsonl", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        for _ in 0..2 {
+            let writer = HistoryWriter::create(&path, &config(), 1 << 20).unwrap();
+            let hs = HardState { term: Term(3), voted_for: Some(NodeId(4)) };
+            writer.event(NodeId(9), &NodeEvent::Started { hard_state: hs, log_len: 2 });
+            writer.event(
+                NodeId(9),
+                &NodeEvent::Role { role: Role::Leader, term: Term(4), leader: Some(NodeId(9)) },
+            );
+            writer.event(NodeId(9), &NodeEvent::Sent { to: NodeId(4) });
+            writer.close();
+        }
+        let lines = lines(&path);
+        assert_eq!((lines[0]["kind"].as_str(), lines[0]["node"].as_u64()), (Some("meta"), Some(1)));
+        assert_eq!(lines[0]["members"][1]["id"], 9);
+        assert_eq!(lines[1]["kind"], "start");
+        assert_eq!((lines[1]["voted_for"].as_u64(), lines[1]["node"].as_u64()), (Some(0), Some(1)));
+        assert_eq!(
+            (lines[2]["role"].as_str(), lines[2]["leader"].as_u64()),
+            (Some("leader"), Some(1))
+        );
+        assert!(lines[2]["t_ms"].is_f64() && lines[2]["wall_ms"].is_f64());
+        assert_eq!(lines.len(), 5, "no second meta line, no line for a message sent: {lines:?}");
+    }
+
+    /// A bounded file stops below its bound with a line saying it is full; every event that
+    /// did not fit is counted.
+    #[test]
+    fn a_full_file_says_so_and_counts_what_it_dropped() {
+        let path =
+            std::env::temp_dir().join(format!("ballot-history-full-{}.jsonl", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let max_bytes = 2_000;
+        let writer = HistoryWriter::create(&path, &config(), max_bytes).unwrap();
+        for t in 0..100 {
+            writer.event(
+                NodeId(9),
+                &NodeEvent::Role { role: Role::Follower, term: Term(t), leader: None },
+            );
+        }
+        let dropped = writer.dropped.clone();
+        writer.close();
+        let size = std::fs::metadata(&path).unwrap().len();
+        assert!(size <= max_bytes, "{size} bytes");
+        let lines = lines(&path);
+        let last = lines.last().unwrap();
+        assert_eq!((last["kind"].as_str(), last["full"].as_bool()), (Some("dropped"), Some(true)));
+        let written = lines.iter().filter(|l| l["kind"] == "role").count() as u64;
+        assert_eq!(written + dropped.load(Ordering::Relaxed), 100);
     }
 }

@@ -246,7 +246,8 @@ fn read_cluster(
             let value: serde_json::Value =
                 serde_json::from_str(&line).map_err(|e| at(e.to_string()))?;
             if value.get("kind").and_then(|k| k.as_str()) == Some("dropped") {
-                dropped_events += value.get("events").and_then(|e| e.as_u64()).unwrap_or(0);
+                // A full file's last line counts as one event dropped at least.
+                dropped_events += value.get("events").and_then(|e| e.as_u64()).unwrap_or(1);
                 continue;
             }
             let wall = value
