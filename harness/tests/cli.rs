@@ -589,3 +589,37 @@ fn diagnose_explains_two_leaders_and_nothing_on_a_healthy_run() {
     );
     assert_bad_input(&ballot(&["diagnose", &write(&dir, "empty.jsonl", "")]), "empty");
 }
+
+/// `ballot node` refuses a configuration it cannot run, before binding anything.
+#[test]
+fn node_refuses_a_bad_configuration() {
+    let dir = scratch("node-bad");
+    let d = dir.to_str().unwrap();
+    assert_bad_input(
+        &ballot(&["node", "--id", "4", "--member", "1=127.0.0.1:9", "--dir", d]),
+        "not one of the members",
+    );
+    assert_bad_input(
+        &ballot(&["node", "--id", "1", "--member", "1:127.0.0.1:9", "--dir", d]),
+        "ID=HOST:PORT",
+    );
+    let config = write(
+        &dir,
+        "c.json",
+        r#"{"election_timeout_min_ms": 300, "election_timeout_max_ms": 150}"#,
+    );
+    assert_bad_input(
+        &ballot(&[
+            "node",
+            "--id",
+            "1",
+            "--member",
+            "1=127.0.0.1:9",
+            "--dir",
+            d,
+            "--config",
+            &config,
+        ]),
+        "core configuration",
+    );
+}

@@ -129,3 +129,115 @@ fn a_killed_and_restarted_leader_checks_and_diagnoses_from_the_nodes_own_files()
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("a history of cluster 8"));
 }
+
+/// `ballot node` processes, killed on drop whatever happens to the test.
+struct Processes(Vec<Option<std::process::Child>>);
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for child in self.0.iter_mut().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Starts `ballot node --id id` with `members`, its lines sent to `lines` as (id, line).
+fn spawn_node(
+    id: usize,
+    members: &[String],
+    dir: &Path,
+    lines: std::sync::mpsc::Sender<(usize, String)>,
+) -> std::process::Child {
+    use std::io::BufRead;
+    let mut args = vec!["node".to_string(), "--id".into(), id.to_string(), "--dir".into()];
+    args.push(dir.join(format!("n{id}")).display().to_string());
+    for m in members {
+        args.extend(["--member".to_string(), m.clone()]);
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ballot"))
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("ballot node starts");
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send((id, line));
+        }
+    });
+    child
+}
+
+/// Waits (at most 10 s) until every node in `ids` last said the same leader, other than
+/// `not`; returns it.
+fn await_leader(
+    lines: &std::sync::mpsc::Receiver<(usize, String)>,
+    said: &mut BTreeMap<usize, String>,
+    ids: &[usize],
+    not: Option<&str>,
+) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let leaders: Vec<Option<&String>> = ids.iter().map(|i| said.get(i)).collect();
+        if let Some(Some(first)) = leaders.first() {
+            if leaders.iter().all(|l| *l == Some(*first)) && Some(first.as_str()) != not {
+                return first.to_string();
+            }
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let (id, line) = lines.recv_timeout(left).expect("the nodes agree on a leader in 10 s");
+        if let Some((_, leader)) = line.split_once(": leader node ") {
+            said.insert(id, leader.to_string());
+        } else if line.contains(": no leader") {
+            said.remove(&id);
+        }
+    }
+}
+
+/// The README's walk-through, as processes: three `ballot node`s on loopback, the leader
+/// killed (SIGKILL) and restarted, SIGTERM for all (each exits 0), then `ballot check` and
+/// `ballot diagnose` on their three history files: a clean verdict and the failover with its
+/// numbers.
+#[test]
+fn three_node_processes_a_killed_leader_and_the_failover_explained() {
+    let dir = scratch("processes");
+    let ports: Vec<u16> = (0..3)
+        .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port())
+        .collect();
+    let members: Vec<String> =
+        ports.iter().enumerate().map(|(i, p)| format!("{i}=127.0.0.1:{p}")).collect();
+    let (tx, lines) = std::sync::mpsc::channel();
+    let mut nodes =
+        Processes((0..3).map(|i| Some(spawn_node(i, &members, &dir, tx.clone()))).collect());
+    let mut said = BTreeMap::new();
+    let leader = await_leader(&lines, &mut said, &[0, 1, 2], None);
+    let l: usize = leader.parse().unwrap();
+    let mut killed = nodes.0[l].take().unwrap();
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    said.remove(&l);
+    let others: Vec<usize> = (0..3).filter(|&i| i != l).collect();
+    await_leader(&lines, &mut said, &others, Some(&leader));
+    nodes.0[l] = Some(spawn_node(l, &members, &dir, tx.clone()));
+    await_leader(&lines, &mut said, &[0, 1, 2], None);
+    for child in nodes.0.iter_mut().flatten() {
+        // SAFETY: kill(2) on a child this test started and has not reaped.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    }
+    for child in nodes.0.iter_mut() {
+        let status = child.take().unwrap().wait().unwrap();
+        assert!(status.success(), "a SIGTERM'd node exits 0: {status:?}");
+    }
+    let files: Vec<String> =
+        (0..3).map(|i| dir.join(format!("n{i}/history.jsonl")).display().to_string()).collect();
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    let out = ballot(&[&["check"], &files[..]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = ballot(&[&["diagnose", "--json"], &files[..]].concat());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failover = &json["failovers"][0];
+    assert_eq!(failover["leader"].as_u64(), Some(l as u64), "{json}");
+    assert!(failover["took_ms"].as_f64().unwrap() > 0.0, "{json}");
+    assert!(failover["allowed_ms"].as_f64().unwrap() > 0.0, "{json}");
+}

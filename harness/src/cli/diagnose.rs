@@ -2,7 +2,8 @@
 //! recorded history.
 
 use super::{bad_input, read_history, Out};
-use crate::diagnose::{self, Finding};
+use crate::diagnose::{self, Failover, Finding};
+use crate::history::file::Origin;
 use crate::Run;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,7 +14,7 @@ pub(crate) struct DiagnoseArgs {
     /// The history: one file the simulator wrote, or the files of a real cluster's nodes.
     #[arg(required = true, value_name = "HISTORY.jsonl")]
     histories: Vec<PathBuf>,
-    /// Print `{"findings": [...]}` as JSON (and nothing else on stdout).
+    /// Print `{"failovers": [...], "findings": [...]}` as JSON (and nothing else on stdout).
     #[arg(long)]
     json: bool,
 }
@@ -26,20 +27,41 @@ pub(crate) fn diagnose(args: DiagnoseArgs) -> ExitCode {
         Ok(read) => read,
         Err(e) => return bad_input(e),
     };
-    if let crate::history::file::Origin::Simulator(meta) = &read.origin {
-        out.info(&format!("seed: {}", meta.schedule.seed));
+    match &read.origin {
+        Origin::Simulator(meta) => out.info(&format!("seed: {}", meta.schedule.seed)),
+        Origin::Cluster(c) => out.info(&super::cluster_line(c)),
     }
     let run = Run::of_file(read);
-    let findings = diagnose::diagnose(&run.views());
+    let views = run.views();
+    let (failovers, findings) = (diagnose::failovers(&views), diagnose::diagnose(&views));
     if out.json {
-        out.json(&serde_json::json!({ "findings": findings }));
+        out.json(&serde_json::json!({ "failovers": failovers, "findings": findings }));
     } else {
-        print(&findings);
+        print(&failovers, &findings);
     }
     ExitCode::SUCCESS
 }
 
-fn print(findings: &[Finding]) {
+fn print(failovers: &[Failover], findings: &[Finding]) {
+    for f in failovers {
+        println!(
+            "failover: node {} (term {}) lost at {:.0} ms; node {} led term {} {:.0} ms later \
+             ({} election(s); the configuration allows {:.0} ms{})",
+            f.leader,
+            f.term,
+            f.lost_ms,
+            f.next_leader,
+            f.next_term,
+            f.took_ms,
+            f.elections,
+            f.allowed_ms,
+            if f.no_majority_ms > 0.0 {
+                format!(", {:.0} ms of it without a majority", f.no_majority_ms)
+            } else {
+                String::new()
+            }
+        );
+    }
     if findings.is_empty() {
         println!("nothing to diagnose: no slow failover, no election under a live leader, never two leaders");
         return;

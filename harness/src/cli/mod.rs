@@ -10,6 +10,7 @@ mod chaos;
 mod check;
 mod diagnose;
 mod fixture;
+mod node;
 mod repro;
 mod run;
 mod shrink;
@@ -45,6 +46,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Explain slow failovers, frequent elections and two leaders from a recorded history.
     Diagnose(diagnose::DiagnoseArgs),
+    /// Run one real node over UDP (state and history in --dir); SIGTERM stops it cleanly.
+    Node(node::NodeArgs),
     /// Long randomized runs of generated schedules; failures are shrunk and saved.
     Chaos(chaos::ChaosArgs),
     /// Benchmarks: the Raft paper's failover figure, and simulator speed.
@@ -75,6 +78,7 @@ pub fn main() -> ExitCode {
         Command::Repro(args) => repro::repro(args),
         Command::Check(args) => check::check(args),
         Command::Diagnose(args) => diagnose::diagnose(args),
+        Command::Node(args) => node::node(args),
         Command::Chaos(args) => chaos::chaos(args),
         Command::Bench { which } => bench::bench(which),
         Command::Generate { seed } => {
@@ -263,6 +267,21 @@ fn print_summary(summary: &Summary, out: Out) {
     }
 }
 
+/// What a real cluster's history is: its files and how its nodes are numbered.
+fn cluster_line(c: &crate::history::file::ClusterMeta) -> String {
+    let numbering: Vec<String> =
+        c.members.iter().enumerate().map(|(i, m)| format!("{i} = id {}", m.id)).collect();
+    format!(
+        "cluster {}: files of nodes {:?} of {}, merged by wall clock from {:.0} (Unix ms); \
+         nodes by position among the members: {}",
+        c.cluster_id,
+        c.nodes_read,
+        c.members.len(),
+        c.origin_wall_ms,
+        numbering.join(", ")
+    )
+}
+
 /// Says what a history is, then prints its summary as `print_summary` does (with the
 /// properties it could not support and why).
 fn print_history_summary(origin: &Origin, dropped_events: u64, summary: &Summary, out: Out) {
@@ -271,13 +290,7 @@ fn print_history_summary(origin: &Origin, dropped_events: u64, summary: &Summary
             out.info(&format!("seed: {}", meta.schedule.seed));
             out.info(&format!("a {} run in the {} world", meta.schedule.cluster.core, meta.world));
         }
-        Origin::Cluster(c) => out.info(&format!(
-            "cluster {}: files of nodes {:?} of {}, merged by wall clock from {:.0} (Unix ms)",
-            c.cluster_id,
-            c.nodes_read,
-            c.members.len(),
-            c.origin_wall_ms
-        )),
+        Origin::Cluster(c) => out.info(&cluster_line(c)),
     }
     if dropped_events > 0 {
         out.info(&format!(

@@ -7,6 +7,7 @@ use super::{
 };
 use crate::history::{DurableLogs, EventKind, LeaderSpan, Views};
 use ballot_core::Role;
+use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How long a failover may take with the longest election timeout `longest_ms`: a follower
@@ -77,9 +78,45 @@ fn network(views: &Views, from: f64, to: f64) -> Network {
     n
 }
 
-/// Every failover slower than the configuration or the design's timeouts allow.
-pub(super) fn slow_failovers(views: &Views) -> Vec<Finding> {
-    let refusals = refusals(views);
+/// One failover: a leader lost, and the next one elected.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Failover {
+    /// The leader lost.
+    pub leader: usize,
+    /// Its term.
+    pub term: u64,
+    /// When it was lost (it stopped leading, or could no longer reach a majority), ms.
+    pub lost_ms: f64,
+    /// The next leader.
+    pub next_leader: usize,
+    /// Its term.
+    pub next_term: u64,
+    /// From the loss to the next leader, ms.
+    pub took_ms: f64,
+    /// Of that, the time no node could reach a majority, ms.
+    pub no_majority_ms: f64,
+    /// What the configuration allows for one election at the network's highest latency, ms.
+    pub allowed_ms: f64,
+    /// What the design's 150-300 ms timeouts would allow, ms.
+    pub recommended_ms: f64,
+    /// Elections (candidates' terms) between the two leaders.
+    pub elections: usize,
+}
+
+impl Failover {
+    /// The time spent electing: the failover less the time no majority could be reached.
+    pub fn electing_ms(&self) -> f64 {
+        self.took_ms - self.no_majority_ms
+    }
+
+    /// Slower than the configuration, or the design's timeouts, allow.
+    pub fn slow(&self) -> bool {
+        self.electing_ms() > self.allowed_ms.min(self.recommended_ms)
+    }
+}
+
+/// Every failover of the history (leadership handed over on purpose excluded), in order.
+pub fn failovers(views: &Views) -> Vec<Failover> {
     let mut out = Vec::new();
     for s in views.leaders() {
         let Some(lost) = lost_at(views, s) else { continue };
@@ -91,15 +128,46 @@ pub(super) fn slow_failovers(views: &Views) -> Vec<Finding> {
             continue; // another leader took over before this one was lost: no gap
         }
         let Some(next) = later.min_by(|a, b| a.from_ms.total_cmp(&b.from_ms)) else { continue };
-        let Network { no_quorum_ms, latency_ms, loss } = network(views, lost, next.from_ms);
-        let gap = next.from_ms - lost;
-        let electing = gap - no_quorum_ms;
+        let network = network(views, lost, next.from_ms);
         let t = &views.setup().timing;
-        let allowed = allowed_ms(views, t.longest_timeout_ms, latency_ms);
-        let recommended = allowed_ms(views, RECOMMENDED_TIMEOUT_MS[1], latency_ms);
-        if electing <= allowed.min(recommended) {
-            continue;
-        }
+        out.push(Failover {
+            leader: s.node,
+            term: s.term,
+            lost_ms: lost,
+            next_leader: next.node,
+            next_term: next.term,
+            took_ms: next.from_ms - lost,
+            no_majority_ms: network.no_quorum_ms,
+            allowed_ms: allowed_ms(views, t.longest_timeout_ms, network.latency_ms),
+            recommended_ms: allowed_ms(views, RECOMMENDED_TIMEOUT_MS[1], network.latency_ms),
+            elections: views.elections_between(lost, next.from_ms),
+        });
+    }
+    out.sort_by(|a, b| a.lost_ms.total_cmp(&b.lost_ms));
+    out
+}
+
+/// Every failover slower than the configuration or the design's timeouts allow.
+pub(super) fn slow_failovers(views: &Views) -> Vec<Finding> {
+    let refusals = refusals(views);
+    let mut out = Vec::new();
+    for f in failovers(views).into_iter().filter(Failover::slow) {
+        let (lost, gap, electing) = (f.lost_ms, f.took_ms, f.electing_ms());
+        let (no_quorum_ms, recommended, allowed) =
+            (f.no_majority_ms, f.recommended_ms, f.allowed_ms);
+        let network = network(views, lost, lost + gap);
+        let t = &views.setup().timing;
+        let s = views
+            .leaders()
+            .iter()
+            .find(|l| l.term == f.term && l.node == f.leader)
+            .expect("its span");
+        let next = views
+            .leaders()
+            .iter()
+            .find(|l| l.term == f.next_term && l.node == f.next_leader)
+            .expect("its span");
+        let loss = network.loss;
         let mut causes = Vec::new();
         if no_quorum_ms > 0.0 {
             causes.push(Cause {

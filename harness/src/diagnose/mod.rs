@@ -20,6 +20,8 @@ mod tests;
 use crate::history::Views;
 use serde::Serialize;
 
+pub use failover::{failovers, Failover};
+
 /// The design's recommended timing: election timeouts of 150–300 ms, a 50 ms heartbeat.
 pub const RECOMMENDED_TIMEOUT_MS: [u64; 2] = [150, 300];
 /// The design's recommended heartbeat interval, milliseconds.
