@@ -14,12 +14,16 @@ use std::collections::BTreeMap;
 /// allowed; a vote for it after that (a TimeoutNow that arrived late) is not. The lease
 /// that counts is the one of the term in which the voter heard that leader: an old message of
 /// a node that leads again in a newer term owes nothing to its new lease (a lease of a term
-/// above the vote's is never the one heard).
+/// above the vote's is never the one heard). Judged, as lease safety, wherever the clocks are
+/// within the drift bound: a lease is dated by its leader's clock, and a leader whose clock
+/// runs slower than the bound allows believes in a lease its followers never promised.
 pub(crate) fn lease_vote(v: &Views) -> Vec<Violation> {
     let timing = v.setup().timing;
     if !timing.check_quorum {
         return Vec::new();
     }
+    let judged = v.drift_in_bound();
+    let in_bound = |t: f64| judged.iter().any(|(from, to)| *from <= t && t < *to);
     let min = timing.election_timeout_min_ms as f64;
     let mut out = Vec::new();
     // Per voter and leader, the term in which the voter last followed that leader.
@@ -51,7 +55,12 @@ pub(crate) fn lease_vote(v: &Views) -> Vec<Violation> {
                 && e.t_ms < l.to
         });
         // The core counts whole milliseconds of its clock; allow for that rounding.
-        if leader != candidate && leased && ago + 1.0 < min && !v.transfer_to(candidate, e.t_ms) {
+        if leader != candidate
+            && leased
+            && ago + 1.0 < min
+            && !v.transfer_to(candidate, e.t_ms)
+            && in_bound(e.t_ms)
+        {
             let n = e.node.unwrap_or_default();
             let what = if pre_vote { "pre-vote" } else { "vote" };
             out.push(violation(
@@ -67,10 +76,10 @@ pub(crate) fn lease_vote(v: &Views) -> Vec<Violation> {
     out
 }
 
-/// The whole run with check-quorum on; nothing without it.
+/// With check-quorum on, the time the clocks were within the drift bound; nothing without it.
 pub(crate) fn judged_ms(v: &Views) -> f64 {
     if v.setup().timing.check_quorum {
-        v.end_ms()
+        v.drift_in_bound().iter().map(|(from, to)| to - from).sum()
     } else {
         0.0
     }

@@ -698,6 +698,14 @@ fn lease_vote() {
     )]);
     assert_broken("lease-vote", &vote_in_lease, 5.0, &[2, 1]);
     assert_eq!(judged("lease-vote", &good), END);
+    // A leader whose clock runs slower than the drift bound allows believes in a lease its
+    // followers never promised: not judged then (a 100,000-run campaign's false alarm).
+    let slow_leader = with(&[
+        (2.0, None, fault(2, Clock { node: NodeRef::Index(0), rate: 0.5 })),
+        (5.0, Some(1), pre_vote(2, 2, true, Some(100.0))),
+    ]);
+    assert!(check("lease-vote", &slow_leader).is_empty());
+    assert!(judged("lease-vote", &slow_leader) < 10.0, "judged only before the drift");
     // A leadership transfer to node 2 overrides the lease while it lasts (one maximum
     // election timeout, 300 ms here), not after: a late TimeoutNow is owed nothing.
     let transfer =
