@@ -232,8 +232,12 @@ fn three_node_processes_a_killed_leader_and_the_failover_explained() {
     let files: Vec<String> =
         (0..3).map(|i| dir.join(format!("n{i}/history.jsonl")).display().to_string()).collect();
     let files: Vec<&str> = files.iter().map(String::as_str).collect();
-    let out = ballot(&[&["check"], &files[..]].concat());
+    let timeline = dir.join("timeline.html");
+    let timeline = timeline.to_str().unwrap();
+    let out = ballot(&[&["check", "--timeline", timeline], &files[..]].concat());
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let page = std::fs::read_to_string(timeline).expect("a timeline of the real history");
+    assert!(page.contains("<html") && page.contains("ballot check"), "{}", &page[..200]);
     let out = ballot(&[&["diagnose", "--json"], &files[..]].concat());
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let failover = &json["failovers"][0];
