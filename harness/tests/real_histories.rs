@@ -147,11 +147,15 @@ fn spawn_node(
     id: usize,
     members: &[String],
     dir: &Path,
+    config: Option<&Path>,
     lines: std::sync::mpsc::Sender<(usize, String)>,
 ) -> std::process::Child {
     use std::io::BufRead;
     let mut args = vec!["node".to_string(), "--id".into(), id.to_string(), "--dir".into()];
     args.push(dir.join(format!("n{id}")).display().to_string());
+    if let Some(config) = config {
+        args.extend(["--config".to_string(), config.display().to_string()]);
+    }
     for m in members {
         args.extend(["--member".to_string(), m.clone()]);
     }
@@ -195,21 +199,26 @@ fn await_leader(
     }
 }
 
-/// The README's walk-through, as processes: three `ballot node`s on loopback, the leader
-/// killed (SIGKILL) and restarted, SIGTERM for all (each exits 0), then `ballot check` and
-/// `ballot diagnose` on their three history files: a clean verdict and the failover with its
-/// numbers.
-#[test]
-fn three_node_processes_a_killed_leader_and_the_failover_explained() {
-    let dir = scratch("processes");
+/// Three `ballot node`s on loopback (with `config`, if given), the leader killed (SIGKILL)
+/// and restarted, SIGTERM for all (each must exit 0); returns their history files and the
+/// killed leader.
+fn kill_the_leader_of_three_processes(name: &str, config: Option<&str>) -> (Vec<String>, usize) {
+    let dir = scratch(name);
+    let config = config.map(|text| {
+        let path = dir.join("config.json");
+        std::fs::write(&path, text).unwrap();
+        path
+    });
+    let config = config.as_deref();
     let ports: Vec<u16> = (0..3)
         .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port())
         .collect();
     let members: Vec<String> =
         ports.iter().enumerate().map(|(i, p)| format!("{i}=127.0.0.1:{p}")).collect();
     let (tx, lines) = std::sync::mpsc::channel();
-    let mut nodes =
-        Processes((0..3).map(|i| Some(spawn_node(i, &members, &dir, tx.clone()))).collect());
+    let mut nodes = Processes(
+        (0..3).map(|i| Some(spawn_node(i, &members, &dir, config, tx.clone()))).collect(),
+    );
     let mut said = BTreeMap::new();
     let leader = await_leader(&lines, &mut said, &[0, 1, 2], None);
     let l: usize = leader.parse().unwrap();
@@ -219,7 +228,7 @@ fn three_node_processes_a_killed_leader_and_the_failover_explained() {
     said.remove(&l);
     let others: Vec<usize> = (0..3).filter(|&i| i != l).collect();
     await_leader(&lines, &mut said, &others, Some(&leader));
-    nodes.0[l] = Some(spawn_node(l, &members, &dir, tx.clone()));
+    nodes.0[l] = Some(spawn_node(l, &members, &dir, config, tx.clone()));
     await_leader(&lines, &mut said, &[0, 1, 2], None);
     for child in nodes.0.iter_mut().flatten() {
         // SAFETY: kill(2) on a child this test started and has not reaped.
@@ -229,9 +238,18 @@ fn three_node_processes_a_killed_leader_and_the_failover_explained() {
         let status = child.take().unwrap().wait().unwrap();
         assert!(status.success(), "a SIGTERM'd node exits 0: {status:?}");
     }
-    let files: Vec<String> =
-        (0..3).map(|i| dir.join(format!("n{i}/history.jsonl")).display().to_string()).collect();
+    let files = (0..3).map(|i| dir.join(format!("n{i}/history.jsonl")).display().to_string());
+    (files.collect(), l)
+}
+
+/// The README's walk-through, as processes: the leader killed and restarted, then `ballot
+/// check` and `ballot diagnose` on the three history files: a clean verdict and the failover
+/// with its numbers.
+#[test]
+fn three_node_processes_a_killed_leader_and_the_failover_explained() {
+    let (files, l) = kill_the_leader_of_three_processes("processes", None);
     let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    let dir = Path::new(files[0]).parent().unwrap().parent().unwrap().to_path_buf();
     let timeline = dir.join("timeline.html");
     let timeline = timeline.to_str().unwrap();
     let out = ballot(&[&["check", "--timeline", timeline], &files[..]].concat());
@@ -244,4 +262,19 @@ fn three_node_processes_a_killed_leader_and_the_failover_explained() {
     assert_eq!(failover["leader"].as_u64(), Some(l as u64), "{json}");
     assert!(failover["took_ms"].as_f64().unwrap() > 0.0, "{json}");
     assert!(failover["allowed_ms"].as_f64().unwrap() > 0.0, "{json}");
+}
+
+/// The split-vote scenario on processes: timeouts 1 ms apart and no pre-vote, so that the
+/// survivors of a killed leader split votes until the core's backoff separates them; the
+/// histories check clean.
+#[test]
+fn three_node_processes_with_timeouts_one_millisecond_apart_elect_and_check_clean() {
+    let config =
+        r#"{"election_timeout_min_ms": 150, "election_timeout_max_ms": 151, "pre_vote": false}"#;
+    let (files, _) = kill_the_leader_of_three_processes("split", Some(config));
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    let out = ballot(&[&["check", "--json"], &files[..]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(summary["checked"]["election-safety"].as_f64().unwrap() > 0.0, "{summary}");
 }
