@@ -35,12 +35,17 @@ fn start(
         core: Config::default(),
         seed: id,
     };
-    let history = HistoryWriter::create(&dir.join(format!("node-{id}.jsonl")), &config, 1 << 20)
-        .expect("history file");
+    let clock = Arc::new(TokioClock::new());
+    let history = HistoryWriter::create(
+        &dir.join(format!("node-{id}.jsonl")),
+        &config,
+        clock.clone(),
+        1 << 20,
+    )
+    .expect("history file");
     let storage = FileStorage::new(StdFileSystem, dir.join(format!("node-{id}.state")));
     let (node, handle) =
-        Node::new(config, socket, storage, Arc::new(TokioClock::new()), Arc::new(history))
-            .expect("node starts");
+        Node::new(config, socket, storage, clock, Arc::new(history)).expect("node starts");
     let task = tokio::spawn(async move {
         let _ = node.run().await;
     });

@@ -10,6 +10,7 @@
 //! events are dropped and counted, and the count is written as a `dropped` line as soon as a
 //! line can be written again.
 
+use crate::clock::Clock;
 use crate::events::{NodeEvent, Observer};
 use crate::machine::NodeConfig;
 use ballot_core::{NodeId, Role};
@@ -21,7 +22,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The history format written (the simulator's, SPEC.md).
 pub const HISTORY_FORMAT: u64 = 1;
@@ -48,7 +49,8 @@ struct Seen {
 
 /// An [`Observer`] that writes the node's history to a file.
 pub struct HistoryWriter {
-    origin: Instant,
+    /// The node's own clock: `t_ms` and a lease's end are read on it, as the core reads them.
+    clock: Arc<dyn Clock>,
     /// Member id to index.
     index: BTreeMap<NodeId, usize>,
     queue: SyncSender<String>,
@@ -58,10 +60,15 @@ pub struct HistoryWriter {
 }
 
 impl HistoryWriter {
-    /// Starts writing the history of `config`'s node to `path`, appending to what a previous
-    /// run of the node wrote there (a new file starts with its meta line), until the file
-    /// holds `max_bytes`.
-    pub fn create(path: &Path, config: &NodeConfig, max_bytes: u64) -> io::Result<HistoryWriter> {
+    /// Starts writing the history of `config`'s node, whose clock is `clock` (the one the
+    /// node runs on), to `path`, appending to what a previous run of the node wrote there (a
+    /// new file starts with its meta line), until the file holds `max_bytes`.
+    pub fn create(
+        path: &Path,
+        config: &NodeConfig,
+        clock: Arc<dyn Clock>,
+        max_bytes: u64,
+    ) -> io::Result<HistoryWriter> {
         let index: BTreeMap<NodeId, usize> =
             config.members.keys().enumerate().map(|(i, id)| (*id, i)).collect();
         let file = OpenOptions::new().create(true).append(true).open(path)?;
@@ -88,7 +95,7 @@ impl HistoryWriter {
             .name("ballot-history".into())
             .spawn(move || sink.run(lines))?;
         Ok(HistoryWriter {
-            origin: Instant::now(),
+            clock,
             index,
             queue,
             dropped,
@@ -176,10 +183,7 @@ impl HistoryWriter {
                 json!({"kind": "commit", "index": index, "term": term.0, "in_term": seen.term})
             }
             NodeEvent::Lease { until } => {
-                let now_local = self.origin.elapsed().as_secs_f64() * 1e3;
-                // The node's clock counts from its own origin; the history's `t_ms` from the
-                // writer's, which is as old or a little younger: date the lease by `t_ms`.
-                let until_ms = until.map(|u| t_ms + (u as f64 - now_local).max(0.0));
+                let until_ms = until.map(|u| u as f64);
                 json!({"kind": "lease", "until_ms": until_ms})
             }
             NodeEvent::Mark(mark) => json!({"kind": "mark", "mark": mark.name()}),
@@ -207,7 +211,7 @@ fn role_name(role: Role) -> &'static str {
 
 impl Observer for HistoryWriter {
     fn event(&self, node: NodeId, event: &NodeEvent) {
-        let t_ms = self.origin.elapsed().as_secs_f64() * 1e3;
+        let t_ms = self.clock.now_ms() as f64;
         let mut seen = self.seen.lock().expect("history lock");
         let Some(mut line) = self.fields(event, t_ms, &mut seen) else { return };
         line["t_ms"] = json!(t_ms);
@@ -314,7 +318,13 @@ mod tests {
             std::env::temp_dir().join(format!("ballot-history-kinds-{}.jsonl", std::process::id()));
         let _ = std::fs::remove_file(&path);
         for _ in 0..2 {
-            let writer = HistoryWriter::create(&path, &config(), 1 << 20).unwrap();
+            let writer = HistoryWriter::create(
+                &path,
+                &config(),
+                Arc::new(crate::TokioClock::new()),
+                1 << 20,
+            )
+            .unwrap();
             let hs = HardState { term: Term(3), voted_for: Some(NodeId(4)) };
             writer.event(NodeId(9), &NodeEvent::Started { hard_state: hs, log_len: 2 });
             writer.event(
@@ -345,7 +355,9 @@ mod tests {
             std::env::temp_dir().join(format!("ballot-history-full-{}.jsonl", std::process::id()));
         let _ = std::fs::remove_file(&path);
         let max_bytes = 2_000;
-        let writer = HistoryWriter::create(&path, &config(), max_bytes).unwrap();
+        let writer =
+            HistoryWriter::create(&path, &config(), Arc::new(crate::TokioClock::new()), max_bytes)
+                .unwrap();
         for t in 0..100 {
             writer.event(
                 NodeId(9),

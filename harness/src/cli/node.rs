@@ -102,15 +102,15 @@ async fn serve(config: NodeConfig, dir: &Path, history_max_bytes: u64) -> Result
     let socket =
         tokio::net::UdpSocket::bind(addr).await.map_err(|e| format!("bind {addr}: {e}"))?;
     let history_path = dir.join("history.jsonl");
+    let clock = Arc::new(TokioClock::new());
     let history = Arc::new(
-        HistoryWriter::create(&history_path, &config, history_max_bytes)
+        HistoryWriter::create(&history_path, &config, clock.clone(), history_max_bytes)
             .map_err(|e| format!("{}: {e}", history_path.display()))?,
     );
     let storage = FileStorage::new(StdFileSystem, dir.join("state"));
     let (id, cluster) = (config.id, config.cluster_id);
     let (node, handle) =
-        Node::new(config, socket, storage, Arc::new(TokioClock::new()), history.clone())
-            .map_err(|e| e.to_string())?;
+        Node::new(config, socket, storage, clock, history.clone()).map_err(|e| e.to_string())?;
     println!(
         "node {} of cluster {cluster} on {addr}; state and history in {}",
         id.0,

@@ -275,7 +275,14 @@ fn read_cluster(
             }
             running = !matches!(event.kind, EventKind::Stopped { .. });
             (last_t, last_merged) = (event.t_ms, t);
-            events.push((t, file_no, Event { t_ms: t, ..event }));
+            // A lease's end is on the node's clock, as its `t_ms`: move it as the event moves.
+            let kind = match event.kind {
+                EventKind::Lease { until_ms } => {
+                    EventKind::Lease { until_ms: until_ms.map(|u| u - event.t_ms + t) }
+                }
+                kind => kind,
+            };
+            events.push((t, file_no, Event { t_ms: t, node: event.node, kind }));
         }
     }
     events.sort_by(|a, b| a.0.total_cmp(&b.0));
