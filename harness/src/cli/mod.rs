@@ -237,10 +237,19 @@ fn print_summary(summary: &Summary, out: Out) {
         return;
     }
     let s = &summary.stats;
-    println!(
-        "verdict: {:?} ({} elections, max term {}, {} messages, {} ms simulated)",
-        summary.verdict, s.elections, s.max_term, s.messages, s.sim_ms
-    );
+    // Only a real cluster's history has properties it cannot support: its time is wall time,
+    // and its nodes do not record the messages they send.
+    if summary.unsupported.is_empty() {
+        println!(
+            "verdict: {:?} ({} elections, max term {}, {} messages, {} ms simulated)",
+            summary.verdict, s.elections, s.max_term, s.messages, s.sim_ms
+        );
+    } else {
+        println!(
+            "verdict: {:?} ({} elections, max term {}, {} ms of history)",
+            summary.verdict, s.elections, s.max_term, s.sim_ms
+        );
+    }
     for v in &summary.violations {
         println!("  {} at {:.1} ms, nodes {:?}: {}", v.property, v.t_ms, v.nodes, v.message);
     }
