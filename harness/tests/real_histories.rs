@@ -283,3 +283,46 @@ fn three_node_processes_with_timeouts_one_millisecond_apart_elect_and_check_clea
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(summary["checked"]["election-safety"].as_f64().unwrap() > 0.0, "{summary}");
 }
+
+/// The partition-heal scenario on processes: three `ballot node`s talking through the
+/// harness's UDP proxy, the leader isolated until the others elect, then healed; every node
+/// agrees again and the three histories check clean.
+#[test]
+fn three_node_processes_behind_a_proxy_survive_an_isolated_leader_and_check_clean() {
+    use ballot_harness::world::proxy::Proxy;
+    let dir = scratch("partition");
+    let real: Vec<SocketAddr> = (0..3)
+        .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap())
+        .collect();
+    let proxy = Proxy::start(real.clone()).unwrap();
+    // Each node binds its real address and reaches the others through the proxy.
+    let members = |me: usize| -> Vec<String> {
+        (0..3).map(|k| format!("{k}={}", if k == me { real[k] } else { proxy.addrs[k] })).collect()
+    };
+    let (tx, lines) = std::sync::mpsc::channel();
+    let mut nodes = Processes(
+        (0..3).map(|i| Some(spawn_node(i, &members(i), &dir, None, tx.clone()))).collect(),
+    );
+    let mut said = BTreeMap::new();
+    let leader = await_leader(&lines, &mut said, &[0, 1, 2], None);
+    let l: usize = leader.parse().unwrap();
+    proxy.isolate(l);
+    let others: Vec<usize> = (0..3).filter(|&i| i != l).collect();
+    await_leader(&lines, &mut said, &others, Some(&leader));
+    proxy.heal();
+    await_leader(&lines, &mut said, &[0, 1, 2], None);
+    for child in nodes.0.iter_mut().flatten() {
+        // SAFETY: kill(2) on a child this test started and has not reaped.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    }
+    for child in nodes.0.iter_mut() {
+        assert!(child.take().unwrap().wait().unwrap().success());
+    }
+    let files: Vec<String> =
+        (0..3).map(|i| dir.join(format!("n{i}/history.jsonl")).display().to_string()).collect();
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    let out = ballot(&[&["check", "--json"], &files[..]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(summary["leaders"].as_array().unwrap().len() >= 2, "{summary}");
+}

@@ -174,10 +174,10 @@ fn causes_of(views: &Views, d: &Disruption, before: &[&Conditions]) -> Vec<Cause
         cause("heartbeat_close_to_timeout", detail, &fix);
     }
     if causes.is_empty() {
-        causes.push(unexplained(&format!(
-            "node {} campaigned under live leader {}",
-            d.node, d.leader
-        )));
+        causes.push(unexplained(
+            views,
+            &format!("node {} campaigned under live leader {}", d.node, d.leader),
+        ));
     }
     causes
 }

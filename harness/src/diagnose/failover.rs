@@ -207,7 +207,7 @@ pub(super) fn slow_failovers(views: &Views) -> Vec<Finding> {
             });
         }
         if causes.is_empty() {
-            causes.push(unexplained(&format!("electing took {electing:.0} ms")));
+            causes.push(unexplained(views, &format!("electing took {electing:.0} ms")));
         }
         let mut nodes = vec![s.node, next.node];
         nodes.dedup();

@@ -17,7 +17,7 @@ mod overlap;
 #[cfg(test)]
 mod tests;
 
-use crate::history::Views;
+use crate::history::{EventKind, Views};
 use serde::Serialize;
 
 pub use failover::{failovers, Failover};
@@ -76,8 +76,27 @@ pub fn diagnose(views: &Views) -> Vec<Finding> {
     findings
 }
 
-/// The fallback cause: the history shows the symptom but none of the causes looked for.
-fn unexplained(what: &str) -> Cause {
+/// The fallback cause: the history shows the symptom but none of the causes looked for. A
+/// history without a fault record (a real cluster's) cannot show partitions, loss or pauses:
+/// it says so rather than suspect the core.
+fn unexplained(views: &Views, what: &str) -> Cause {
+    let faults_recorded = views
+        .history()
+        .events()
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::Fault { .. } | EventKind::LivenessPhase));
+    if !faults_recorded {
+        return Cause {
+            name: "unexplained",
+            detail: format!(
+                "{what}; this history records no faults (a real cluster's does not), so a \
+                 partition, loss or a pause would not show in it"
+            ),
+            fix: "look at the network and the hosts at that time (ballot check --timeline \
+                  draws the history)"
+                .into(),
+        };
+    }
     Cause {
         name: "unexplained",
         detail: format!("{what}, and the history shows none of the causes looked for"),

@@ -90,7 +90,8 @@ fn overlap(views: &Views, old: &LeaderSpan, new: &LeaderSpan, from: f64, to: f64
         });
     }
     if causes.is_empty() {
-        causes.push(unexplained(&format!("nodes {} and {} led at once", old.node, new.node)));
+        causes
+            .push(unexplained(views, &format!("nodes {} and {} led at once", old.node, new.node)));
     }
     let leased = leases_overlap(views, old.node, new.node, from, to);
     let leases = if leased > 0.0 {

@@ -1,12 +1,13 @@
 //! Where schedules run: real ballot nodes on turmoil's network and disk ([`Cluster`], full
 //! fidelity), or the same cores and driver contract on an event queue ([`EventCluster`],
 //! breadth); the fault verbs that act on them, and the nemesis that turns schedule steps into
-//! those verbs.
+//! those verbs. [`proxy`] is the network between real node processes on loopback.
 
 mod cluster;
 mod events;
 mod local_clock;
 pub(crate) mod nemesis;
+pub mod proxy;
 mod recorder;
 mod sim_io;
 
