@@ -133,6 +133,29 @@ fn a_killed_and_restarted_leader_checks_and_diagnoses_from_the_nodes_own_files()
     let out = ballot(&["check", files[1], foreign.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("a history of cluster 8"));
+    // A last line cut off mid-write is what a killed node leaves: the history is read as
+    // incomplete (an event lost), not refused.
+    let torn = dir.join("torn.jsonl");
+    std::fs::write(&torn, &text[..text.len() - 10]).unwrap();
+    let out = ballot(&["check", files[1], files[2], torn.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("incomplete: the nodes dropped 1 events"), "{stdout}");
+    // A file cut off inside its meta line, or with two events swapped, is refused, naming the
+    // file and the line.
+    let truncated = dir.join("truncated.jsonl");
+    std::fs::write(&truncated, &text[..40]).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let last = lines.len() - 1;
+    lines.swap(2, last);
+    let swapped = dir.join("swapped.jsonl");
+    std::fs::write(&swapped, lines.join("\n")).unwrap();
+    for (bad, says) in [(&truncated, "truncated.jsonl: line 1"), (&swapped, "out of order")] {
+        let out = ballot(&["check", files[1], files[2], bad.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(says) && stderr.lines().count() == 1, "{stderr}");
+    }
 }
 
 /// `ballot node` processes, killed on drop whatever happens to the test.

@@ -36,6 +36,16 @@ fn wall_ms() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
 
+/// Whether the file's last byte is a newline.
+fn ends_with_newline(path: &Path) -> io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0];
+    file.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
+}
+
 /// What the writer keeps between events to write them as the simulator does.
 #[derive(Default)]
 struct Seen {
@@ -77,6 +87,11 @@ impl HistoryWriter {
         let dropped = Arc::new(AtomicU64::new(0));
         let mut sink =
             Sink { out: BufWriter::new(file), written, max_bytes, dropped: dropped.clone() };
+        if written > 0 && !ends_with_newline(path)? {
+            // The last run was killed mid-line: start this one on a line of its own.
+            sink.out.write_all(b"\n")?;
+            sink.written += 1;
+        }
         if written == 0 {
             let meta = json!({
                 "kind": "meta",
@@ -334,6 +349,17 @@ mod tests {
             writer.event(NodeId(9), &NodeEvent::Sent { to: NodeId(4) });
             writer.close();
         }
+        // A run killed mid-line: the next one starts on a line of its own.
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str(r#"{"kind":"ro"#);
+        std::fs::write(&path, &text).unwrap();
+        HistoryWriter::create(&path, &config(), Arc::new(crate::TokioClock::new()), 1 << 20)
+            .unwrap()
+            .close();
+        let after = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(after, text + "\n");
+        std::fs::write(&path, after.trim_end().rsplit_once('\n').unwrap().0.to_string() + "\n")
+            .unwrap();
         let lines = lines(&path);
         assert_eq!((lines[0]["kind"].as_str(), lines[0]["node"].as_u64()), (Some("meta"), Some(1)));
         assert_eq!(lines[0]["members"][1]["id"], 9);

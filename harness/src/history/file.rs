@@ -239,14 +239,24 @@ fn read_cluster(
         // The node's monotonic time of its last event, whether its run was still going, and
         // the merged time of that event (a crash is dated there: the node wrote nothing after).
         let (mut last_t, mut running, mut last_merged) = (f64::NEG_INFINITY, false, 0.0);
-        for (n, line) in lines {
+        let lines: Vec<(usize, String)> = lines
+            .map(|(n, line)| line.map(|l| (n, l)).map_err(|e| format!("{name}: line {n}: {e}")))
+            .collect::<Result<_, _>>()?;
+        for (k, (n, line)) in lines.iter().enumerate() {
             let at = |e: String| format!("{name}: line {n}: {e}");
-            let line = line.map_err(|e| at(e.to_string()))?;
             if line.trim().is_empty() {
                 continue;
             }
-            let value: serde_json::Value =
-                serde_json::from_str(&line).map_err(|e| at(e.to_string()))?;
+            let value: serde_json::Value = match serde_json::from_str(line) {
+                Ok(value) => value,
+                // A node killed while writing leaves a partial last line (its writer starts
+                // the next run on a line of its own): an event lost, not a corrupt file.
+                Err(_) if torn_before_restart(&lines[k + 1..]) => {
+                    dropped_events += 1;
+                    continue;
+                }
+                Err(e) => return Err(at(e.to_string())),
+            };
             if value.get("kind").and_then(|k| k.as_str()) == Some("dropped") {
                 // A full file's last line counts as one event dropped at least.
                 dropped_events += value.get("events").and_then(|e| e.as_u64()).unwrap_or(1);
@@ -303,6 +313,16 @@ fn read_cluster(
         end_ms,
     };
     Ok(HistoryFile { origin: Origin::Cluster(cluster), history, dropped_events })
+}
+
+/// Whether what follows an unreadable line shows it was the last write of a killed node: the
+/// end of the file, or the `start` of the node's next run.
+fn torn_before_restart(rest: &[(usize, String)]) -> bool {
+    let next = rest.iter().find(|(_, l)| !l.trim().is_empty());
+    next.is_none_or(|(_, l)| {
+        serde_json::from_str::<serde_json::Value>(l)
+            .is_ok_and(|v| v.get("kind").and_then(|k| k.as_str()) == Some("start"))
+    })
 }
 
 /// A meta line of either source.
