@@ -161,6 +161,23 @@ fn a_killed_and_restarted_leader_checks_and_diagnoses_from_the_nodes_own_files()
 /// `ballot node` processes, killed on drop whatever happens to the test.
 struct Processes(Vec<Option<std::process::Child>>);
 
+impl Processes {
+    /// SIGTERM for every node, each of which must exit 0; returns their history files (the
+    /// nodes' directories are `dir/n<index>`).
+    fn stop(&mut self, dir: &Path) -> Vec<String> {
+        for child in self.0.iter_mut().flatten() {
+            // SAFETY: kill(2) on a child this test started and has not reaped.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        }
+        for child in self.0.iter_mut() {
+            let status = child.take().unwrap().wait().unwrap();
+            assert!(status.success(), "a SIGTERM'd node exits 0: {status:?}");
+        }
+        let files = (0..self.0.len()).map(|i| dir.join(format!("n{i}/history.jsonl")));
+        files.map(|f| f.display().to_string()).collect()
+    }
+}
+
 impl Drop for Processes {
     fn drop(&mut self) {
         for child in self.0.iter_mut().flatten() {
@@ -258,16 +275,7 @@ fn kill_the_leader_of_three_processes(name: &str, config: Option<&str>) -> (Vec<
     await_leader(&lines, &mut said, &others, Some(&leader));
     nodes.0[l] = Some(spawn_node(l, &members, &dir, config, tx.clone()));
     await_leader(&lines, &mut said, &[0, 1, 2], None);
-    for child in nodes.0.iter_mut().flatten() {
-        // SAFETY: kill(2) on a child this test started and has not reaped.
-        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    }
-    for child in nodes.0.iter_mut() {
-        let status = child.take().unwrap().wait().unwrap();
-        assert!(status.success(), "a SIGTERM'd node exits 0: {status:?}");
-    }
-    let files = (0..3).map(|i| dir.join(format!("n{i}/history.jsonl")).display().to_string());
-    (files.collect(), l)
+    (nodes.stop(&dir), l)
 }
 
 /// The README's walk-through, as processes: the leader killed and restarted, then `ballot
@@ -334,15 +342,7 @@ fn three_node_processes_behind_a_proxy_survive_an_isolated_leader_and_check_clea
     await_leader(&lines, &mut said, &others, Some(&leader));
     proxy.heal();
     await_leader(&lines, &mut said, &[0, 1, 2], None);
-    for child in nodes.0.iter_mut().flatten() {
-        // SAFETY: kill(2) on a child this test started and has not reaped.
-        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    }
-    for child in nodes.0.iter_mut() {
-        assert!(child.take().unwrap().wait().unwrap().success());
-    }
-    let files: Vec<String> =
-        (0..3).map(|i| dir.join(format!("n{i}/history.jsonl")).display().to_string()).collect();
+    let files = nodes.stop(&dir);
     let files: Vec<&str> = files.iter().map(String::as_str).collect();
     let out = ballot(&[&["check", "--json"], &files[..]].concat());
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));

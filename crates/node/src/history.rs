@@ -13,7 +13,7 @@
 use crate::clock::Clock;
 use crate::events::{NodeEvent, Observer};
 use crate::machine::NodeConfig;
-use ballot_core::{NodeId, Role};
+use ballot_core::NodeId;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -28,8 +28,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub const HISTORY_FORMAT: u64 = 1;
 /// Lines waiting for the writer thread before events are dropped.
 const QUEUE_LINES: usize = 4096;
-/// How much of a proposal's value an event shows, bytes (as the simulator's).
-const VALUE_SHOWN_BYTES: usize = 64;
+/// How much of a proposal's value a `propose` event shows, bytes (the simulator's history
+/// shows as much).
+pub const VALUE_SHOWN_BYTES: usize = 64;
 
 /// Milliseconds since the Unix epoch, now.
 fn wall_ms() -> f64 {
@@ -149,7 +150,7 @@ impl HistoryWriter {
             }
             NodeEvent::Role { role, term, leader } => {
                 seen.term = term.0;
-                json!({"kind": "role", "role": role_name(*role), "term": term.0, "leader": ix(*leader)})
+                json!({"kind": "role", "role": role, "term": term.0, "leader": ix(*leader)})
             }
             NodeEvent::Persisted { hard_state, entries } => {
                 let mut v = json!({"kind": "persist"});
@@ -212,15 +213,6 @@ impl HistoryWriter {
             | NodeEvent::Sent { .. }
             | NodeEvent::Dropped { .. } => return None,
         })
-    }
-}
-
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Follower => "follower",
-        Role::PreCandidate => "pre_candidate",
-        Role::Candidate => "candidate",
-        Role::Leader => "leader",
     }
 }
 
@@ -304,7 +296,7 @@ impl Sink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ballot_core::{Config, HardState, Term};
+    use ballot_core::{Config, HardState, Role, Term};
 
     fn config() -> NodeConfig {
         let members = [

@@ -50,7 +50,7 @@ pub use clock::{Clock, Sleep, TokioClock};
 pub use core::{Batch, ElectionCore, Envelope, MessageKind};
 pub use driver::{Node, NodeError};
 pub use events::{NoObserver, NodeEvent, Observer};
-pub use history::{HistoryWriter, HISTORY_FORMAT};
+pub use history::{HistoryWriter, HISTORY_FORMAT, VALUE_SHOWN_BYTES};
 pub use machine::{Datagram, Finished, Flush, NodeConfig, NodeMachine, Write};
 pub use storage::{
     complete_now, write_atomic, FileStorage, FileSystem, StdFileSystem, Storage, StorageError,

@@ -298,10 +298,9 @@ impl<F: FileSystem> Storage for FileStorage<F> {
         let log_file = log_file.ok_or_else(|| {
             self.corrupt(&self.path, format!("its log file {} is missing", self.log_path.display()))
         })?;
-        let (entries, torn) =
+        let DecodedLog { entries, encoded, torn } =
             decode_log(&log_file).map_err(|reason| self.corrupt(&self.log_path, reason))?;
-        self.log = EncodedLog::new(&entries);
-        (self.laid_out, self.rewrite_log) = (true, torn);
+        (self.log, self.laid_out, self.rewrite_log) = (encoded, true, torn);
         Ok(PersistedState { hard_state: self.hard_state, entries })
     }
 
@@ -341,9 +340,11 @@ impl<F: FileSystem> Storage for FileStorage<F> {
         match appended {
             Some(start) if start < self.log.records.len() => {
                 let path = &self.log_path;
-                let io = |e| StorageError::Io { path: path.clone(), source: e };
-                self.fs.append(path, &self.log.records[start..]).await.map_err(io)?;
-                self.fs.sync_file(path).await.map_err(io)
+                self.fs
+                    .append(path, &self.log.records[start..])
+                    .await
+                    .map_err(|e| self.io(path, e))?;
+                self.fs.sync_file(path).await.map_err(|e| self.io(path, e))
             }
             _ => Ok(()),
         }
@@ -382,27 +383,37 @@ fn checked_body(bytes: &[u8]) -> Result<&[u8], String> {
     Ok(body)
 }
 
-/// The entries of a log file, and whether its last record was a torn append (dropped). A bad
-/// record with more after it, or entries out of order, is corruption.
-fn decode_log(bytes: &[u8]) -> Result<(Vec<Entry>, bool), String> {
+/// A log file read back: its entries, their records as the file holds them (kept, not
+/// encoded again), and whether its last record was a torn append (dropped).
+struct DecodedLog {
+    entries: Vec<Entry>,
+    encoded: EncodedLog,
+    torn: bool,
+}
+
+/// Reads a log file. A bad record with more after it, or entries out of order, is corruption.
+fn decode_log(bytes: &[u8]) -> Result<DecodedLog, String> {
     if bytes.len() < LOG_MAGIC.len() || &bytes[..LOG_MAGIC.len()] != LOG_MAGIC {
         return Err("not a ballot log file (bad magic)".into());
     }
-    let mut entries: Vec<Entry> = Vec::new();
+    let (mut entries, mut ends): (Vec<Entry>, Vec<usize>) = (Vec::new(), Vec::new());
     let mut at = LOG_MAGIC.len();
+    let mut torn = false;
     while at < bytes.len() {
         let rest = &bytes[at..];
         let header = rest.get(..RECORD_HEADER_LEN);
         let len = header.map(|h| u32::from_le_bytes(h[..4].try_into().expect("4 bytes")) as usize);
         let Some(body) = len.and_then(|len| rest.get(RECORD_HEADER_LEN..RECORD_HEADER_LEN + len))
         else {
-            return Ok((entries, true)); // a partial last record
+            torn = true; // a partial last record
+            break;
         };
         let crc = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
         let end = at + RECORD_HEADER_LEN + body.len();
         if crc32fast::hash(body) != crc {
             if end == bytes.len() {
-                return Ok((entries, true)); // a last record not all written
+                torn = true; // a last record not all written
+                break;
             }
             return Err(format!("checksum mismatch in the record at byte {at}"));
         }
@@ -412,9 +423,11 @@ fn decode_log(bytes: &[u8]) -> Result<(Vec<Entry>, bool), String> {
             return Err(format!("entry {} where entry {} belongs", entry.index, entries.len() + 1));
         }
         entries.push(entry);
+        ends.push(end - LOG_MAGIC.len());
         at = end;
     }
-    Ok((entries, false))
+    let encoded = EncodedLog { records: bytes[LOG_MAGIC.len()..at].to_vec(), ends };
+    Ok(DecodedLog { entries, encoded, torn })
 }
 
 #[cfg(test)]

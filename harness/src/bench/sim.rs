@@ -133,6 +133,22 @@ pub fn floor_speed(nodes: usize, sim_s: u64) -> f64 {
 /// one measurement by a third at times, the median of pairs taken back to back far less.
 const PAIRS: usize = 3;
 
+/// The medians of [`PAIRS`] speeds of the cluster in `world` and in turmoil, each pair taken
+/// back to back.
+fn paired_speeds(core: CoreName, nodes: usize, sim_s: u64, world: WorldName) -> Option<(f64, f64)> {
+    let mut pairs = Vec::with_capacity(PAIRS);
+    for _ in 0..PAIRS {
+        let ours = cluster_speed(core, nodes, sim_s, world)?;
+        pairs.push((ours, cluster_speed(core, nodes, sim_s, WorldName::Turmoil)?));
+    }
+    let median = |f: fn(&(f64, f64)) -> f64| {
+        let mut v: Vec<f64> = pairs.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Some((median(|p| p.0), median(|p| p.1)))
+}
+
 /// The speeds for 3, 5 and 7 nodes running `core` in `world`. The event world measures the
 /// same cluster in turmoil too, [`PAIRS`] times each back to back, and reports the medians.
 pub fn rows(core: CoreName, sim_s: u64, world: WorldName) -> Option<Vec<SimRow>> {
@@ -143,17 +159,8 @@ pub fn rows(core: CoreName, sim_s: u64, world: WorldName) -> Option<Vec<SimRow>>
             let (ours, turmoil) = match world {
                 WorldName::Turmoil => (cluster_speed(core, nodes, sim_s, world)?, None),
                 _ => {
-                    let mut pairs = Vec::with_capacity(PAIRS);
-                    for _ in 0..PAIRS {
-                        let ours = cluster_speed(core, nodes, sim_s, world)?;
-                        pairs.push((ours, cluster_speed(core, nodes, sim_s, WorldName::Turmoil)?));
-                    }
-                    let median = |f: fn(&(f64, f64)) -> f64| {
-                        let mut v: Vec<f64> = pairs.iter().map(f).collect();
-                        v.sort_by(f64::total_cmp);
-                        v[v.len() / 2]
-                    };
-                    (median(|p| p.0), Some(median(|p| p.1)))
+                    let (ours, turmoil) = paired_speeds(core, nodes, sim_s, world)?;
+                    (ours, Some(turmoil))
                 }
             };
             let floor = floor_speed(nodes, sim_s);

@@ -3,7 +3,6 @@
 
 use super::{bad_input, read_history, Out};
 use crate::diagnose::{self, Failover, Finding};
-use crate::history::file::Origin;
 use crate::Run;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,10 +26,7 @@ pub(crate) fn diagnose(args: DiagnoseArgs) -> ExitCode {
         Ok(read) => read,
         Err(e) => return bad_input(e),
     };
-    match &read.origin {
-        Origin::Simulator(meta) => out.info(&format!("seed: {}", meta.schedule.seed)),
-        Origin::Cluster(c) => out.info(&super::cluster_line(c)),
-    }
+    super::describe_history(&read.origin, read.dropped_events, out);
     let run = Run::of_file(read);
     let views = run.views();
     let (failovers, findings) = (diagnose::failovers(&views), diagnose::diagnose(&views));

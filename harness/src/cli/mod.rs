@@ -291,20 +291,26 @@ fn cluster_line(c: &crate::history::file::ClusterMeta) -> String {
     )
 }
 
-/// Says what a history is, then prints its summary as `print_summary` does (with the
-/// properties it could not support and why).
-fn print_history_summary(origin: &Origin, dropped_events: u64, summary: &Summary, out: Out) {
+/// Says where a history came from (its seed, or its cluster's files and numbering), and
+/// whether its nodes dropped events.
+fn describe_history(origin: &Origin, dropped_events: u64, out: Out) {
     match origin {
-        Origin::Simulator(meta) => {
-            out.info(&format!("seed: {}", meta.schedule.seed));
-            out.info(&format!("a {} run in the {} world", meta.schedule.cluster.core, meta.world));
-        }
+        Origin::Simulator(meta) => out.info(&format!("seed: {}", meta.schedule.seed)),
         Origin::Cluster(c) => out.info(&cluster_line(c)),
     }
     if dropped_events > 0 {
         out.info(&format!(
             "incomplete: the nodes dropped {dropped_events} events (a pass says less than it would)"
         ));
+    }
+}
+
+/// Says what a history is, then prints its summary as `print_summary` does (with the
+/// properties it could not support and why).
+fn print_history_summary(origin: &Origin, dropped_events: u64, summary: &Summary, out: Out) {
+    describe_history(origin, dropped_events, out);
+    if let Origin::Simulator(meta) = origin {
+        out.info(&format!("a {} run in the {} world", meta.schedule.cluster.core, meta.world));
     }
     print_summary(summary, out);
     if !out.json {

@@ -118,8 +118,10 @@ async fn serve(config: NodeConfig, dir: &Path, history_max_bytes: u64) -> Result
     );
     let task = tokio::spawn(node.run());
     let mut changes = handle.watch();
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| e.to_string())?;
+    // Both streams exist before the loop, so that a signal between two turns is not missed.
+    let stream = |kind| tokio::signal::unix::signal(kind).map_err(|e| e.to_string());
+    let mut terminate = stream(tokio::signal::unix::SignalKind::terminate())?;
+    let mut interrupt = stream(tokio::signal::unix::SignalKind::interrupt())?;
     let mut shown = None;
     loop {
         let now = *changes.borrow_and_update();
@@ -134,7 +136,7 @@ async fn serve(config: NodeConfig, dir: &Path, history_max_bytes: u64) -> Result
         tokio::select! {
             changed = changes.changed() => if changed.is_err() { break },
             _ = terminate.recv() => break,
-            _ = tokio::signal::ctrl_c() => break,
+            _ = interrupt.recv() => break,
         }
     }
     handle.shutdown();

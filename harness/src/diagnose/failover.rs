@@ -91,10 +91,14 @@ pub struct Failover {
     pub next_leader: usize,
     /// Its term.
     pub next_term: u64,
+    /// When the next leader began to lead, ms.
+    pub elected_ms: f64,
     /// From the loss to the next leader, ms.
     pub took_ms: f64,
     /// Of that, the time no node could reach a majority, ms.
     pub no_majority_ms: f64,
+    /// The highest share of messages lost meanwhile.
+    pub loss: f64,
     /// What the configuration allows for one election at the network's highest latency, ms.
     pub allowed_ms: f64,
     /// What the design's 150-300 ms timeouts would allow, ms.
@@ -136,8 +140,10 @@ pub fn failovers(views: &Views) -> Vec<Failover> {
             lost_ms: lost,
             next_leader: next.node,
             next_term: next.term,
+            elected_ms: next.from_ms,
             took_ms: next.from_ms - lost,
             no_majority_ms: network.no_quorum_ms,
+            loss: network.loss,
             allowed_ms: allowed_ms(views, t.longest_timeout_ms, network.latency_ms),
             recommended_ms: allowed_ms(views, RECOMMENDED_TIMEOUT_MS[1], network.latency_ms),
             elections: views.elections_between(lost, next.from_ms),
@@ -155,19 +161,7 @@ pub(super) fn slow_failovers(views: &Views) -> Vec<Finding> {
         let (lost, gap, electing) = (f.lost_ms, f.took_ms, f.electing_ms());
         let (no_quorum_ms, recommended, allowed) =
             (f.no_majority_ms, f.recommended_ms, f.allowed_ms);
-        let network = network(views, lost, lost + gap);
         let t = &views.setup().timing;
-        let s = views
-            .leaders()
-            .iter()
-            .find(|l| l.term == f.term && l.node == f.leader)
-            .expect("its span");
-        let next = views
-            .leaders()
-            .iter()
-            .find(|l| l.term == f.next_term && l.node == f.next_leader)
-            .expect("its span");
-        let loss = network.loss;
         let mut causes = Vec::new();
         if no_quorum_ms > 0.0 {
             causes.push(Cause {
@@ -195,13 +189,13 @@ pub(super) fn slow_failovers(views: &Views) -> Vec<Finding> {
                 ),
             });
         }
-        causes.extend(election_causes(views, &refusals, s, next, lost));
-        if loss > 0.0 {
+        causes.extend(election_causes(views, &refusals, &f));
+        if f.loss > 0.0 {
             causes.push(Cause {
                 name: "message_loss",
                 detail: format!(
                     "up to {:.0} % of messages were lost while the cluster voted",
-                    loss * 100.0
+                    f.loss * 100.0
                 ),
                 fix: "fix the network: lost vote requests and answers cost a timeout each".into(),
             });
@@ -209,17 +203,17 @@ pub(super) fn slow_failovers(views: &Views) -> Vec<Finding> {
         if causes.is_empty() {
             causes.push(unexplained(views, &format!("electing took {electing:.0} ms")));
         }
-        let mut nodes = vec![s.node, next.node];
+        let mut nodes = vec![f.leader, f.next_leader];
         nodes.dedup();
         out.push(Finding {
             symptom: Symptom::SlowFailover,
             from_ms: lost,
-            to_ms: next.from_ms,
+            to_ms: f.elected_ms,
             nodes,
             summary: format!(
                 "node {} (term {}) was lost at {lost:.0} ms; node {} led term {} {gap:.0} ms \
                  later, where the configuration allows {allowed:.0} ms",
-                s.node, s.term, next.node, next.term
+                f.leader, f.term, f.next_leader, f.next_term
             ),
             causes,
         });
@@ -253,22 +247,17 @@ fn refusals(views: &Views) -> Vec<Refusal> {
     out
 }
 
-/// What the elections between `lost` and `next` show: split votes, failed elections, votes
-/// refused (to candidates whose logs were behind, or by voters still hearing a leader).
-fn election_causes(
-    views: &Views,
-    refusals: &[Refusal],
-    lost_leader: &LeaderSpan,
-    next: &LeaderSpan,
-    lost: f64,
-) -> Vec<Cause> {
+/// What the elections of failover `f` show: split votes, failed elections, votes refused
+/// (to candidates whose logs were behind, or by voters still hearing a leader).
+fn election_causes(views: &Views, refusals: &[Refusal], f: &Failover) -> Vec<Cause> {
+    let (lost, elected) = (f.lost_ms, f.elected_ms);
     let mut candidates: BTreeMap<u64, BTreeSet<usize>> = BTreeMap::new();
     for e in views.history().events() {
-        if e.t_ms < lost || e.t_ms > next.from_ms {
+        if e.t_ms < lost || e.t_ms > elected {
             continue;
         }
         if let (EventKind::Role { role: Role::Candidate, term, .. }, Some(n)) = (&e.kind, e.node) {
-            if *term > lost_leader.term && *term < next.term {
+            if *term > f.term && *term < f.next_term {
                 candidates.entry(*term).or_default().insert(n);
             }
         }
@@ -287,7 +276,7 @@ fn election_causes(
                 "{} election(s) split the vote ({}) before term {} elected a leader",
                 split.len(),
                 split.join("; "),
-                next.term
+                f.next_term
             ),
             fix: format!(
                 "more randomness: a wider election timeout range than {}–{} ms (ballot's \
@@ -298,7 +287,7 @@ fn election_causes(
     }
     let failed = candidates.len() - split.len();
     let in_gap: Vec<&Refusal> =
-        refusals.iter().filter(|r| r.t_ms >= lost && r.t_ms <= next.from_ms).collect();
+        refusals.iter().filter(|r| r.t_ms >= lost && r.t_ms <= elected).collect();
     let stale = in_gap.iter().filter(|r| !r.pre_vote && r.stale_log).count();
     if stale > 0 {
         causes.push(Cause {

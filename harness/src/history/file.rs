@@ -175,10 +175,7 @@ fn read_simulator(
         }
         let event: Event = serde_json::from_str(&line).map_err(|e| format!("line {n}: {e}"))?;
         if event.t_ms < last_t {
-            return Err(format!(
-                "line {n}: t_ms {} comes before the previous event's {last_t}: events out of order",
-                event.t_ms
-            ));
+            return Err(format!("line {n}: {}", out_of_order(event.t_ms, last_t)));
         }
         if event.t_ms > meta.end_ms {
             return Err(format!(
@@ -200,20 +197,17 @@ fn check_node(node: Option<usize>, nodes: usize) -> Result<(), String> {
     }
 }
 
-/// Merges the files of a real cluster's nodes: same cluster, same members, one file a node;
-/// each file's events in order of its node's monotonic clock (a `start` begins a new run of
-/// it), dated by wall time from the earliest file's start; a `start` after a run that did not
-/// stop means the node crashed, recorded right after the last event of that run (a killed
-/// process writes nothing more).
+/// Merges the files of a real cluster's nodes: same cluster, same members, one file a node,
+/// each read by [`read_node_file`] onto wall time from the earliest file's start.
 fn read_cluster(
     files: Vec<(String, NodeMeta, impl Iterator<Item = (usize, io::Result<String>)>)>,
 ) -> Result<HistoryFile, String> {
     let (first_name, first) = (files[0].0.clone(), files[0].1.clone());
     let origin_wall_ms = files.iter().map(|f| f.1.wall_ms).fold(f64::INFINITY, f64::min);
     let mut nodes_read = Vec::new();
-    let mut events: Vec<(f64, usize, Event)> = Vec::new();
+    let mut events: Vec<Event> = Vec::new();
     let mut dropped_events = 0;
-    for (file_no, (name, meta, lines)) in files.into_iter().enumerate() {
+    for (name, meta, lines) in files {
         if meta.cluster_id != first.cluster_id {
             return Err(format!(
                 "{name}: a history of cluster {}, but {first_name} is of cluster {}",
@@ -236,72 +230,16 @@ fn read_cluster(
             return Err(format!("{name}: a second file of node {}", meta.node));
         }
         nodes_read.push(meta.node);
-        // The node's monotonic time of its last event, whether its run was still going, and
-        // the merged time of that event (a crash is dated there: the node wrote nothing after).
-        let (mut last_t, mut running, mut last_merged) = (f64::NEG_INFINITY, false, 0.0);
-        let lines: Vec<(usize, String)> = lines
-            .map(|(n, line)| line.map(|l| (n, l)).map_err(|e| format!("{name}: line {n}: {e}")))
-            .collect::<Result<_, _>>()?;
-        for (k, (n, line)) in lines.iter().enumerate() {
-            let at = |e: String| format!("{name}: line {n}: {e}");
-            if line.trim().is_empty() {
-                continue;
-            }
-            let value: serde_json::Value = match serde_json::from_str(line) {
-                Ok(value) => value,
-                // A node killed while writing leaves a partial last line (its writer starts
-                // the next run on a line of its own): an event lost, not a corrupt file.
-                Err(_) if torn_before_restart(&lines[k + 1..]) => {
-                    dropped_events += 1;
-                    continue;
-                }
-                Err(e) => return Err(at(e.to_string())),
-            };
-            if value.get("kind").and_then(|k| k.as_str()) == Some("dropped") {
-                // A full file's last line counts as one event dropped at least.
-                dropped_events += value.get("events").and_then(|e| e.as_u64()).unwrap_or(1);
-                continue;
-            }
-            let wall = value
-                .get("wall_ms")
-                .and_then(|w| w.as_f64())
-                .ok_or_else(|| at("no wall_ms".into()))?;
-            let event: Event = serde_json::from_value(value).map_err(|e| at(e.to_string()))?;
-            if event.node != Some(meta.node) {
-                return Err(at(format!(
-                    "an event of node {:?} in node {}'s file",
-                    event.node, meta.node
-                )));
-            }
-            let starts = matches!(event.kind, EventKind::Start { .. });
-            if !starts && event.t_ms < last_t {
-                return Err(at(format!(
-                    "t_ms {} comes before the previous event's {last_t}: events out of order",
-                    event.t_ms
-                )));
-            }
-            let t = wall - origin_wall_ms;
-            if starts && running {
-                let crash = Event { t_ms: last_merged, node: event.node, kind: EventKind::Crash };
-                events.push((last_merged, file_no, crash));
-            }
-            running = !matches!(event.kind, EventKind::Stopped { .. });
-            (last_t, last_merged) = (event.t_ms, t);
-            // A lease's end is on the node's clock, as its `t_ms`: move it as the event moves.
-            let kind = match event.kind {
-                EventKind::Lease { until_ms } => {
-                    EventKind::Lease { until_ms: until_ms.map(|u| u - event.t_ms + t) }
-                }
-                kind => kind,
-            };
-            events.push((t, file_no, Event { t_ms: t, node: event.node, kind }));
-        }
+        let (of_node, dropped) = read_node_file(&name, &meta, lines, origin_wall_ms)?;
+        events.extend(of_node);
+        dropped_events += dropped;
     }
-    events.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Stable: events of one instant keep their file's order, and the files theirs.
+    events.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
     let mut history = History::new(first.members.len());
-    let end_ms = events.last().map_or(0.0, |e| e.0);
-    for (t, _, e) in events {
-        history.record(t.max(0.0), e.node, e.kind);
+    let end_ms = events.last().map_or(0.0, |e| e.t_ms);
+    for e in events {
+        history.record(e.t_ms.max(0.0), e.node, e.kind);
     }
     nodes_read.sort();
     let cluster = ClusterMeta {
@@ -313,6 +251,79 @@ fn read_cluster(
         end_ms,
     };
     Ok(HistoryFile { origin: Origin::Cluster(cluster), history, dropped_events })
+}
+
+/// One node's file after its meta line: its events in order of the node's monotonic clock (a
+/// `start` begins a new run of it), dated by wall time since `origin_wall_ms`, and the events
+/// its writer dropped. A `start` after a run that did not stop means the node crashed,
+/// recorded right after the last event of that run (a killed process writes nothing more).
+fn read_node_file(
+    name: &str,
+    meta: &NodeMeta,
+    lines: impl Iterator<Item = (usize, io::Result<String>)>,
+    origin_wall_ms: f64,
+) -> Result<(Vec<Event>, u64), String> {
+    let (mut events, mut dropped) = (Vec::new(), 0);
+    // The node's monotonic time of its last event, whether its run was still going, and the
+    // merged time of that event (a crash is dated there).
+    let (mut last_t, mut running, mut last_merged) = (f64::NEG_INFINITY, false, 0.0);
+    let lines: Vec<(usize, String)> = lines
+        .map(|(n, line)| line.map(|l| (n, l)).map_err(|e| format!("{name}: line {n}: {e}")))
+        .collect::<Result<_, _>>()?;
+    for (k, (n, line)) in lines.iter().enumerate() {
+        let at = |e: String| format!("{name}: line {n}: {e}");
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: serde_json::Value = match serde_json::from_str(line) {
+            Ok(value) => value,
+            // A node killed while writing leaves a partial last line (its writer starts the
+            // next run on a line of its own): an event lost, not a corrupt file.
+            Err(_) if torn_before_restart(&lines[k + 1..]) => {
+                dropped += 1;
+                continue;
+            }
+            Err(e) => return Err(at(e.to_string())),
+        };
+        if value.get("kind").and_then(|k| k.as_str()) == Some("dropped") {
+            // A full file's last line counts as one event dropped at least.
+            dropped += value.get("events").and_then(|e| e.as_u64()).unwrap_or(1);
+            continue;
+        }
+        let wall =
+            value.get("wall_ms").and_then(|w| w.as_f64()).ok_or_else(|| at("no wall_ms".into()))?;
+        let event: Event = serde_json::from_value(value).map_err(|e| at(e.to_string()))?;
+        if event.node != Some(meta.node) {
+            return Err(at(format!(
+                "an event of node {:?} in node {}'s file",
+                event.node, meta.node
+            )));
+        }
+        let starts = matches!(event.kind, EventKind::Start { .. });
+        if !starts && event.t_ms < last_t {
+            return Err(at(out_of_order(event.t_ms, last_t)));
+        }
+        let t = wall - origin_wall_ms;
+        if starts && running {
+            events.push(Event { t_ms: last_merged, node: event.node, kind: EventKind::Crash });
+        }
+        running = !matches!(event.kind, EventKind::Stopped { .. });
+        (last_t, last_merged) = (event.t_ms, t);
+        // A lease's end is on the node's clock, as its `t_ms`: move it as the event moves.
+        let kind = match event.kind {
+            EventKind::Lease { until_ms } => {
+                EventKind::Lease { until_ms: until_ms.map(|u| u - event.t_ms + t) }
+            }
+            kind => kind,
+        };
+        events.push(Event { t_ms: t, node: event.node, kind });
+    }
+    Ok((events, dropped))
+}
+
+/// The error of an event dated before the one before it.
+fn out_of_order(t_ms: f64, last_t: f64) -> String {
+    format!("t_ms {t_ms} comes before the previous event's {last_t}: events out of order")
 }
 
 /// Whether what follows an unreadable line shows it was the last write of a killed node: the

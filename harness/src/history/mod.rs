@@ -15,8 +15,9 @@ use ballot_core::Role;
 use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 
-/// How much of a proposal's value a `propose` event shows, bytes.
-pub const VALUE_SHOWN_BYTES: usize = 64;
+/// How much of a proposal's value a `propose` event shows, bytes: the same for simulated
+/// and real nodes.
+pub use ballot_node::VALUE_SHOWN_BYTES;
 
 /// One thing that happened, at `t_ms` of simulated time, on `node` (if it concerns one).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
