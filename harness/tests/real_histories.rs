@@ -325,7 +325,10 @@ fn three_node_processes_behind_a_proxy_survive_an_isolated_leader_and_check_clea
     let real: Vec<SocketAddr> = (0..3)
         .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap())
         .collect();
-    let proxy = Proxy::start(real.clone()).unwrap();
+    let proxy = Proxy::start(3, 1, None).unwrap();
+    for (k, addr) in real.iter().enumerate() {
+        proxy.set_address(k, *addr);
+    }
     // Each node binds its real address and reaches the others through the proxy.
     let members = |me: usize| -> Vec<String> {
         (0..3).map(|k| format!("{k}={}", if k == me { real[k] } else { proxy.addrs[k] })).collect()

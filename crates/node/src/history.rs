@@ -64,10 +64,18 @@ pub struct HistoryWriter {
     clock: Arc<dyn Clock>,
     /// Member id to index.
     index: BTreeMap<NodeId, usize>,
-    queue: SyncSender<String>,
+    out: Output,
     dropped: Arc<AtomicU64>,
     seen: Mutex<Seen>,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Where the observer's lines go.
+enum Output {
+    /// Through a bounded queue to the writer thread: the node never waits on the file.
+    Queue(SyncSender<String>),
+    /// Written (to the operating system, not synced) before the observer returns.
+    WriteThrough(Mutex<Sink>),
 }
 
 impl HistoryWriter {
@@ -80,14 +88,43 @@ impl HistoryWriter {
         clock: Arc<dyn Clock>,
         max_bytes: u64,
     ) -> io::Result<HistoryWriter> {
+        Self::open(path, config, clock, max_bytes, false)
+    }
+
+    /// As [`HistoryWriter::create`], but each event is written to the operating system before
+    /// the node goes on: since a node reports what it persisted, voted and committed before
+    /// any message announcing it leaves, a process killed at any instant leaves a file that
+    /// holds everything the others heard of. What fault injection on real processes needs;
+    /// the node waits on a write (not a sync) per event.
+    pub fn create_write_through(
+        path: &Path,
+        config: &NodeConfig,
+        clock: Arc<dyn Clock>,
+        max_bytes: u64,
+    ) -> io::Result<HistoryWriter> {
+        Self::open(path, config, clock, max_bytes, true)
+    }
+
+    fn open(
+        path: &Path,
+        config: &NodeConfig,
+        clock: Arc<dyn Clock>,
+        max_bytes: u64,
+        write_through: bool,
+    ) -> io::Result<HistoryWriter> {
         let index: BTreeMap<NodeId, usize> =
             config.members.keys().enumerate().map(|(i, id)| (*id, i)).collect();
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         let written = file.metadata()?.len();
-        let (queue, lines) = sync_channel(QUEUE_LINES);
         let dropped = Arc::new(AtomicU64::new(0));
-        let mut sink =
-            Sink { out: BufWriter::new(file), written, max_bytes, dropped: dropped.clone() };
+        let mut sink = Sink {
+            out: BufWriter::new(file),
+            written,
+            max_bytes,
+            dropped: dropped.clone(),
+            reported: 0,
+            full: false,
+        };
         if written > 0 && !ends_with_newline(path)? {
             // The last run was killed mid-line: start this one on a line of its own.
             sink.out.write_all(b"\n")?;
@@ -107,17 +144,16 @@ impl HistoryWriter {
             sink.line(&meta.to_string())?;
             sink.out.flush()?;
         }
-        let thread = std::thread::Builder::new()
-            .name("ballot-history".into())
-            .spawn(move || sink.run(lines))?;
-        Ok(HistoryWriter {
-            clock,
-            index,
-            queue,
-            dropped,
-            seen: Mutex::default(),
-            thread: Some(thread),
-        })
+        let (out, thread) = if write_through {
+            (Output::WriteThrough(Mutex::new(sink)), None)
+        } else {
+            let (queue, lines) = sync_channel(QUEUE_LINES);
+            let thread = std::thread::Builder::new()
+                .name("ballot-history".into())
+                .spawn(move || sink.run(lines))?;
+            (Output::Queue(queue), Some(thread))
+        };
+        Ok(HistoryWriter { clock, index, out, dropped, seen: Mutex::default(), thread })
     }
 
     /// Stops: what is queued is written and the file flushed before this returns. (Dropping
@@ -200,7 +236,13 @@ impl HistoryWriter {
             }
             NodeEvent::Lease { until } => {
                 let until_ms = until.map(|u| u as f64);
-                json!({"kind": "lease", "until_ms": until_ms})
+                let mut v = json!({"kind": "lease", "until_ms": until_ms});
+                // The end is on the node's clock: at another rate than real time, say which.
+                let rate = self.clock.rate();
+                if rate != 1.0 {
+                    v["clock_rate"] = json!(rate);
+                }
+                v
             }
             NodeEvent::Mark(mark) => json!({"kind": "mark", "mark": mark.name()}),
             NodeEvent::Stopped { error } => json!({"kind": "stopped", "error": error}),
@@ -224,10 +266,17 @@ impl Observer for HistoryWriter {
         line["t_ms"] = json!(t_ms);
         line["wall_ms"] = json!(wall_ms());
         line["node"] = self.index(node);
-        match self.queue.try_send(line.to_string()) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
+        match &self.out {
+            Output::Queue(queue) => match queue.try_send(line.to_string()) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            },
+            Output::WriteThrough(sink) => {
+                let mut sink = sink.lock().expect("history sink lock");
+                sink.take(&line.to_string());
+                let _ = sink.out.flush();
             }
         }
     }
@@ -242,6 +291,10 @@ struct Sink {
     written: u64,
     max_bytes: u64,
     dropped: Arc<AtomicU64>,
+    /// Drops already written in a `dropped` line.
+    reported: u64,
+    /// The file reached its bound: every line from now on is dropped.
+    full: bool,
 }
 
 impl Sink {
@@ -257,38 +310,44 @@ impl Sink {
         Ok(true)
     }
 
-    /// Writes lines as they come, with a `dropped` line before the first line written after
-    /// drops, and flushes whenever the queue is empty; once the file is full, writes one
-    /// last `dropped` line saying so and drops the rest. Ends when the node is gone.
+    /// Writes lines as they come (see [`Sink::take`]), and flushes whenever the queue is
+    /// empty. Ends when the node is gone.
     fn run(mut self, lines: Receiver<String>) {
-        let (mut reported, mut full) = (0, false);
         while let Ok(first) = lines.recv() {
             for line in std::iter::once(first).chain(lines.try_iter()) {
-                if full {
-                    self.dropped.fetch_add(1, Ordering::Relaxed);
-                    continue;
-                }
-                let dropped = self.dropped.load(Ordering::Relaxed);
-                if dropped > reported {
-                    let note = json!({"kind": "dropped", "events": dropped - reported, "wall_ms": wall_ms()});
-                    if let Ok(true) = self.line(&note.to_string()) {
-                        reported = dropped;
-                    }
-                }
-                match self.line(&line) {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        full = true;
-                        self.dropped.fetch_add(1, Ordering::Relaxed);
-                        let note = json!({"kind": "dropped", "full": true, "wall_ms": wall_ms()});
-                        let _ = writeln!(self.out, "{note}");
-                    }
-                    Err(_) => {
-                        self.dropped.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
+                self.take(&line);
             }
             let _ = self.out.flush();
+        }
+    }
+
+    /// Writes one event's line, with a `dropped` line before it when events were dropped
+    /// since the last; once the file is full, writes one last `dropped` line saying so and
+    /// drops the rest.
+    fn take(&mut self, line: &str) {
+        if self.full {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let dropped = self.dropped.load(Ordering::Relaxed);
+        if dropped > self.reported {
+            let note =
+                json!({"kind": "dropped", "events": dropped - self.reported, "wall_ms": wall_ms()});
+            if let Ok(true) = self.line(&note.to_string()) {
+                self.reported = dropped;
+            }
+        }
+        match self.line(line) {
+            Ok(true) => {}
+            Ok(false) => {
+                self.full = true;
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                let note = json!({"kind": "dropped", "full": true, "wall_ms": wall_ms()});
+                let _ = writeln!(self.out, "{note}");
+            }
+            Err(_) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 }
@@ -363,6 +422,36 @@ mod tests {
         );
         assert!(lines[2]["t_ms"].is_f64() && lines[2]["wall_ms"].is_f64());
         assert_eq!(lines.len(), 5, "no second meta line, no line for a message sent: {lines:?}");
+    }
+
+    /// Written through, an event is in the file when the observer returns (a process killed
+    /// right after loses nothing it reported); a lease taken on a clock at twice real time
+    /// says so, as its end is on that clock.
+    #[test]
+    fn a_write_through_history_holds_each_event_when_the_observer_returns() {
+        let path = std::env::temp_dir()
+            .join(format!("ballot-history-through-{}.jsonl", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let clock = Arc::new(crate::RateClock::new());
+        clock.set_rate(2.0);
+        let writer = HistoryWriter::create_write_through(&path, &config(), clock, 1 << 20).unwrap();
+        let vote =
+            NodeEvent::Vote { term: Term(2), candidate: NodeId(4), granted: true, pre_vote: false };
+        writer.event(NodeId(9), &vote);
+        let written = lines(&path);
+        assert_eq!(written.len(), 2, "{written:?}");
+        assert_eq!(
+            (written[1]["kind"].as_str(), written[1]["candidate"].as_u64()),
+            (Some("vote"), Some(0))
+        );
+        writer.event(NodeId(9), &NodeEvent::Lease { until: Some(500) });
+        let lease = &lines(&path)[2];
+        assert_eq!(
+            (lease["until_ms"].as_f64(), lease["clock_rate"].as_f64()),
+            (Some(500.0), Some(2.0))
+        );
+        drop(writer);
+        let _ = std::fs::remove_file(&path);
     }
 
     /// A bounded file stops below its bound with a line saying it is full; every event that

@@ -46,7 +46,7 @@ mod transport;
 pub mod wire;
 
 pub use api::{Committed, LeaderToken, Leadership, NodeHandle, NodeStats, RequestError};
-pub use clock::{Clock, Sleep, TokioClock};
+pub use clock::{Clock, RateClock, Sleep, TokioClock};
 pub use core::{Batch, ElectionCore, Envelope, MessageKind};
 pub use driver::{Node, NodeError};
 pub use events::{NoObserver, NodeEvent, Observer};

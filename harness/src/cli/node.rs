@@ -1,12 +1,17 @@
 //! `ballot node`: one real node over UDP, its state and its history in one directory, its
-//! leadership changes on stdout; SIGTERM or Ctrl-C shuts it down cleanly.
+//! leadership changes on stdout; SIGTERM or Ctrl-C shuts it down cleanly. Its own interface is
+//! stdin, one JSON command a line: `{"propose": "VALUE"}` (a client write; the outcome is
+//! printed), `{"transfer": ID}` (hand leadership to that member) and `{"clock_rate": RATE}`
+//! (run the node's clock at RATE × real time: drift on demand, for fault injection).
 
 use super::bad_input;
 use ballot_core::{Config, NodeId};
-use ballot_node::{FileStorage, HistoryWriter, Node, NodeConfig, StdFileSystem, TokioClock};
+use ballot_node::{
+    FileStorage, HistoryWriter, Node, NodeConfig, NodeHandle, RateClock, StdFileSystem,
+};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -16,7 +21,8 @@ pub(crate) struct NodeArgs {
     /// This node's id: one of the members.
     #[arg(long)]
     id: u64,
-    /// A member of the cluster as ID=HOST:PORT; give every member, this node included.
+    /// A member of the cluster as ID=HOST:PORT; give every member, this node included (port 0
+    /// for this node picks a free port, printed at start).
     #[arg(long = "member", value_name = "ID=ADDR", required = true, value_parser = parse_member)]
     members: Vec<(u64, SocketAddr)>,
     /// The cluster's id: datagrams of any other cluster are dropped.
@@ -32,6 +38,11 @@ pub(crate) struct NodeArgs {
     /// The history file's size bound, bytes (events past it are dropped and counted).
     #[arg(long, default_value_t = 64 << 20)]
     history_max_bytes: u64,
+    /// Write each history event before the node goes on, instead of from a thread: a node
+    /// killed at any instant leaves every event that its messages announced (what fault
+    /// injection on real processes needs), at a write per event.
+    #[arg(long)]
+    history_write_through: bool,
 }
 
 /// `ID=HOST:PORT`.
@@ -88,7 +99,7 @@ pub(crate) fn node(args: NodeArgs) -> ExitCode {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    match runtime.block_on(serve(config, &args.dir, args.history_max_bytes)) {
+    match runtime.block_on(serve(config, &args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -97,25 +108,33 @@ pub(crate) fn node(args: NodeArgs) -> ExitCode {
     }
 }
 
-async fn serve(config: NodeConfig, dir: &Path, history_max_bytes: u64) -> Result<(), String> {
-    let addr = config.members[&config.id];
+async fn serve(mut config: NodeConfig, args: &NodeArgs) -> Result<(), String> {
+    let asked = config.members[&config.id];
     let socket =
-        tokio::net::UdpSocket::bind(addr).await.map_err(|e| format!("bind {addr}: {e}"))?;
-    let history_path = dir.join("history.jsonl");
-    let clock = Arc::new(TokioClock::new());
+        tokio::net::UdpSocket::bind(asked).await.map_err(|e| format!("bind {asked}: {e}"))?;
+    let addr = socket.local_addr().map_err(|e| e.to_string())?;
+    config.members.insert(config.id, addr);
+    let history_path = args.dir.join("history.jsonl");
+    let clock = Arc::new(RateClock::new());
+    let open = if args.history_write_through {
+        HistoryWriter::create_write_through
+    } else {
+        HistoryWriter::create
+    };
     let history = Arc::new(
-        HistoryWriter::create(&history_path, &config, clock.clone(), history_max_bytes)
+        open(&history_path, &config, clock.clone(), args.history_max_bytes)
             .map_err(|e| format!("{}: {e}", history_path.display()))?,
     );
-    let storage = FileStorage::new(StdFileSystem, dir.join("state"));
+    let storage = FileStorage::new(StdFileSystem, args.dir.join("state"));
     let (id, cluster) = (config.id, config.cluster_id);
-    let (node, handle) =
-        Node::new(config, socket, storage, clock, history.clone()).map_err(|e| e.to_string())?;
+    let (node, handle) = Node::new(config, socket, storage, clock.clone(), history.clone())
+        .map_err(|e| e.to_string())?;
     println!(
         "node {} of cluster {cluster} on {addr}; state and history in {}",
         id.0,
-        dir.display()
+        args.dir.display()
     );
+    tokio::spawn(take_commands(handle.clone(), clock));
     let task = tokio::spawn(node.run());
     let mut changes = handle.watch();
     // Both streams exist before the loop, so that a signal between two turns is not missed.
@@ -146,4 +165,58 @@ async fn serve(config: NodeConfig, dir: &Path, history_max_bytes: u64) -> Result
     }
     println!("node {} stopped", id.0);
     result
+}
+
+/// A command on stdin (see the module's documentation).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum Command {
+    /// A client write.
+    Propose(String),
+    /// Hand leadership to this member.
+    Transfer(u64),
+    /// Run the node's clock at this rate of real time.
+    ClockRate(f64),
+}
+
+/// Reads commands from stdin until it ends; a line that is not a command is reported on
+/// stderr and skipped.
+async fn take_commands(handle: NodeHandle, clock: Arc<RateClock>) {
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Command>(&line) {
+            Ok(Command::Propose(value)) => {
+                let outcome = handle.submit(value.into_bytes());
+                tokio::spawn(async move {
+                    match outcome.await {
+                        Ok(Ok(c)) => println!("committed at index {} in term {}", c.index, c.term.0),
+                        Ok(Err(e)) => println!("proposal refused: {e}"),
+                        Err(_) => println!("proposal refused: the node stopped"),
+                    }
+                });
+            }
+            Ok(Command::Transfer(to)) => {
+                let outcome = handle.start_transfer(Some(NodeId(to)));
+                tokio::spawn(async move {
+                    match outcome.await {
+                        Ok(Ok(())) => println!("transfer to node {to} started"),
+                        Ok(Err(e)) => println!("transfer refused: {e}"),
+                        Err(_) => println!("transfer refused: the node stopped"),
+                    }
+                });
+            }
+            Ok(Command::ClockRate(rate)) if rate.is_finite() && rate > 0.0 => {
+                clock.set_rate(rate);
+                println!("clock at {rate} x real time");
+            }
+            Ok(Command::ClockRate(rate)) => eprintln!("error: clock rate {rate}: a rate is above 0"),
+            Err(e) => eprintln!(
+                "error: {line:?}: {e} (commands: {{\"propose\": \"VALUE\"}}, {{\"transfer\": ID}}, {{\"clock_rate\": RATE}})"
+            ),
+        }
+    }
 }

@@ -292,6 +292,11 @@ fn read_node_file(
         }
         let wall =
             value.get("wall_ms").and_then(|w| w.as_f64()).ok_or_else(|| at("no wall_ms".into()))?;
+        // A lease taken on a clock at another rate than real time says which.
+        let rate = value.get("clock_rate").and_then(|r| r.as_f64()).unwrap_or(1.0);
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(at(format!("clock_rate {rate}: a rate is above 0")));
+        }
         let event: Event = serde_json::from_value(value).map_err(|e| at(e.to_string()))?;
         if event.node != Some(meta.node) {
             return Err(at(format!(
@@ -309,10 +314,11 @@ fn read_node_file(
         }
         running = !matches!(event.kind, EventKind::Stopped { .. });
         (last_t, last_merged) = (event.t_ms, t);
-        // A lease's end is on the node's clock, as its `t_ms`: move it as the event moves.
+        // A lease's end is on the node's clock, as its `t_ms`: move it as the event moves,
+        // at the rate that clock ran.
         let kind = match event.kind {
             EventKind::Lease { until_ms } => {
-                EventKind::Lease { until_ms: until_ms.map(|u| u - event.t_ms + t) }
+                EventKind::Lease { until_ms: until_ms.map(|u| t + (u - event.t_ms) / rate) }
             }
             kind => kind,
         };
