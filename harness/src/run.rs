@@ -8,6 +8,7 @@ use crate::faults::{self, Conditions};
 use crate::history::{file, EventKind, History, Setup, Views};
 use crate::report::Summary;
 use crate::schedule::{DiskSpec, NetworkSpec, NodeRef, Op, Schedule};
+use crate::world::processes::{ProcessCluster, ProcessOptions};
 use crate::world::{nemesis, AnyWorld, Cluster, World, WorldName, WorldSpec};
 use crate::CoreName;
 
@@ -41,7 +42,11 @@ impl Run {
         let meta = file::Meta {
             kind: file::MetaKind::Meta,
             format: file::FORMAT,
-            source: file::Source::Simulator,
+            source: if world.simulated() {
+                file::Source::Simulator
+            } else {
+                file::Source::Processes
+            },
             world,
             schedule: schedule.clone(),
             end_ms: self.setup.end_ms,
@@ -57,7 +62,11 @@ impl Run {
     pub fn of_file(read: file::HistoryFile) -> Run {
         match read.origin {
             file::Origin::Simulator(meta) => {
-                judge(read.history, setup_of(&meta.schedule, meta.end_ms), meta.schedule.seed)
+                let setup = setup_of(&meta.schedule, meta.end_ms);
+                let mut run = judge(read.history, setup, meta.schedule.seed);
+                // Real processes: real time, and no promise that the schedule repeats.
+                run.summary.world = (!meta.world.simulated()).then_some(meta.world);
+                run
             }
             file::Origin::Cluster(cluster) => {
                 let setup = Setup {
@@ -154,22 +163,36 @@ fn start_liveness_phase(world: &mut impl World) {
     }
 }
 
+/// Ends a hand-driven scenario the way the runner ends every run: starts the liveness phase
+/// now, runs it for `liveness_ms` plus the settling time, and judges every property over the
+/// whole history (nodes of `timing` on disks of `disk`).
+fn finish(world: &mut impl World, timing: Timing, disk: DiskSpec, liveness_ms: u64) -> Judgement {
+    start_liveness_phase(world);
+    world.run_for(liveness_ms + timing.settle_ms() as u64);
+    let history = world.history();
+    let setup = Setup {
+        timing,
+        network: world.conditions().baseline.clone(),
+        disk,
+        liveness_ms,
+        end_ms: world.now_ms(),
+    };
+    check_all(&Views::new(&history, setup))
+}
+
 impl Cluster {
-    /// Ends a hand-driven scenario the way the runner ends every run: starts the liveness
-    /// phase now, runs it for `liveness_ms` plus the settling time, and judges every property
-    /// over the whole history.
+    /// Ends a hand-driven scenario as the runner ends every run (see [`finish`]).
     pub fn finish(&mut self, liveness_ms: u64) -> Judgement {
-        start_liveness_phase(self);
-        self.run_for(liveness_ms + self.timing().settle_ms() as u64);
-        let history = self.history();
-        let setup = Setup {
-            timing: self.timing(),
-            network: self.conditions().baseline.clone(),
-            disk: self.disk().clone(),
-            liveness_ms,
-            end_ms: self.now_ms(),
-        };
-        check_all(&Views::new(&history, setup))
+        let (timing, disk) = (self.timing(), self.disk().clone());
+        finish(self, timing, disk, liveness_ms)
+    }
+}
+
+impl ProcessCluster {
+    /// Ends a hand-driven scenario on processes as the runner ends every run (see [`finish`]).
+    pub fn finish(&mut self, liveness_ms: u64) -> Judgement {
+        let schedule = self.schedule().clone();
+        finish(self, schedule.timing(), schedule.disk, liveness_ms)
     }
 }
 
@@ -202,19 +225,30 @@ pub fn run_in(schedule: &Schedule, world: WorldName) -> Option<Run> {
         disk: schedule.disk.clone(),
         seed: schedule.seed,
     };
-    Some(run_on(AnyWorld::build(world, spec)?, schedule))
+    Some(run_on(&mut AnyWorld::build(world, spec)?, schedule))
+}
+
+/// A run on real node processes: its judged history, and a line for each node that exited
+/// on its own.
+pub fn run_processes(
+    schedule: &Schedule,
+    options: &ProcessOptions,
+) -> Result<(Run, Vec<String>), String> {
+    let mut cluster = ProcessCluster::start(schedule, options)?;
+    let run = run_on(&mut cluster, schedule);
+    Ok((run, cluster.exited().to_vec()))
 }
 
 /// Applies the steps at their times, runs the liveness phase and judges the history.
-fn run_on(mut world: impl World, schedule: &Schedule) -> Run {
+fn run_on(world: &mut impl World, schedule: &Schedule) -> Run {
     for step in &schedule.timed_steps() {
         world.run_to(step.at_ms);
-        nemesis::apply(&mut world, step);
+        nemesis::apply(world, step);
     }
     let (phase_start, end) = phase_bounds(schedule);
     if schedule.liveness {
         world.run_to(phase_start);
-        start_liveness_phase(&mut world);
+        start_liveness_phase(world);
     }
     world.run_to(end);
     let mut setup = setup_of(schedule, end as f64);

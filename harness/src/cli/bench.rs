@@ -1,6 +1,8 @@
 //! `ballot bench failover` and `ballot bench sim`.
 
-use super::{bad_input, check_outputs, fixture, jobs_or_cores, parse_core, parse_jobs, Out};
+use super::{
+    bad_input, check_outputs, fixture, jobs_or_cores, parse_core, parse_jobs, simulated_world, Out,
+};
 use crate::bench::{failover, sim};
 use crate::explore::chaos::{self, ChaosConfig, Reporter};
 use crate::report::write_atomic;
@@ -33,7 +35,7 @@ pub(crate) enum Bench {
         #[arg(long, default_value = "ballot", value_parser = parse_core)]
         core: CoreName,
         /// Where the trials run: turmoil or events.
-        #[arg(long, default_value = "turmoil")]
+        #[arg(long, default_value = "turmoil", value_parser = simulated_world)]
         world: WorldName,
     },
     /// Simulated seconds per wall second, ours and turmoil's floor, and chaos runs per second.
@@ -52,7 +54,7 @@ pub(crate) enum Bench {
         core: CoreName,
         /// Where the clusters run: turmoil (measured beside a bare turmoil program) or events
         /// (measured beside turmoil running the same cluster).
-        #[arg(long, default_value = "turmoil")]
+        #[arg(long, default_value = "turmoil", value_parser = simulated_world)]
         world: WorldName,
     },
 }

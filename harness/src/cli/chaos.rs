@@ -2,7 +2,7 @@
 
 use super::{
     bad_input, exit, fixture, jobs_or_cores, parse_core, parse_duration, parse_jobs, parse_shard,
-    progress_bar, Out,
+    progress_bar, simulated_world, Out,
 };
 use crate::explore::chaos::{self, ChaosConfig, Reporter};
 use crate::world::WorldName;
@@ -62,7 +62,7 @@ pub(crate) struct ChaosArgs {
     /// Where the runs and the shrinking happen: events (the same cores and driver contract
     /// on an event queue, many times faster; every shrunk finding is replayed in turmoil)
     /// or turmoil (real async nodes, UDP and disk).
-    #[arg(long, default_value = "events")]
+    #[arg(long, default_value = "events", value_parser = simulated_world)]
     world: WorldName,
 }
 

@@ -38,7 +38,8 @@ pub(crate) fn diagnose(args: DiagnoseArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn print(failovers: &[Failover], findings: &[Finding]) {
+/// Prints every failover and every finding with its causes and fixes.
+pub(crate) fn print(failovers: &[Failover], findings: &[Finding]) {
     for f in failovers {
         println!(
             "failover: node {} (term {}) lost at {:.0} ms; node {} led term {} {:.0} ms later \

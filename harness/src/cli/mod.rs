@@ -11,6 +11,7 @@ mod check;
 mod diagnose;
 mod fixture;
 mod node;
+mod processes;
 mod repro;
 mod run;
 mod shrink;
@@ -189,6 +190,15 @@ fn read_history(paths: &[PathBuf]) -> Result<crate::history::file::HistoryFile, 
     crate::history::file::read(files)
 }
 
+/// A simulated world (`--world` of every command but `run` and `repro`).
+pub(crate) fn simulated_world(text: &str) -> Result<WorldName, String> {
+    let world: WorldName = text.parse()?;
+    if !world.simulated() {
+        return Err("the processes world runs only with `ballot run` (and `ballot repro`): use turmoil or events".into());
+    }
+    Ok(world)
+}
+
 /// `--core`'s value.
 fn parse_core(text: &str) -> Result<CoreName, String> {
     text.parse()
@@ -239,7 +249,12 @@ fn print_summary(summary: &Summary, out: Out) {
     let s = &summary.stats;
     // Only a real cluster's history has properties it cannot support: its time is wall time,
     // and its nodes do not record the messages they send.
-    if summary.unsupported.is_empty() {
+    if summary.world.is_some_and(|w| !w.simulated()) {
+        println!(
+            "verdict: {:?} ({} elections, max term {}, {} messages, {} ms of real time)",
+            summary.verdict, s.elections, s.max_term, s.messages, s.sim_ms
+        );
+    } else if summary.unsupported.is_empty() {
         println!(
             "verdict: {:?} ({} elections, max term {}, {} messages, {} ms simulated)",
             summary.verdict, s.elections, s.max_term, s.messages, s.sim_ms
@@ -252,6 +267,9 @@ fn print_summary(summary: &Summary, out: Out) {
     }
     for v in &summary.violations {
         println!("  {} at {:.1} ms, nodes {:?}: {}", v.property, v.t_ms, v.nodes, v.message);
+    }
+    for exit in &summary.exited {
+        println!("  {exit}");
     }
     let partly: Vec<String> = summary
         .checked

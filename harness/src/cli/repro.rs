@@ -19,7 +19,8 @@ pub(crate) struct ReproArgs {
     /// Write the replay's timeline as a self-contained HTML page.
     #[arg(long, value_name = "OUT.html")]
     timeline: Option<PathBuf>,
-    /// Replay in this world instead of the one the artifact failed in: turmoil or events.
+    /// Replay in this world instead of the one the artifact failed in: turmoil, events or
+    /// processes (an artifact of the processes world replays on processes unless told).
     #[arg(long)]
     world: Option<WorldName>,
 }
@@ -62,8 +63,20 @@ pub(crate) fn repro(args: ReproArgs) -> ExitCode {
     out.info(&format!("seed: {}", saved.schedule.seed));
     let world = args.world.unwrap_or(saved.world);
     out.info(&format!("world: {world}"));
-    let result =
-        crate::run::run_in(&saved.schedule, world).expect("fixture cores were handed over");
+    let result = if world.simulated() {
+        crate::run::run_in(&saved.schedule, world).expect("fixture cores were handed over")
+    } else {
+        if let Some(problem) = super::processes::refuse(&saved.schedule, false) {
+            return bad_input(problem);
+        }
+        match super::processes::run_once(&saved.schedule, None) {
+            Ok(result) => result,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    };
     if let Some(path) = &args.timeline {
         write_timeline(path, &saved.schedule, &result, out);
     }

@@ -14,30 +14,40 @@ use std::process::ExitCode;
 #[derive(clap::Args)]
 pub(crate) struct RunArgs {
     /// The schedule file (JSON).
-    schedule: PathBuf,
+    pub(crate) schedule: PathBuf,
     /// Print the summary as JSON (and nothing else on stdout).
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     /// Write the history as JSON lines.
     #[arg(long, value_name = "OUT.jsonl")]
-    history: Option<PathBuf>,
+    pub(crate) history: Option<PathBuf>,
     /// Write the run's timeline as a self-contained HTML page.
     #[arg(long, value_name = "OUT.html")]
-    timeline: Option<PathBuf>,
+    pub(crate) timeline: Option<PathBuf>,
     /// Write a failure artifact (and its timeline) here if a property is violated.
     #[arg(long, value_name = "OUT.json")]
-    artifact: Option<PathBuf>,
+    pub(crate) artifact: Option<PathBuf>,
     /// Run twice and compare the histories byte for byte (exit 4 if they differ).
     #[arg(long)]
-    check_determinism: bool,
+    pub(crate) check_determinism: bool,
     /// Run on this election core instead of the schedule's `cluster.core`: ballot, raft-rs,
     /// raft-rs-0.3.0, raft-rs-0.3.1.
     #[arg(long, value_parser = parse_core)]
-    core: Option<CoreName>,
-    /// Where the schedule runs: turmoil (real async nodes, UDP and disk) or events (the same
-    /// cores and driver contract on an event queue, many times faster).
+    pub(crate) core: Option<CoreName>,
+    /// Where the schedule runs: turmoil (real async nodes, UDP and disk), events (the same
+    /// cores and driver contract on an event queue, many times faster) or processes (real
+    /// `ballot node` processes on 127.0.0.1 behind a fault proxy; not deterministic).
     #[arg(long, default_value = "turmoil")]
-    world: WorldName,
+    pub(crate) world: WorldName,
+    /// Processes world: run the schedule this many times and give how often each property
+    /// failed (a reproduction rate).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) repeat: u64,
+    /// Processes world: copy each node's history and output and the proxy's log of every
+    /// datagram's fate here (one directory per run with `--repeat`). A failing run with
+    /// `--artifact` keeps them beside the artifact without it.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) record: Option<PathBuf>,
 }
 
 /// Runs the schedule (twice with `--check-determinism`), writes what was asked for, prints
@@ -56,6 +66,14 @@ pub(crate) fn run(args: RunArgs) -> ExitCode {
         check_outputs([args.history.as_ref(), args.timeline.as_ref(), args.artifact.as_ref()])
     {
         return bad_input(e);
+    }
+    if args.world == WorldName::Processes {
+        return super::processes::run(args, schedule);
+    }
+    if args.repeat > 1 || args.record.is_some() {
+        return bad_input(
+            "--repeat and --record are for the processes world (a simulated run is deterministic)",
+        );
     }
     out.info(&format!("seed: {}", schedule.seed));
     let run = |s: &crate::Schedule| {

@@ -1,6 +1,9 @@
 //! `ballot shrink`: a failing schedule made minimal, still failing the same property.
 
-use super::{bad_input, check_outputs, exit, fixture, read_artifact, repro::recorded, save, Out};
+use super::{
+    bad_input, check_outputs, exit, fixture, read_artifact, repro::recorded, save, simulated_world,
+    Out,
+};
 use crate::explore::shrink::{shrink_in, size};
 use crate::run::run_in;
 use crate::world::WorldName;
@@ -21,8 +24,9 @@ pub(crate) struct ShrinkArgs {
     /// Which recorded property the minimal schedule must still fail (default: the first).
     #[arg(long)]
     property: Option<String>,
-    /// Shrink in this world instead of the one the artifact failed in: turmoil or events.
-    #[arg(long)]
+    /// Shrink in this world instead of the one the artifact failed in: turmoil or events
+    /// (an artifact of the processes world shrinks in turmoil unless told).
+    #[arg(long, value_parser = simulated_world)]
     world: Option<WorldName>,
 }
 
@@ -52,7 +56,11 @@ pub(crate) fn shrink(args: ShrinkArgs) -> ExitCode {
         return bad_input(e);
     }
     out.info(&format!("seed: {}", saved.schedule.seed));
-    let world = args.world.unwrap_or(saved.world);
+    let world = args.world.unwrap_or(if saved.world.simulated() {
+        saved.world
+    } else {
+        WorldName::Turmoil
+    });
     out.info(&format!("world: {world}"));
     let run = |s: &crate::Schedule| run_in(s, world).expect("fixture cores were handed over");
     if !run(&saved.schedule).summary.violates(&property) {

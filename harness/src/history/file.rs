@@ -21,6 +21,9 @@ pub enum Source {
     Simulator,
     /// A real node (`ballot_node::HistoryWriter`): one file per node.
     Node,
+    /// A run on real node processes (`ballot run --world processes`): the nodes' files merged
+    /// with the harness's record of faults, judged as a simulated run is.
+    Processes,
 }
 
 /// The first line of a simulator's history file.
@@ -251,6 +254,25 @@ fn read_cluster(
         end_ms,
     };
     Ok(HistoryFile { origin: Origin::Cluster(cluster), history, dropped_events })
+}
+
+/// The events of one node's history file at `path` (a node of the processes world, which
+/// may still be writing it: a partial last line is left for the next read), dated by wall
+/// time since `origin_wall_ms`. Crashes are not inferred: the caller recorded them.
+pub(crate) fn read_node_events(
+    path: &std::path::Path,
+    origin_wall_ms: f64,
+) -> Result<Vec<Event>, String> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: {e}"))?;
+    let mut lines = text.lines().enumerate().map(|(i, line)| (i + 1, Ok(line.to_string())));
+    let Some((_, Ok(first))) = lines.next() else { return Ok(Vec::new()) };
+    let meta = match read_meta(&first).map_err(|e| format!("{name}: line 1: {e}"))? {
+        MetaLine::Node(meta) => meta,
+        MetaLine::Simulator(_) => return Err(format!("{name}: not a node's history")),
+    };
+    let (events, _) = read_node_file(&name, &meta, lines, origin_wall_ms)?;
+    Ok(events.into_iter().filter(|e| !matches!(e.kind, EventKind::Crash)).collect())
 }
 
 /// One node's file after its meta line: its events in order of the node's monotonic clock (a

@@ -78,6 +78,13 @@ pub struct Summary {
     /// record, clocks not comparable); absent for the simulator's.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unsupported: BTreeMap<String, String>,
+    /// `processes` for a run on real node processes: its milliseconds are real time, and
+    /// the same schedule may not give the same history again. Absent for the simulator's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub world: Option<crate::world::WorldName>,
+    /// Nodes that exited without being crashed (the processes world), each with when and how.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exited: Vec<String>,
 }
 
 impl Summary {
@@ -99,6 +106,8 @@ impl Summary {
             leaders: views.leaders().to_vec(),
             marks: views.marks(),
             unsupported: BTreeMap::new(),
+            world: None,
+            exited: Vec::new(),
         }
     }
 

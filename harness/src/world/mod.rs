@@ -1,12 +1,14 @@
 //! Where schedules run: real ballot nodes on turmoil's network and disk ([`Cluster`], full
 //! fidelity), or the same cores and driver contract on an event queue ([`EventCluster`],
 //! breadth); the fault verbs that act on them, and the nemesis that turns schedule steps into
-//! those verbs. [`proxy`] is the network between real node processes on loopback.
+//! those verbs. [`processes`] runs a schedule against real node processes, with [`proxy`] the
+//! network between them on loopback.
 
 mod cluster;
 mod events;
 mod local_clock;
 pub(crate) mod nemesis;
+pub mod processes;
 pub mod proxy;
 mod recorder;
 mod sim_io;
@@ -94,10 +96,12 @@ pub struct WorldSpec {
 }
 
 impl AnyWorld {
-    /// Builds `spec` in `world`; `None` if this build cannot run its core there.
+    /// Builds `spec` in a simulated `world`; `None` if this build cannot run its core there,
+    /// or for the processes world (see [`processes::ProcessCluster`]).
     pub fn build(world: WorldName, spec: WorldSpec) -> Option<AnyWorld> {
         let WorldSpec { nodes, core, config, network, disk, seed } = spec;
         Some(match world {
+            WorldName::Processes => return None,
             WorldName::Turmoil => {
                 if !core.available() {
                     return None;
@@ -167,6 +171,17 @@ pub enum WorldName {
     Turmoil,
     /// The same cores and driver contract on an event queue.
     Events,
+    /// Real node processes on 127.0.0.1 behind a fault proxy (`ballot run` only; not
+    /// deterministic).
+    Processes,
+}
+
+impl WorldName {
+    /// Whether the world is simulated (seeded, deterministic): what every command but `run`
+    /// and `repro` needs.
+    pub fn simulated(self) -> bool {
+        self != WorldName::Processes
+    }
 }
 
 impl fmt::Display for WorldName {
@@ -174,6 +189,7 @@ impl fmt::Display for WorldName {
         f.write_str(match self {
             WorldName::Turmoil => "turmoil",
             WorldName::Events => "events",
+            WorldName::Processes => "processes",
         })
     }
 }
@@ -185,7 +201,8 @@ impl FromStr for WorldName {
         match s {
             "turmoil" => Ok(WorldName::Turmoil),
             "events" => Ok(WorldName::Events),
-            other => Err(format!("unknown world {other:?}: turmoil or events")),
+            "processes" => Ok(WorldName::Processes),
+            other => Err(format!("unknown world {other:?}: turmoil, events or processes")),
         }
     }
 }

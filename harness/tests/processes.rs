@@ -1,0 +1,169 @@
+//! The processes world: the design document's scenarios (leader kill, election timeout, split
+//! vote, partition heal) and `examples/spec.json` against real `ballot node` processes behind
+//! the fault proxy, on the shipped core. Real time: the bounds are the scenarios' own, with
+//! the slack that real scheduling needs said where it is taken. One scenario at a time, so
+//! that they do not slow each other's processes down.
+
+use ballot_core::Role;
+use ballot_harness::faults::{Crash, Heal, Isolate};
+use ballot_harness::schedule::NodeRef;
+use ballot_harness::world::processes::{ProcessCluster, ProcessOptions};
+use ballot_harness::world::World;
+use ballot_harness::{EventKind, History, Schedule, PROPERTIES};
+use std::process::Command;
+use std::sync::Mutex;
+
+/// One scenario at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// A cluster of `n` real nodes with the default core configuration (`cluster` adds to it).
+fn processes(n: usize, cluster: &str) -> ProcessCluster {
+    let text = format!(r#"{{"format":1,"seed":1,"duration_ms":1000,"cluster":{{"nodes":{n}{cluster}}},"steps":[]}}"#);
+    let schedule = Schedule::from_json(&text).unwrap();
+    let options = ProcessOptions { binary: env!("CARGO_BIN_EXE_ballot").into(), record: None };
+    ProcessCluster::start(&schedule, &options).unwrap()
+}
+
+fn all(n: usize) -> Vec<usize> {
+    (0..n).collect()
+}
+
+/// Runs until `group` agrees on a leader (at most `max_ms`) and returns it.
+fn wait_for_leader(c: &mut ProcessCluster, group: &[usize], max_ms: u64) -> usize {
+    c.run_until(max_ms, |h| h.agreed_leader(group).is_some())
+        .unwrap_or_else(|| panic!("no agreed leader among {group:?} within {max_ms} ms"));
+    c.history().agreed_leader(group).expect("just agreed")
+}
+
+/// Ends the scenario as every run ends and asserts that every property holds, and that each
+/// one every run can judge was judged.
+fn assert_every_property(c: &mut ProcessCluster) {
+    let judged = c.finish(3_000);
+    assert!(judged.violations.is_empty(), "violations: {:#?}", judged.violations);
+    for p in PROPERTIES.iter().filter(|p| p.needs.is_none()) {
+        assert!(judged.checked[p.name] > 0.0, "{} was not checked", p.name);
+    }
+    assert!(c.exited().is_empty(), "{:?}", c.exited());
+}
+
+/// The first time after `after_ms` that a node became `role`: (node, time).
+fn first_became(h: &History, after_ms: f64, wanted: Role) -> Option<(usize, f64)> {
+    h.events().iter().find_map(|e| match (e.node, &e.kind) {
+        (Some(n), EventKind::Role { role, .. }) if e.t_ms > after_ms && *role == wanted => {
+            Some((n, e.t_ms))
+        }
+        _ => None,
+    })
+}
+
+/// Leader kill: 5 nodes elect one leader; kill it (SIGKILL); within 500 ms there is again
+/// exactly one leader, another node.
+#[test]
+fn leader_kill_on_processes() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut c = processes(5, "");
+    let old = wait_for_leader(&mut c, &all(5), 3_000);
+    c.apply(Crash { node: NodeRef::Index(old) }.into());
+    let rest: Vec<usize> = (0..5).filter(|&n| n != old).collect();
+    let took = c.run_until(500, |h| h.agreed_leader(&rest).is_some());
+    assert!(took.is_some(), "no new leader within 500 ms");
+    let new = c.history().agreed_leader(&rest).unwrap();
+    assert_ne!(new, old);
+    assert_eq!(c.history().leaders_now(), vec![new], "exactly one leader");
+    assert_every_property(&mut c);
+}
+
+/// Election timeout: once the leader is killed, the first campaign starts 150-300 ms after the
+/// last heartbeat its node heard. A real node's history records acknowledgements, not every
+/// heartbeat, so the last one is bounded by the kill: it came at most one heartbeat interval
+/// (50 ms) before it, plus a hop of at most 10 ms; 2 ms of slack for real scheduling.
+#[test]
+fn election_timeout_on_processes() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut c = processes(3, "");
+    let leader = wait_for_leader(&mut c, &all(3), 3_000);
+    c.run_for(500);
+    c.apply(Crash { node: NodeRef::Index(leader) }.into());
+    let killed_at = c.history().events().last().unwrap().t_ms;
+    let started = |h: &History| first_became(h, killed_at, Role::PreCandidate);
+    c.run_until(1_000, |h| started(h).is_some()).expect("someone campaigns");
+    let (node, at) = started(&c.history()).unwrap();
+    let waited = at - killed_at;
+    assert!((150.0 - 60.0 - 2.0..=300.0 + 2.0).contains(&waited), "node {node} waited {waited} ms");
+    assert_every_property(&mut c);
+}
+
+/// Split vote: election timeouts 1 ms apart and no pre-vote, so that the survivors of a
+/// killed leader time out together and split their votes until the core's backoff separates
+/// them; a leader within two seconds, every property holding.
+#[test]
+fn split_vote_on_processes() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut c = processes(3, r#","election_timeout_ms":[150,151],"pre_vote":false"#);
+    let old = wait_for_leader(&mut c, &all(3), 3_000);
+    c.apply(Crash { node: NodeRef::Index(old) }.into());
+    let rest: Vec<usize> = (0..3).filter(|&n| n != old).collect();
+    wait_for_leader(&mut c, &rest, 2_000);
+    assert_every_property(&mut c);
+}
+
+/// Partition heal: isolate the leader; the majority elects another; heal; the old leader
+/// steps down, one leader remains and every term converges.
+#[test]
+fn partition_heal_on_processes() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut c = processes(5, "");
+    let old = wait_for_leader(&mut c, &all(5), 3_000);
+    c.apply(Isolate { node: NodeRef::Index(old) }.into());
+    let rest: Vec<usize> = (0..5).filter(|&n| n != old).collect();
+    let new = wait_for_leader(&mut c, &rest, 2_000);
+    assert_ne!(new, old);
+    c.apply(Heal {}.into());
+    let leader = wait_for_leader(&mut c, &all(5), 2_000);
+    let h = c.history();
+    assert_eq!(h.leaders_now(), vec![leader]);
+    assert_ne!(h.views()[old].role, Role::Leader);
+    let terms: Vec<_> = h.terms().into_iter().flatten().collect();
+    assert!(terms.windows(2).all(|w| w[0] == w[1]), "terms {terms:?}");
+    assert_every_property(&mut c);
+}
+
+/// `examples/spec.json` through the command: every property holds, the output says the
+/// world is not deterministic, and nothing is left in the temporary directory.
+#[test]
+fn the_example_schedule_passes_on_processes_and_leaves_nothing() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/spec.json");
+    let child = Command::new(env!("CARGO_BIN_EXE_ballot"))
+        .args(["run", spec, "--world", "processes", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run_dirs = format!("ballot-processes-{}-", child.id());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}\n{}", String::from_utf8_lossy(&out.stdout));
+    assert!(stderr.contains("not deterministic"), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["world"], "processes");
+    assert!(summary["stats"]["messages"].as_u64().unwrap() > 0, "{summary}");
+    assert_eq!(left_behind(&run_dirs), (Vec::<String>::new(), Vec::<String>::new()));
+}
+
+/// Directories in the temporary directory, and processes, whose names or command lines
+/// contain `run_dirs`.
+fn left_behind(run_dirs: &str) -> (Vec<String>, Vec<String>) {
+    let dirs = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| name.contains(run_dirs))
+        .collect();
+    let processes = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(run_dirs))
+        .collect();
+    (dirs, processes)
+}
