@@ -6,7 +6,7 @@ JOBS ?=
 MUTANTS_OUT ?= target/mutants
 BALLOT := target/release/ballot
 
-.PHONY: test lint fmt chaos build fixtures fixtures-lock hunt-raft-rs prove-bugs mutants timeline bench readme
+.PHONY: test lint fmt chaos build fixtures fixtures-lock hunt-raft-rs prove-bugs processes mutants timeline bench readme
 
 ## Run every test: unit, rule tables, simulated clusters, generated schedules, doc tests,
 ## and the raft-rs 0.3 fixtures' known bugs replayed on their own builds.
@@ -69,6 +69,11 @@ readme:
 ## Show that generated schedules find four known bugs put into scratch copies of the core.
 prove-bugs:
 	scripts/prove-bugs.sh
+
+## Jepsen mode on real processes: a planted bug found there, and N generated schedules that
+## leave nothing behind and agree with turmoil on safety: make processes [N=20].
+processes:
+	scripts/processes.sh $(N)
 
 ## Mutation score of the core: every cargo-mutants mutant against the core's tests, then a
 ## chaos budget for those the tests miss: make mutants [SHARD=2/4] [RUNS=500]. Long: see README.

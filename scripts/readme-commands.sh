@@ -2,7 +2,7 @@
 # Runs the README's commands that a test does not already run, and checks what they must do:
 # the UDP example five times in a row (exit 0, nothing left in the temporary directory),
 # `--json` of every command through a JSON parser, a short `make chaos`, the timeline
-# screenshot, `make prove-bugs`, one shard of `make mutants`, and the worked example of a
+# screenshot, `make processes` (bounded), `make prove-bugs`, one shard of `make mutants`, and the worked example of a
 # failure found, shrunk and replayed (on prove-bugs' copy with the bug put in), and the raft-rs
 # commands of "Testing another Raft" (its hunt included). Called by .ci/run. (`make bench`
 # runs here only in its short form: the full one takes many minutes.)
@@ -51,6 +51,13 @@ grep -q '"checked_runs"' "$work/chaos.log"
 echo "== make timeline (its commands, into a scratch directory)"
 $ballot run examples/faults.json --timeline "$work/timeline.html" > /dev/null
 scripts/screenshot.sh "$work/timeline.html" "$work/timeline.png"
+
+echo "== Jepsen mode: --world processes (make processes, bounded to 3 generated schedules)"
+$ballot run examples/spec.json --world processes --json --history "$work/processes.jsonl" | python3 -m json.tool > /dev/null
+$ballot check "$work/processes.jsonl" > "$work/processes-check.out"
+grep -q 'ms of real time' "$work/processes-check.out"
+make -s processes N=3 > "$work/processes.log"
+grep -q '^   3 of 3 agree on safety' "$work/processes.log"
 
 echo "== make prove-bugs: every known bug found and shrunk"
 scripts/prove-bugs.sh 3000

@@ -18,7 +18,9 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// A cluster of `n` real nodes with the default core configuration (`cluster` adds to it).
 fn processes(n: usize, cluster: &str) -> ProcessCluster {
-    let text = format!(r#"{{"format":1,"seed":1,"duration_ms":1000,"cluster":{{"nodes":{n}{cluster}}},"steps":[]}}"#);
+    let text = format!(
+        r#"{{"format":1,"seed":1,"duration_ms":1000,"cluster":{{"nodes":{n}{cluster}}},"steps":[]}}"#
+    );
     let schedule = Schedule::from_json(&text).unwrap();
     let options = ProcessOptions { binary: env!("CARGO_BIN_EXE_ballot").into(), record: None };
     ProcessCluster::start(&schedule, &options).unwrap()
@@ -166,4 +168,56 @@ fn left_behind(run_dirs: &str) -> (Vec<String>, Vec<String>) {
         .filter(|c| c.contains(run_dirs))
         .collect();
     (dirs, processes)
+}
+
+/// A node that cannot start is an error that names it, and leaves no directory behind; a
+/// node killed by someone else is reported as having exited on its own.
+#[test]
+fn a_node_that_will_not_start_or_dies_on_its_own_is_reported() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let schedule =
+        Schedule::from_json(r#"{"format":1,"seed":1,"duration_ms":1000,"steps":[]}"#).unwrap();
+    let options = ProcessOptions { binary: "/bin/false".into(), record: None };
+    let error = ProcessCluster::start(&schedule, &options).err().expect("/bin/false is no node");
+    assert!(error.contains("node 0 exited at start"), "{error}");
+    let ours = format!("ballot-processes-{}-", std::process::id());
+    assert_eq!(left_behind(&ours).0, Vec::<String>::new());
+
+    let mut c = processes(3, "");
+    wait_for_leader(&mut c, &all(3), 3_000);
+    let pid = c.pids()[1].expect("node 1 runs");
+    Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
+    c.run_for(200);
+    assert!(
+        c.exited().iter().any(|e| e.starts_with("node 1 exited on its own")),
+        "{:?}",
+        c.exited()
+    );
+    drop(c);
+    assert_eq!(left_behind(&ours), (Vec::<String>::new(), Vec::<String>::new()));
+}
+
+/// Ctrl-C (SIGINT to ballot alone) in the middle of a run kills every node, removes the run's
+/// directory and exits 130.
+#[test]
+fn an_interrupted_run_leaves_nothing() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/spec.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ballot"))
+        .args(["run", spec, "--world", "processes"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run_dirs = format!("ballot-processes-{}-", child.id());
+    let started = std::time::Instant::now();
+    while left_behind(&run_dirs).1.len() < 3 {
+        assert!(started.elapsed().as_secs() < 10, "the nodes never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(left_behind(&run_dirs), (Vec::<String>::new(), Vec::<String>::new()));
 }

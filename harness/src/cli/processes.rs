@@ -48,7 +48,8 @@ pub(crate) fn refuse(schedule: &Schedule, check_determinism: bool) -> Option<Str
         .then(|| "--check-determinism: the processes world is not deterministic".to_string())
 }
 
-/// `ballot run --world processes`: runs the schedule `--repeat` times; writes the history,
+/// `ballot run --world processes`: runs the schedule `--repeat` times (until the first
+/// violation with `--stop-on-violation`); writes the history,
 /// timeline and artifact of the first failing run (else the last); prints each summary (one
 /// run) or each verdict and the reproduction rate (several); exits with the worst verdict.
 pub(crate) fn run(args: RunArgs, schedule: Schedule) -> ExitCode {
@@ -97,7 +98,11 @@ pub(crate) fn run(args: RunArgs, schedule: Schedule) -> ExitCode {
         if let (true, Some(dir)) = (temporary, dropped) {
             let _ = std::fs::remove_dir_all(dir);
         }
+        if failed && args.stop_on_violation {
+            break;
+        }
     }
+    let runs = summaries.len();
     let (result, record) = kept.expect("at least one run");
     if let Some(path) = &args.history {
         match report::write_atomic(path, &result.history_file(&schedule, WorldName::Processes)) {
@@ -137,16 +142,16 @@ pub(crate) fn run(args: RunArgs, schedule: Schedule) -> ExitCode {
         }
     } else {
         let rate: BTreeMap<&String, String> =
-            violated.iter().map(|(p, k)| (p, format!("{k} of {repeat}"))).collect();
+            violated.iter().map(|(p, k)| (p, format!("{k} of {runs}"))).collect();
         if out.json {
             out.json(&serde_json::json!({
                 "world": "processes",
-                "runs": repeat,
+                "runs": runs,
                 "violated": violated,
                 "summaries": summaries,
             }));
         } else if rate.is_empty() {
-            println!("every property held in all {repeat} runs");
+            println!("every property held in all {runs} runs");
         } else {
             for (p, r) in rate {
                 println!("{p}: violated in {r} runs");

@@ -48,6 +48,9 @@ pub(crate) struct RunArgs {
     /// `--artifact` keeps them beside the artifact without it.
     #[arg(long, value_name = "DIR")]
     pub(crate) record: Option<PathBuf>,
+    /// Processes world, with `--repeat`: stop at the first run that violates a property.
+    #[arg(long)]
+    pub(crate) stop_on_violation: bool,
 }
 
 /// Runs the schedule (twice with `--check-determinism`), writes what was asked for, prints

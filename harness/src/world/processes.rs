@@ -92,10 +92,16 @@ impl ProcessCluster {
         let n = schedule.cluster.nodes;
         let dir = unique_dir().map_err(|e| format!("a run directory: {e}"))?;
         LIVE.lock().expect("live lock").push((Vec::new(), dir.clone()));
+        // Until the cluster exists, its Drop cannot clean up: an error here does.
+        let failed = |e: String| {
+            let _ = std::fs::remove_dir_all(&dir);
+            LIVE.lock().unwrap_or_else(|e| e.into_inner()).retain(|(_, d)| *d != dir);
+            e
+        };
         let config = serde_json::to_string(&schedule.cluster.core_config()).expect("a config");
-        std::fs::write(dir.join("config.json"), config).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("config.json"), config).map_err(|e| failed(e.to_string()))?;
         let proxy = Proxy::start(n, schedule.seed, Some(&dir.join("proxy.jsonl")))
-            .map_err(|e| format!("the proxy: {e}"))?;
+            .map_err(|e| failed(format!("the proxy: {e}")))?;
         let conditions = Conditions::new(n, schedule.network.clone());
         let mut cluster = ProcessCluster {
             schedule: schedule.clone(),
@@ -127,6 +133,11 @@ impl ProcessCluster {
     /// Messages the nodes sent (through the proxy).
     pub fn messages(&self) -> u64 {
         self.proxy.datagrams()
+    }
+
+    /// Each node's process id, while it runs.
+    pub fn pids(&self) -> Vec<Option<u32>> {
+        self.nodes.iter().map(|n| n.as_ref().map(|n| n.child.id())).collect()
     }
 
     /// Nodes that exited on their own, each as one line saying when and how.

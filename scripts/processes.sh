@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Jepsen mode, shown on the real thing (`ballot run --world processes`):
+#  1. a planted bug that real ordering exposes (vote-before-persist from scripts/bugs.py: a
+#     vote answered before it is durable) fails on processes with examples/stale-campaigns.json,
+#     which the shipped core passes there;
+#  2. N generated schedules in a row on processes leave no process and no directory behind,
+#     and agree with turmoil on every safety verdict (liveness verdicts are reported: real
+#     time is not the simulator's).
+#
+#   scripts/processes.sh [N]   (default 20 generated schedules; 0 skips part 2)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+n=${1:-20}
+cd "$root"
+cargo build -q --release -p ballot-harness
+ballot=$root/target/release/ballot
+work=$root/target/processes
+mkdir -p "$work"
+status=0
+
+# What a run of ballot with process id $1 left: its run directories and node processes.
+left_behind() {
+  local dirs procs
+  dirs=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name "ballot-processes-$1-*" | wc -l)
+  procs=$( (pgrep -f "ballot-processes-$1-" || true) | wc -l)
+  echo "$dirs directories, $procs processes"
+}
+
+echo "== 1. vote-before-persist on processes"
+bug=vote-before-persist
+copy=$work/$bug
+rm -rf "$copy"
+mkdir -p "$copy"
+git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$copy"
+python3 scripts/bugs.py "$bug" "$copy"
+(cd "$copy" && CARGO_TARGET_DIR=$work/target cargo build -q --release -p ballot-harness)
+set +e
+"$work/target/release/ballot" run examples/stale-campaigns.json --world processes \
+  --repeat 10 --stop-on-violation > "$work/$bug.log" 2>&1
+rc=$?
+set -e
+if [ "$rc" = 1 ] && grep -q 'vote-durable' "$work/$bug.log"; then
+  echo "   found: $(grep -c '^run ' "$work/$bug.log") run(s) to the first vote-durable violation"
+else
+  echo "   NOT FOUND in 10 runs (exit $rc): $work/$bug.log"
+  status=1
+fi
+if "$ballot" run examples/stale-campaigns.json --world processes > "$work/shipped.log" 2>&1; then
+  echo "   the shipped core passes the same schedule on processes"
+else
+  echo "   the shipped core FAILED it: $work/shipped.log"
+  status=1
+fi
+
+[ "$n" -gt 0 ] || exit $status
+echo "== 2. $n generated schedules on processes, then in turmoil"
+agree=0
+liveness_differs=0
+for seed in $(seq 1 "$n"); do
+  schedule=$work/generated-$seed.json
+  "$ballot" generate --seed "$seed" > "$schedule"
+  "$ballot" run "$schedule" --world processes --json > "$work/processes-$seed.json" 2> "$work/processes-$seed.log" &
+  pid=$!
+  wait $pid || true
+  left=$(left_behind $pid)
+  "$ballot" run "$schedule" --world turmoil --json > "$work/turmoil-$seed.json" 2>/dev/null || true
+  line=$(python3 - "$work/processes-$seed.json" "$work/turmoil-$seed.json" <<'EOF'
+import json, sys
+p, t = (json.load(open(f)) for f in sys.argv[1:])
+safety = lambda s: s["verdict"] == "safety"
+names = lambda s: sorted({v["property"] for v in s["violations"]})
+agree = "agree" if safety(p) == safety(t) else "DISAGREE"
+print(f"{agree} processes {p['verdict']} {names(p)} turmoil {t['verdict']} {names(t)}")
+EOF
+)
+  echo "   seed $seed: $line; left behind: $left"
+  case $line in agree*) agree=$((agree + 1)) ;; *) status=1 ;; esac
+  case $line in *"processes liveness"*|*"turmoil liveness"*) liveness_differs=$((liveness_differs + 1)) ;; esac
+  [ "$left" = "0 directories, 0 processes" ] || status=1
+done
+echo "   $agree of $n agree on safety; $liveness_differs with a liveness verdict in either world"
+exit $status
