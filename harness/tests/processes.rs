@@ -221,3 +221,88 @@ fn an_interrupted_run_leaves_nothing() {
     assert_eq!(status.code(), Some(130));
     assert_eq!(left_behind(&run_dirs), (Vec::<String>::new(), Vec::<String>::new()));
 }
+
+/// Every verb acts on real processes (harness/tests/processes-verbs.json): a 2,000-byte write
+/// reaches the leader and commits, a transfer hands leadership to the follower named, a clock
+/// at twice real time shows in that node's leases, a paused (SIGSTOPped) node writes nothing
+/// until resumed, and the proxy's log shows datagrams held, released, duplicated and lost.
+#[test]
+fn every_verb_acts_on_processes() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::temp_dir().join(format!("ballot-verbs-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let schedule = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/processes-verbs.json");
+    let history = dir.join("history.jsonl");
+    let out = Command::new(env!("CARGO_BIN_EXE_ballot"))
+        .args(["run", schedule, "--world", "processes", "--history"])
+        .arg(&history)
+        .arg("--record")
+        .arg(dir.join("record"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let events: Vec<serde_json::Value> = std::fs::read_to_string(&history)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let step = |at: u64| {
+        events
+            .iter()
+            .find(|e| e["kind"] == "fault" && e["step"]["at_ms"].as_u64().is_some_and(|t| t >= at))
+            .map(|e| e["step"].clone())
+            .unwrap()
+    };
+    let of = |kind: &'static str| events.iter().filter(move |e| e["kind"] == kind);
+    let write = of("propose").find(|e| e["bytes"] == 2000).expect("the write was appended");
+    let committed =
+        |e: &serde_json::Value| e["node"] == write["node"] && e["index"] == write["index"];
+    assert!(of("commit").any(committed), "{write}");
+    let to = step(1200)["to"].clone();
+    let led = of("role").any(|e| {
+        e["node"] == to
+            && e["role"] == "leader"
+            && (1200.0..1500.0).contains(&e["t_ms"].as_f64().unwrap())
+    });
+    assert!(led, "node {to} did not lead after the transfer");
+    let fast = step(1800)["node"].clone();
+    let record = dir.join("record");
+    let fast_history =
+        std::fs::read_to_string(record.join(format!("node-{fast}-history.jsonl"))).unwrap();
+    assert!(fast_history.contains(r#""clock_rate":2.0"#), "no lease at twice real time");
+    let paused = step(2000)["node"].clone();
+    let woke = step(2600)["t_ms"].as_f64().unwrap_or(2600.0);
+    let during = events.iter().filter(|e| {
+        e["node"] == paused && (2001.0..woke.min(2599.0)).contains(&e["t_ms"].as_f64().unwrap())
+    });
+    assert_eq!(during.count(), 0, "node {paused} wrote while paused");
+    let proxy = std::fs::read_to_string(record.join("proxy.jsonl")).unwrap();
+    for fate in
+        [r#""fate":"held""#, r#""fate":"released""#, r#""fate":"duplicated""#, r#""reason":"loss""#]
+    {
+        assert!(proxy.contains(fate), "{fate} not in the proxy's log");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What the processes world cannot do is bad input, before anything starts: another core, a
+/// check of determinism; and the simulator's commands refuse it, as `run` refuses the
+/// processes world's flags in a simulated world.
+#[test]
+fn the_processes_world_refuses_what_it_cannot_do() {
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/spec.json");
+    let cases: [&[&str]; 5] = [
+        &["run", spec, "--world", "processes", "--core", "raft-rs"],
+        &["run", spec, "--world", "processes", "--check-determinism"],
+        &["chaos", "--world", "processes", "--runs", "1"],
+        &["bench", "sim", "--world", "processes"],
+        &["run", spec, "--repeat", "2"],
+    ];
+    for args in cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_ballot")).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("processes"), "{args:?}: {stderr}");
+    }
+}

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long a node may take to start and say where it listens.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -73,7 +73,6 @@ pub struct ProcessCluster {
     proxy: Proxy,
     nodes: Vec<Option<NodeProcess>>,
     conditions: Conditions,
-    origin: Instant,
     origin_wall_ms: f64,
     /// The time the last `run_to` reached: the history shows what happened before it.
     reached_ms: f64,
@@ -111,7 +110,6 @@ impl ProcessCluster {
             proxy,
             nodes: (0..n).map(|_| None).collect(),
             conditions,
-            origin: Instant::now(),
             origin_wall_ms: wall_ms(),
             reached_ms: 0.0,
             record_events: Mutex::new(Vec::new()),
@@ -240,8 +238,10 @@ impl ProcessCluster {
         });
     }
 
+    /// Real time since the start, milliseconds, on the wall clock the nodes date their events
+    /// by: the harness's record and the nodes' files share one axis.
     fn real_ms(&self) -> f64 {
-        self.origin.elapsed().as_secs_f64() * 1e3
+        wall_ms() - self.origin_wall_ms
     }
 
     /// Notes nodes whose process ended though the harness did not crash it: recorded as a
