@@ -36,13 +36,13 @@ python3 scripts/bugs.py "$bug" "$copy"
 (cd "$copy" && CARGO_TARGET_DIR=$work/target cargo build -q --release -p ballot-harness)
 set +e
 "$work/target/release/ballot" run examples/stale-campaigns.json --world processes \
-  --repeat 10 --stop-on-violation > "$work/$bug.log" 2>&1
+  --repeat 20 --stop-on-violation > "$work/$bug.log" 2>&1
 rc=$?
 set -e
 if [ "$rc" = 1 ] && grep -q 'vote-durable' "$work/$bug.log"; then
   echo "   found: $(grep -c '^run ' "$work/$bug.log") run(s) to the first vote-durable violation"
 else
-  echo "   NOT FOUND in 10 runs (exit $rc): $work/$bug.log"
+  echo "   NOT FOUND in 20 runs (exit $rc): $work/$bug.log"
   status=1
 fi
 if "$ballot" run examples/stale-campaigns.json --world processes > "$work/shipped.log" 2>&1; then

@@ -172,11 +172,7 @@ impl ProcessCluster {
         command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::from(stderr));
         die_with_parent(&mut command);
         let mut child = command.spawn().map_err(|e| format!("{}: {e}", self.binary.display()))?;
-        LIVE.lock().expect("live lock").iter_mut().for_each(|(pids, dir)| {
-            if *dir == self.dir {
-                pids.push(child.id());
-            }
-        });
+        self.track(child.id(), true);
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = child.stdout.take().expect("piped stdout");
         let listening = log_output(stdout, node_dir.join("stdout.log"));
@@ -185,6 +181,7 @@ impl ProcessCluster {
             Err(e) => {
                 let _ = child.kill();
                 let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+                self.track(child.id(), false);
                 let why = match e {
                     RecvTimeoutError::Timeout => "did not start in time".to_string(),
                     RecvTimeoutError::Disconnected => format!("exited at start ({status})"),
@@ -200,6 +197,18 @@ impl ProcessCluster {
             self.command(i, &serde_json::json!({"clock_rate": self.conditions.clock_rates[i]}));
         }
         Ok(())
+    }
+
+    /// Adds (or, once reaped, removes) a process in this cluster's entry for the Ctrl-C
+    /// handler: a reaped process's id may be reused by another.
+    fn track(&self, pid: u32, running: bool) {
+        let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((pids, _)) = live.iter_mut().find(|(_, dir)| *dir == self.dir) {
+            pids.retain(|p| *p != pid);
+            if running {
+                pids.push(pid);
+            }
+        }
     }
 
     /// Sends a command line to node `i`'s stdin (if it runs).
@@ -223,6 +232,7 @@ impl ProcessCluster {
         if let Some(mut node) = self.nodes[i].take() {
             let _ = node.child.kill();
             let _ = node.child.wait();
+            self.track(node.child.id(), false);
         }
     }
 
@@ -250,6 +260,8 @@ impl ProcessCluster {
         for i in 0..self.nodes.len() {
             let Some(node) = &mut self.nodes[i] else { continue };
             let Ok(Some(status)) = node.child.try_wait() else { continue };
+            let pid = node.child.id();
+            self.track(pid, false);
             self.nodes[i] = None;
             let t = self.real_ms();
             let stderr =
