@@ -16,9 +16,12 @@ test: fixtures
 	$(CARGO) test --test raft_rs -- --ignored
 
 ## rustfmt check, clippy with warnings denied (the raft-rs 0.3 adapter too, outside the
-## workspace), and no async runtime or simulator in the core.
+## workspace), cargo doc without warnings, every command the docs show run by make readme,
+## and no async runtime or simulator in the core.
 lint:
 	$(CARGO) fmt --all -- --check
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --workspace --all-features
+	python3 scripts/doc-commands.py
 	rustfmt --edition 2021 --check crates/raft-rs-0.3/src/lib.rs fixtures/main.rs
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 	cp fixtures/raft-rs-0.3.1/Cargo.lock crates/raft-rs-0.3/Cargo.lock
@@ -61,7 +64,7 @@ hunt-raft-rs: build fixtures
 chaos: build
 	$(BALLOT) chaos --duration $(DURATION) $(if $(JOBS),--jobs $(JOBS)) $(if $(WORLD),--world $(WORLD)) --out target/chaos
 
-## Run the README's commands that no test runs (the UDP example, --json of every command,
+## Run the commands of the README and the guide that no test runs (the UDP example, --json of every command,
 ## a short chaos, the worked failure) and check what they must do.
 readme:
 	scripts/readme-commands.sh
@@ -76,7 +79,7 @@ processes:
 	scripts/processes.sh $(N)
 
 ## Mutation score of the core: every cargo-mutants mutant against the core's tests, then a
-## chaos budget for those the tests miss: make mutants [SHARD=2/4] [RUNS=500]. Long: see README.
+## chaos budget for those the tests miss: make mutants [SHARD=2/4] [RUNS=500]. Long: see docs/mutants.md.
 mutants:
 	$(CARGO) mutants --version >/dev/null 2>&1 || $(CARGO) install --locked cargo-mutants
 	scripts/mutants.py run $(if $(SHARD),--shard $(SHARD)) $(if $(RUNS),--runs $(RUNS)) --out $(MUTANTS_OUT)

@@ -39,7 +39,7 @@ def bench(ballot, world, trials):
 
 
 def label(row):
-    """The row's configuration, as the README's tables name it."""
+    """The row's configuration, as docs/benchmarks.md's tables name it."""
     lo, hi = row["election_timeout_ms"]
     lat = "-".join(map(str, row["latency_ms"]))
     options = [f"hb {row['heartbeat_ms']}", "pre-vote" if row["pre_vote"] else "no pre-vote",

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the README's commands that a test does not already run, and checks what they must do:
+# Runs the commands of the README and the guide (docs/) that a test does not already run, and
+# checks what they must do (scripts/doc-commands.py, in make lint, checks that none is missed):
 # the UDP example five times in a row (exit 0, nothing left in the temporary directory),
 # `--json` of every command through a JSON parser, a short `make chaos`, the timeline
 # screenshot, `make processes` (bounded), `make prove-bugs`, one shard of `make mutants`, and the worked example of a
@@ -66,7 +67,7 @@ echo "== make mutants, one shard of a hundred with a small chaos budget"
 make -s mutants SHARD=1/100 RUNS=50 MUTANTS_OUT="$work/mutants" > "$work/mutants.log"
 grep -q '^  score ' "$work/mutants.log"
 
-echo "== Testing another Raft: raft-rs 0.7, the 0.3 fixtures, the hunt (README)"
+echo "== Testing another Raft: raft-rs 0.7, the 0.3 fixtures, the hunt (docs/testing-another-raft.md)"
 make -s fixtures > /dev/null
 status() { set +e; "$@" > /dev/null; local s=$?; set -e; echo $s; }
 $ballot run examples/spec.json --core raft-rs > "$work/rr.out"
@@ -74,7 +75,9 @@ grep -q '^verdict: Pass' "$work/rr.out"
 $ballot chaos --core raft-rs --runs 500 --out "$work/rr-chaos" > "$work/rr-chaos.log" || true
 grep -q '^summary: ' "$work/rr-chaos.log"
 pr84=tests/regressions/raft-rs/pr84-pre-candidates-trust-a-dead-leader.json
-[ "$(status $ballot repro $pr84)" = 3 ]
+[ "$(status target/release/ballot repro tests/regressions/raft-rs/pr84-pre-candidates-trust-a-dead-leader.json)" = 3 ]
+[ "$(status target/fixtures/bin/raft-rs-0.3.0 repro tests/regressions/raft-rs/pr84-pre-candidates-trust-a-dead-leader.json)" = 3 ]
+[ "$(status target/release/ballot repro tests/regressions/raft-rs/lease-outlives-check-quorum.json)" = 1 ]
 $ballot repro $pr84 --timeline "$work/pr84.html" > /dev/null || true
 scripts/screenshot.sh "$work/pr84.html" "$work/pr84.png"
 $ballot bench failover --core raft-rs --svg "$work/failover-raft-rs.svg" > /dev/null

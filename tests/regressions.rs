@@ -1,5 +1,5 @@
 //! The regression corpus: every artifact under `tests/regressions/` once showed a bug; each
-//! must now pass. Add one by copying a (shrunk) artifact here; see the README.
+//! must now pass. Add one by copying a (shrunk) artifact here; see docs/failures.md.
 
 use ballot_harness::run::run_in;
 use ballot_harness::world::WorldName;

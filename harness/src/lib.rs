@@ -5,6 +5,11 @@
 //! views from it once, judges named properties on those views, and shrinks and saves every
 //! failure. The pipeline, and the folder of each step:
 //!
+//! Guide pages in the repository: `docs/simulator.md` (scenario tests, and this pipeline),
+//! `docs/hunting.md` (chaos, marks, shards), `docs/worlds.md` and `docs/processes.md` (where a
+//! schedule runs), `docs/properties.md`, `docs/schedule.md`, `docs/failures.md`,
+//! `docs/diagnose.md` and `docs/cli.md` (the `ballot` command).
+//!
 //! ```text
 //! schedule/ ──▶ world/ (cluster, nemesis) ──▶ history/ ──▶ history::Views ──▶ check/ ──▶ report/
 //!   file          turmoil + real nodes          facts        derived once      properties   summary,
@@ -23,7 +28,7 @@
 //! - [`history`]: events (facts only) and [`Views`] (everything derived from them).
 //! - [`check`]: one property per file, each saying over how long it was judged.
 //! - [`report`]: [`Summary`] and the verdict rule, [`Artifact`], the timeline, atomic writes.
-//! - [`explore`]: generator, shrinker, chaos. [`bench`]: the benchmarks.
+//! - [`explore`]: generator, shrinker, chaos. [`bench`](mod@bench): the benchmarks.
 
 #![warn(missing_docs)]
 

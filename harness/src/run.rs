@@ -181,7 +181,7 @@ fn finish(world: &mut impl World, timing: Timing, disk: DiskSpec, liveness_ms: u
 }
 
 impl Cluster {
-    /// Ends a hand-driven scenario as the runner ends every run (see [`finish`]).
+    /// Ends a hand-driven scenario as the runner ends every run (see `finish`).
     pub fn finish(&mut self, liveness_ms: u64) -> Judgement {
         let (timing, disk) = (self.timing(), self.disk().clone());
         finish(self, timing, disk, liveness_ms)
@@ -189,7 +189,7 @@ impl Cluster {
 }
 
 impl ProcessCluster {
-    /// Ends a hand-driven scenario on processes as the runner ends every run (see [`finish`]).
+    /// Ends a hand-driven scenario on processes as the runner ends every run (see `finish`).
     pub fn finish(&mut self, liveness_ms: u64) -> Judgement {
         let schedule = self.schedule().clone();
         finish(self, schedule.timing(), schedule.disk, liveness_ms)

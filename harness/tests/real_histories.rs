@@ -278,7 +278,7 @@ fn kill_the_leader_of_three_processes(name: &str, config: Option<&str>) -> (Vec<
     (nodes.stop(&dir), l)
 }
 
-/// The README's walk-through, as processes: the leader killed and restarted, then `ballot
+/// docs/diagnose.md's walk-through, as processes: the leader killed and restarted, then `ballot
 /// check` and `ballot diagnose` on the three history files: a clean verdict and the failover
 /// with its numbers.
 #[test]

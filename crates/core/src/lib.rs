@@ -9,6 +9,10 @@
 //! optional adaptive election timeout. It touches no network, no disk and no clock: time
 //! arrives as milliseconds in every input, randomness from a seed.
 //!
+//! Guide pages in the repository: `docs/core.md` (driving the core under your own I/O, and
+//! what it does), `docs/application.md` (the node that drives it for applications),
+//! `docs/properties.md` (what the harness checks of it).
+//!
 //! ## Driving it
 //!
 //! A driver owns the network and the disk and loops:

@@ -5,6 +5,10 @@
 //! applications a [`NodeHandle`]: who leads and in which term (the fencing token), a watch of
 //! changes, the leader lease, proposals that report when they commit, and leadership transfer.
 //!
+//! Guide pages in the repository: `docs/application.md` (using the node in an application),
+//! `docs/diagnose.md` (its history, `ballot check` and `ballot diagnose`),
+//! `docs/testing-another-raft.md` (running another core through [`ElectionCore`]).
+//!
 //! Persist before send: every vote, term and entry reaches the disk before any message that
 //! announces it leaves. If the disk fails, the node stops rather than risk a vote it could
 //! later forget.
@@ -33,6 +37,8 @@
 //! }
 //! # }
 //! ```
+
+#![warn(missing_docs)]
 
 mod api;
 mod clock;

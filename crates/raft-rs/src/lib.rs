@@ -5,6 +5,10 @@
 //! runs TiKV's Raft exactly as it runs ballot's own core. The adapter never changes raft-rs;
 //! it translates:
 //!
+//! The guide page for testing another core, with this adapter as the worked example:
+//! `docs/testing-another-raft.md` in the repository; what the harness found in raft-rs:
+//! `docs/raft-rs.md`.
+//!
 //! - **Time.** raft-rs counts ticks; one tick is one millisecond of the node's clock, so the
 //!   same `election_timeout_ms` and `heartbeat_ms` mean the same thing for both cores. The
 //!   adapter does not wake every millisecond: [`ElectionCore::next_deadline`] reads raft-rs's

@@ -26,7 +26,7 @@ pub struct SimRow {
     /// The event world: the same cluster's speed in turmoil.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub turmoil_sim_s_per_wall_s: Option<f64>,
-    /// The event world: its speed over turmoil's for the same cluster (medians of [`PAIRS`]
+    /// The event world: its speed over turmoil's for the same cluster (medians of `PAIRS`
     /// pairs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub over_turmoil: Option<f64>,
@@ -34,7 +34,7 @@ pub struct SimRow {
 
 /// Simulated seconds per wall second of a stable cluster of `nodes` running `core` in
 /// `world` (its defaults: 150-300 ms timeouts, 50 ms heartbeats, seed 1), over at least `sim_s`
-/// simulated seconds and [`MIN_WALL`]; `None` if this build cannot run the core there.
+/// simulated seconds and `MIN_WALL`; `None` if this build cannot run the core there.
 pub fn cluster_speed(core: CoreName, nodes: usize, sim_s: u64, world: WorldName) -> Option<f64> {
     let spec = WorldSpec {
         nodes,
@@ -54,7 +54,7 @@ pub fn cluster_speed(core: CoreName, nodes: usize, sim_s: u64, world: WorldName)
 const MIN_WALL: Duration = Duration::from_millis(500);
 
 /// Simulated seconds per wall second of `run_ms`, run `sim_s` simulated seconds at a time until
-/// at least [`MIN_WALL`] has passed, after a fifth of that unmeasured (the first run of a
+/// at least `MIN_WALL` has passed, after a fifth of that unmeasured (the first run of a
 /// process measured a third slower at times: caches and the processor's clock warming up).
 fn speed(sim_s: u64, mut run_ms: impl FnMut(u64)) -> f64 {
     let warm = Instant::now();
@@ -133,7 +133,7 @@ pub fn floor_speed(nodes: usize, sim_s: u64) -> f64 {
 /// one measurement by a third at times, the median of pairs taken back to back far less.
 const PAIRS: usize = 3;
 
-/// The medians of [`PAIRS`] speeds of the cluster in `world` and in turmoil, each pair taken
+/// The medians of `PAIRS` speeds of the cluster in `world` and in turmoil, each pair taken
 /// back to back.
 fn paired_speeds(core: CoreName, nodes: usize, sim_s: u64, world: WorldName) -> Option<(f64, f64)> {
     let mut pairs = Vec::with_capacity(PAIRS);
@@ -150,7 +150,7 @@ fn paired_speeds(core: CoreName, nodes: usize, sim_s: u64, world: WorldName) -> 
 }
 
 /// The speeds for 3, 5 and 7 nodes running `core` in `world`. The event world measures the
-/// same cluster in turmoil too, [`PAIRS`] times each back to back, and reports the medians.
+/// same cluster in turmoil too, `PAIRS` times each back to back, and reports the medians.
 pub fn rows(core: CoreName, sim_s: u64, world: WorldName) -> Option<Vec<SimRow>> {
     let ratio = |a: f64, b: f64| (a / b * 100.0).round() / 100.0;
     [3, 5, 7]

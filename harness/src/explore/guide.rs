@@ -12,7 +12,7 @@ const CORPUS_MAX: usize = 256;
 /// What a run reached, for guidance: each coverage mark, and each pair of marks reached
 /// together (a stale vote response *and* a restart after voting says more about a run than
 /// either). Abstract states of the cluster (per node: role, term behind or not, log against
-/// the leader's) were tried as features too, and found no sooner (README, prove-bugs).
+/// the leader's) were tried as features too, and found no sooner (docs/proof.md).
 pub(crate) fn features(run: &Run) -> Vec<String> {
     let marks: Vec<&String> = run.summary.marks.keys().collect();
     let mut out: Vec<String> = marks.iter().map(|m| m.to_string()).collect();

@@ -1,9 +1,9 @@
 //! Every fault in one file: its schedule fields and validation, how it changes the world's
 //! [`Conditions`], its label on the timeline, the shapes the generator draws with it and how
-//! the shrinker simplifies it. Adding a fault is one file here and one line in [`faults!`]'s
+//! the shrinker simplifies it. Adding a fault is one file here and one line in `faults!`'s
 //! table below.
 //!
-//! The same [`Conditions::apply`] runs twice: in the live cluster (which then makes turmoil
+//! The same [`Op::apply`] runs twice: in the live cluster (which then makes turmoil
 //! match the new conditions) and when [`crate::history::Views`] replays a history, so what a
 //! fault means is written once.
 

@@ -26,10 +26,10 @@ pub struct Propose {
     /// What to write (its start, when `size` is given).
     pub value: String,
     /// The write's size, bytes: `value` padded with `.` to this length (at least `value`'s
-    /// own length, at most [`MAX_PROPOSE_BYTES`]). Absent: `value` as it is.
+    /// own length, at most `MAX_PROPOSE_BYTES`). Absent: `value` as it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<usize>,
-    /// A burst: this many writes (1 to [`MAX_BURST`]), `value-0`, `value-1`, ..., each of
+    /// A burst: this many writes (1 to `MAX_BURST`), `value-0`, `value-1`, ..., each of
     /// `size`, sent `every_ms` apart. Absent: the one write `value`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
