@@ -23,6 +23,14 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+/// turmoil's latency law, which every world follows: the minimum plus the range times an
+/// Exp(5) draw, capped at the maximum (most messages near the minimum, a long tail),
+/// milliseconds.
+pub(crate) fn draw_latency_ms(rng: &mut impl rand::Rng, [min, max]: [u64; 2]) -> f64 {
+    let exp = -(1.0 - rng.random::<f64>()).ln() / 5.0;
+    (min as f64 + max.saturating_sub(min) as f64 * exp).min(max.max(min) as f64)
+}
+
 /// What the runner needs of a world: time, the faults' conditions, and the history.
 pub trait World {
     /// Number of nodes.

@@ -67,9 +67,8 @@ pub struct ProcessOptions {
 /// A cluster of real node processes behind the proxy.
 pub struct ProcessCluster {
     schedule: Schedule,
-    binary: PathBuf,
+    options: ProcessOptions,
     dir: PathBuf,
-    record: Option<PathBuf>,
     proxy: Proxy,
     nodes: Vec<Option<NodeProcess>>,
     conditions: Conditions,
@@ -104,9 +103,8 @@ impl ProcessCluster {
         let conditions = Conditions::new(n, schedule.network.clone());
         let mut cluster = ProcessCluster {
             schedule: schedule.clone(),
-            binary: options.binary.clone(),
+            options: options.clone(),
             dir,
-            record: options.record.clone(),
             proxy,
             nodes: (0..n).map(|_| None).collect(),
             conditions,
@@ -156,7 +154,7 @@ impl ProcessCluster {
             .append(true)
             .open(node_dir.join("stderr.log"))
             .map_err(|e| e.to_string())?;
-        let mut command = Command::new(&self.binary);
+        let mut command = Command::new(&self.options.binary);
         command
             .arg("node")
             .args(["--id", &i.to_string(), "--dir"])
@@ -171,7 +169,8 @@ impl ProcessCluster {
         }
         command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::from(stderr));
         die_with_parent(&mut command);
-        let mut child = command.spawn().map_err(|e| format!("{}: {e}", self.binary.display()))?;
+        let mut child =
+            command.spawn().map_err(|e| format!("{}: {e}", self.options.binary.display()))?;
         self.track(child.id(), true);
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = child.stdout.take().expect("piped stdout");
@@ -323,7 +322,7 @@ impl Drop for ProcessCluster {
         for i in 0..self.nodes.len() {
             self.kill(i);
         }
-        if let Some(to) = self.record.clone() {
+        if let Some(to) = self.options.record.clone() {
             if let Err(e) = self.copy_record(&to) {
                 eprintln!("could not copy the run's record to {}: {e}", to.display());
             }

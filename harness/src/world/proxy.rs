@@ -154,9 +154,7 @@ impl Shared {
         bytes: Vec<u8>,
         fate: &'static str,
     ) {
-        let [min, max] = state.links.latency_ms;
-        let delay_ms =
-            if max > min { state.rng.random_range(min as f64..max as f64) } else { min as f64 };
+        let delay_ms = super::draw_latency_ms(&mut state.rng, state.links.latency_ms);
         let record =
             Record { delay_ms: Some(delay_ms), ..self.record(from, to, bytes.len(), fate) };
         self.log(state, record);

@@ -234,11 +234,9 @@ impl EventCluster {
         if self.conditions.blocked.contains(&(from, to)) {
             return;
         }
-        // turmoil's latency: the minimum plus the range times an Exp(5) draw, capped at the
-        // maximum (most messages near the minimum, a long tail).
-        let [min, max] = self.conditions.latency_ms;
-        let exp = -(1.0 - self.latency_rng.random::<f64>()).ln() / 5.0;
-        let latency = (min + ((max.saturating_sub(min)) as f64 * exp) as u64).min(max.max(min));
+        // In whole milliseconds, as turmoil delivers.
+        let latency =
+            super::draw_latency_ms(&mut self.latency_rng, self.conditions.latency_ms) as u64;
         // turmoil runs its hosts in order once a tick, each taking what was due before it ran:
         // a datagram with no latency reaches a later host in the same tick, an earlier one
         // (or itself) in the next. So no exchange goes back and forth within one instant.
