@@ -153,6 +153,12 @@ fn the_example_schedule_passes_on_processes_and_leaves_nothing() {
     assert_eq!(left_behind(&run_dirs), (Vec::<String>::new(), Vec::<String>::new()));
 }
 
+/// Sends `sig` to process `pid`.
+fn signal(pid: u32, sig: libc::c_int) {
+    // SAFETY: kill(2) on a process this test started (or its cluster did).
+    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, sig) }, 0);
+}
+
 /// Directories in the temporary directory, and processes, whose names or command lines
 /// contain `run_dirs`.
 fn left_behind(run_dirs: &str) -> (Vec<String>, Vec<String>) {
@@ -186,7 +192,7 @@ fn a_node_that_will_not_start_or_dies_on_its_own_is_reported() {
     let mut c = processes(3, "");
     wait_for_leader(&mut c, &all(3), 3_000);
     let pid = c.pids()[1].expect("node 1 runs");
-    Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
+    signal(pid, libc::SIGKILL);
     c.run_for(200);
     assert!(
         c.exited().iter().any(|e| e.starts_with("node 1 exited on its own")),
@@ -216,7 +222,7 @@ fn an_interrupted_run_leaves_nothing() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     std::thread::sleep(std::time::Duration::from_millis(500));
-    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    signal(child.id(), libc::SIGINT);
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
     assert_eq!(left_behind(&run_dirs), (Vec::<String>::new(), Vec::<String>::new()));
