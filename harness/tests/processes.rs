@@ -130,14 +130,17 @@ fn partition_heal_on_processes() {
     assert_every_property(&mut c);
 }
 
-/// `examples/spec.json` through the command: every property holds, the output says the
-/// world is not deterministic, and nothing is left in the temporary directory.
+/// `examples/spec.json` through the command: every property holds, the output and the
+/// timeline say the world is processes (not deterministic), and nothing is left in the
+/// temporary directory.
 #[test]
 fn the_example_schedule_passes_on_processes_and_leaves_nothing() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/spec.json");
+    let timeline = std::env::temp_dir().join(format!("ballot-spec-{}.html", std::process::id()));
     let child = Command::new(env!("CARGO_BIN_EXE_ballot"))
-        .args(["run", spec, "--world", "processes", "--json"])
+        .args(["run", spec, "--world", "processes", "--json", "--timeline"])
+        .arg(&timeline)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -151,6 +154,9 @@ fn the_example_schedule_passes_on_processes_and_leaves_nothing() {
     assert_eq!(summary["world"], "processes");
     assert!(summary["stats"]["messages"].as_u64().unwrap() > 0, "{summary}");
     assert_eq!(left_behind(&run_dirs), (Vec::<String>::new(), Vec::<String>::new()));
+    let page = std::fs::read_to_string(&timeline).unwrap();
+    assert!(page.contains("ballot run on processes, seed 7"), "the timeline's title");
+    let _ = std::fs::remove_file(timeline);
 }
 
 /// Sends `sig` to process `pid`.

@@ -340,7 +340,11 @@ fn print_history_summary(origin: &Origin, dropped_events: u64, summary: &Summary
 
 /// Writes a run's timeline; says where, or why not.
 fn write_timeline(path: &Path, schedule: &Schedule, result: &Run, out: Out) {
-    let title = format!("ballot run, seed {}: {:?}", schedule.seed, result.summary.verdict);
+    let on = match result.summary.world {
+        Some(world) => format!(" on {world}"),
+        None => String::new(),
+    };
+    let title = format!("ballot run{on}, seed {}: {:?}", schedule.seed, result.summary.verdict);
     write_titled_timeline(path, &title, result, out);
 }
 
