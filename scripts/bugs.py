@@ -170,6 +170,15 @@ BUGS = {
         "leading.transfer.is_some() || leading.lease_revoked {",
         "leading.transfer.is_some() {",
     ),
+    # persistence, the node's storage: the state file (term and vote) is written in place and
+    # never synced, the classic forgotten fsync. A crash loses what the node announced; a
+    # killed process alone would not (the kernel keeps its writes), so real processes expose it
+    # only with `ballot node --volatile-writes`, which the processes world uses.
+    "state-not-synced": (
+        "crates/node/src/storage.rs",
+        "write_atomic(&self.fs, &self.path, bytes).await.map_err(|e| self.io(&self.path, e))",
+        "self.fs.write(&self.path, bytes).await.map_err(|e| self.io(&self.path, e))",
+    ),
 }
 
 

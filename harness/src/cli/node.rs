@@ -5,9 +5,10 @@
 //! (run the node's clock at RATE × real time: drift on demand, for fault injection).
 
 use super::bad_input;
+use crate::world::volatile::VolatileWrites;
 use ballot_core::{Config, NodeId};
 use ballot_node::{
-    FileStorage, HistoryWriter, Node, NodeConfig, NodeHandle, RateClock, StdFileSystem,
+    FileStorage, FileSystem, HistoryWriter, Node, NodeConfig, NodeHandle, RateClock, StdFileSystem,
 };
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -43,6 +44,11 @@ pub(crate) struct NodeArgs {
     /// injection on real processes needs), at a write per event.
     #[arg(long)]
     history_write_through: bool,
+    /// Hold each write to the state and log files in memory until it is synced, so that a
+    /// killed process loses what it had not synced, as a machine that loses power would
+    /// (fault injection: the kernel would otherwise keep every write of a killed process).
+    #[arg(long)]
+    volatile_writes: bool,
 }
 
 /// `ID=HOST:PORT`.
@@ -99,7 +105,14 @@ pub(crate) fn node(args: NodeArgs) -> ExitCode {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    match runtime.block_on(serve(config, &args)) {
+    let served = runtime.block_on(async {
+        if args.volatile_writes {
+            serve(VolatileWrites::default(), config, &args).await
+        } else {
+            serve(StdFileSystem, config, &args).await
+        }
+    });
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -108,7 +121,12 @@ pub(crate) fn node(args: NodeArgs) -> ExitCode {
     }
 }
 
-async fn serve(mut config: NodeConfig, args: &NodeArgs) -> Result<(), String> {
+/// Runs the node on the file system `fs` until SIGTERM or Ctrl-C.
+async fn serve<F: FileSystem>(
+    fs: F,
+    mut config: NodeConfig,
+    args: &NodeArgs,
+) -> Result<(), String> {
     let asked = config.members[&config.id];
     let socket =
         tokio::net::UdpSocket::bind(asked).await.map_err(|e| format!("bind {asked}: {e}"))?;
@@ -125,7 +143,7 @@ async fn serve(mut config: NodeConfig, args: &NodeArgs) -> Result<(), String> {
         open(&history_path, &config, clock.clone(), args.history_max_bytes)
             .map_err(|e| format!("{}: {e}", history_path.display()))?,
     );
-    let storage = FileStorage::new(StdFileSystem, args.dir.join("state"));
+    let storage = FileStorage::new(fs, args.dir.join("state"));
     let (id, cluster) = (config.id, config.cluster_id);
     let (node, handle) = Node::new(config, socket, storage, clock.clone(), history.clone())
         .map_err(|e| e.to_string())?;

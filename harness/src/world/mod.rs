@@ -12,6 +12,7 @@ pub mod processes;
 pub mod proxy;
 mod recorder;
 mod sim_io;
+pub mod volatile;
 
 pub use cluster::{serve, Cluster, ClusterBuilder, Host};
 pub use events::EventCluster;

@@ -161,7 +161,8 @@ impl ProcessCluster {
             .arg(&node_dir)
             .arg("--config")
             .arg(self.dir.join("config.json"))
-            .arg("--history-write-through");
+            .arg("--history-write-through")
+            .arg("--volatile-writes");
         for k in 0..self.nodes.len() {
             let addr =
                 if k == i { "127.0.0.1:0".to_string() } else { self.proxy.addrs[k].to_string() };
