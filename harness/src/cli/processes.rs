@@ -113,22 +113,6 @@ pub(crate) fn run(args: RunArgs, schedule: Schedule) -> ExitCode {
     if let Some(path) = &args.timeline {
         write_timeline(path, &schedule, &result, out);
     }
-    let failed = result.summary.verdict != Verdict::Pass;
-    if let (Some(path), true) = (&args.artifact, failed) {
-        save(path, schedule.clone(), &result, WorldName::Processes, out);
-        out.info(&format!(
-            "re-run in the simulator: ballot repro {} --world turmoil",
-            path.display()
-        ));
-    }
-    match (&record, base) {
-        (Some(dir), _) if failed || !temporary => out
-            .info(&format!("the nodes' histories and output, the proxy's log: {}", dir.display())),
-        (_, Some(base)) if temporary => {
-            let _ = std::fs::remove_dir_all(base);
-        }
-        _ => {}
-    }
     let worst = summaries.iter().map(|s| s.verdict).max().unwrap_or(Verdict::Pass);
     if repeat == 1 {
         print_summary(&result.summary, out);
@@ -157,6 +141,22 @@ pub(crate) fn run(args: RunArgs, schedule: Schedule) -> ExitCode {
                 println!("{p}: violated in {r} runs");
             }
         }
+    }
+    let failed = result.summary.verdict != Verdict::Pass;
+    if let (Some(path), true) = (&args.artifact, failed) {
+        save(path, schedule.clone(), &result, WorldName::Processes, out);
+        out.info(&format!(
+            "re-run in the simulator: ballot repro {} --world turmoil",
+            path.display()
+        ));
+    }
+    match (&record, base) {
+        (Some(dir), _) if failed || !temporary => out
+            .info(&format!("the nodes' histories and output, the proxy's log: {}", dir.display())),
+        (_, Some(base)) if temporary => {
+            let _ = std::fs::remove_dir_all(base);
+        }
+        _ => {}
     }
     exit(worst)
 }
