@@ -32,8 +32,9 @@ const QUEUE_LINES: usize = 4096;
 /// shows as much).
 pub const VALUE_SHOWN_BYTES: usize = 64;
 
-/// Milliseconds since the Unix epoch, now.
-fn wall_ms() -> f64 {
+/// Milliseconds since the Unix epoch, now: the axis on which a history's `wall_ms` lies and
+/// the files of several nodes merge.
+pub fn wall_ms() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
 

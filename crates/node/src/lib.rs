@@ -56,7 +56,7 @@ pub use clock::{Clock, RateClock, Sleep, TokioClock};
 pub use core::{Batch, ElectionCore, Envelope, MessageKind};
 pub use driver::{Node, NodeError};
 pub use events::{NoObserver, NodeEvent, Observer};
-pub use history::{HistoryWriter, HISTORY_FORMAT, VALUE_SHOWN_BYTES};
+pub use history::{wall_ms, HistoryWriter, HISTORY_FORMAT, VALUE_SHOWN_BYTES};
 pub use machine::{Datagram, Finished, Flush, NodeConfig, NodeMachine, Write};
 pub use storage::{
     complete_now, write_atomic, FileStorage, FileSystem, StdFileSystem, Storage, StorageError,

@@ -79,12 +79,13 @@ pub(crate) fn run(args: RunArgs, schedule: Schedule) -> ExitCode {
             }
         };
         let failed = result.summary.verdict != Verdict::Pass;
-        for p in names(&result) {
+        let names = names(&result);
+        for p in &names {
             *violated.entry(p.to_string()).or_default() += 1;
         }
         if repeat > 1 {
             let which = if failed {
-                format!(" ({})", names(&result).into_iter().collect::<Vec<_>>().join(", "))
+                format!(" ({})", names.iter().copied().collect::<Vec<_>>().join(", "))
             } else {
                 String::new()
             };

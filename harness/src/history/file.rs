@@ -237,13 +237,9 @@ fn read_cluster(
         events.extend(of_node);
         dropped_events += dropped;
     }
-    // Stable: events of one instant keep their file's order, and the files theirs.
-    events.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
-    let mut history = History::new(first.members.len());
-    let end_ms = events.last().map_or(0.0, |e| e.t_ms);
-    for e in events {
-        history.record(e.t_ms.max(0.0), e.node, e.kind);
-    }
+    // Events of one instant keep their file's order, and the files theirs.
+    let end_ms = events.iter().map(|e| e.t_ms).fold(0.0, f64::max);
+    let history = History::merged(first.members.len(), events);
     nodes_read.sort();
     let cluster = ClusterMeta {
         cluster_id: first.cluster_id,

@@ -210,6 +210,18 @@ impl History {
         History { events: Vec::new(), views: vec![view; nodes], messages: 0 }
     }
 
+    /// The history of `nodes` nodes whose events, from several sources, are `events`: put in
+    /// time order (stably: events of one instant keep the order they were given in), a time
+    /// before the start taken as the start.
+    pub fn merged(nodes: usize, mut events: Vec<Event>) -> History {
+        events.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
+        let mut history = History::new(nodes);
+        for e in events {
+            history.record(e.t_ms.max(0.0), e.node, e.kind);
+        }
+        history
+    }
+
     /// Appends an event.
     pub fn record(&mut self, t_ms: f64, node: Option<usize>, kind: EventKind) {
         if let Some(n) = node {

@@ -15,6 +15,7 @@ use super::World;
 use crate::faults::{self, Conditions, Op};
 use crate::history::{file, Event, EventKind, History};
 use crate::schedule::{Schedule, Step};
+use ballot_node::wall_ms;
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -40,13 +41,6 @@ pub fn interrupt_cleanup() {
         }
         let _ = std::fs::remove_dir_all(dir);
     }
-}
-
-/// Milliseconds since the Unix epoch: the axis the nodes date their events on.
-fn wall_ms() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
 
 /// One running node process.
@@ -145,6 +139,11 @@ impl ProcessCluster {
         self.dir.join(format!("node-{i}"))
     }
 
+    /// What node `i`'s processes wrote on stderr (empty if nothing could be read).
+    fn stderr_of(&self, i: usize) -> String {
+        std::fs::read_to_string(self.node_dir(i).join("stderr.log")).unwrap_or_default()
+    }
+
     /// Starts node `i`'s process on its directory and tells the proxy where it listens.
     fn spawn(&mut self, i: usize) -> Result<(), String> {
         let node_dir = self.node_dir(i);
@@ -186,9 +185,7 @@ impl ProcessCluster {
                     RecvTimeoutError::Timeout => "did not start in time".to_string(),
                     RecvTimeoutError::Disconnected => format!("exited at start ({status})"),
                 };
-                let stderr =
-                    std::fs::read_to_string(node_dir.join("stderr.log")).unwrap_or_default();
-                return Err(format!("node {i} {why}: {}", stderr.trim()));
+                return Err(format!("node {i} {why}: {}", self.stderr_of(i).trim()));
             }
         };
         self.proxy.set_address(i, addr);
@@ -264,9 +261,8 @@ impl ProcessCluster {
             self.track(pid, false);
             self.nodes[i] = None;
             let t = self.real_ms();
-            let stderr =
-                std::fs::read_to_string(self.node_dir(i).join("stderr.log")).unwrap_or_default();
-            let last = stderr.lines().last().unwrap_or("nothing on stderr").to_string();
+            let stderr = self.stderr_of(i);
+            let last = stderr.lines().last().unwrap_or("nothing on stderr");
             self.exited.push(format!("node {i} exited on its own at {t:.0} ms ({status}): {last}"));
             self.conditions.up[i] = false;
             self.record_at(t, Some(i), EventKind::Crash);
@@ -292,12 +288,8 @@ impl ProcessCluster {
             events.extend(of_node.iter().cloned());
         }
         events.retain(|e| e.t_ms <= until_ms);
-        events.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
-        let mut history = History::new(self.nodes.len());
+        let mut history = History::merged(self.nodes.len(), events);
         history.messages = self.messages();
-        for e in events {
-            history.record(e.t_ms.max(0.0), e.node, e.kind);
-        }
         history
     }
 

@@ -94,6 +94,14 @@ struct State {
     log: Option<BufWriter<std::fs::File>>,
 }
 
+impl State {
+    /// Puts a datagram on its way, due at `at` (after any due at the same instant).
+    fn send_at(&mut self, at: Instant, from: usize, to: usize, bytes: Vec<u8>) {
+        self.seq += 1;
+        self.in_flight.push(InFlight { at, seq: self.seq, from, to, bytes });
+    }
+}
+
 struct Shared {
     sockets: Vec<UdpSocket>,
     state: Mutex<State>,
@@ -158,10 +166,7 @@ impl Shared {
         let record =
             Record { delay_ms: Some(delay_ms), ..self.record(from, to, bytes.len(), fate) };
         self.log(state, record);
-        let at = Instant::now() + Duration::from_secs_f64(delay_ms / 1e3);
-        state.seq += 1;
-        let seq = state.seq;
-        state.in_flight.push(InFlight { at, seq, from, to, bytes });
+        state.send_at(Instant::now() + Duration::from_secs_f64(delay_ms / 1e3), from, to, bytes);
         self.due.notify_one();
     }
 
@@ -275,9 +280,7 @@ impl Proxy {
             for bytes in state.held.remove(&(from, to)).unwrap_or_default() {
                 let record = self.shared.record(from, to, bytes.len(), "released");
                 self.shared.log(&mut state, record);
-                state.seq += 1;
-                let seq = state.seq;
-                state.in_flight.push(InFlight { at: Instant::now(), seq, from, to, bytes });
+                state.send_at(Instant::now(), from, to, bytes);
             }
         }
         self.shared.due.notify_one();
