@@ -181,6 +181,10 @@ impl Raft {
     /// Whether this node heard from a live leader within the minimum election timeout (or,
     /// having just started, might have), and so refuses to help anyone else win (§9.6).
     /// Only with check-quorum, which is what makes a leader's silence meaningful.
+    ///
+    /// The promise is to the leader whose heartbeat this node acknowledged, and that leader
+    /// counts on it for its lease whatever this node learns afterwards: a message of a higher
+    /// term that makes this node forget the leader it follows does not end it.
     pub(crate) fn in_lease(&self) -> bool {
         if !self.config.check_quorum {
             return false;
@@ -189,8 +193,8 @@ impl Raft {
             return leading.quorum_active(self.now, self.check_quorum_window());
         }
         let min = self.config.election_timeout_min_ms;
-        let heard_recently = self.leader.is_some()
-            && self.last_leader_contact.is_some_and(|t| self.now.saturating_sub(t) < min);
+        let heard_recently =
+            self.last_leader_contact.is_some_and(|t| self.now.saturating_sub(t) < min);
         heard_recently || self.now.saturating_sub(self.started_at) < min
     }
 
@@ -232,7 +236,13 @@ impl Raft {
             self.mark(Mark::VoteRefusedStaleLog);
             self.stale_candidate_seen();
         }
-        let granted = may_vote && up_to_date;
+        // A request of a higher term was checked against the lease before it raised our
+        // term; one of our own term (we reached it by another message) is checked here.
+        let lease_holds = may_vote && !transfer && self.in_lease();
+        if lease_holds {
+            self.mark(Mark::VoteRefusedInLease);
+        }
+        let granted = may_vote && up_to_date && !lease_holds;
         if granted {
             if self.voted_for != Some(msg.from) {
                 self.voted_for = Some(msg.from);

@@ -11,6 +11,9 @@ pub enum Mark {
     DuplicateVoteResponse,
     /// A vote request of a higher term was ignored because a leader was heard recently.
     VoteIgnoredInLease,
+    /// A vote request of the node's own term (raised by another message since it last heard
+    /// its leader) was refused because that leader was heard recently.
+    VoteRefusedInLease,
     /// A pre-vote was refused because a leader was heard recently.
     PreVoteRefusedInLease,
     /// A pre-vote of a higher term was refused because the candidate's log is behind.
@@ -58,6 +61,7 @@ impl Mark {
         Mark::StaleVoteResponse,
         Mark::DuplicateVoteResponse,
         Mark::VoteIgnoredInLease,
+        Mark::VoteRefusedInLease,
         Mark::PreVoteRefusedInLease,
         Mark::PreVoteRefusedStaleLog,
         Mark::VoteRefusedStaleLog,
@@ -85,6 +89,7 @@ impl Mark {
             Mark::StaleVoteResponse => "stale-vote-response",
             Mark::DuplicateVoteResponse => "duplicate-vote-response",
             Mark::VoteIgnoredInLease => "vote-ignored-in-lease",
+            Mark::VoteRefusedInLease => "vote-refused-in-lease",
             Mark::PreVoteRefusedInLease => "pre-vote-refused-in-lease",
             Mark::PreVoteRefusedStaleLog => "pre-vote-refused-stale-log",
             Mark::VoteRefusedStaleLog => "vote-refused-stale-log",
@@ -116,6 +121,6 @@ mod tests {
     fn names_are_distinct_and_all_is_complete() {
         let names: std::collections::BTreeSet<_> = Mark::ALL.iter().map(|m| m.name()).collect();
         assert_eq!(names.len(), Mark::ALL.len());
-        assert_eq!(Mark::ALL.len(), 22);
+        assert_eq!(Mark::ALL.len(), 23);
     }
 }

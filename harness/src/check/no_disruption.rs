@@ -6,9 +6,11 @@ use super::{violation, Violation};
 use crate::history::{EventKind, LeaderSpan, Views};
 use ballot_core::Role;
 
-/// A leader's undisturbed time: from when it had had a majority it exchanges messages with
+/// A leader's undisturbed time: from when it had had one majority it exchanges messages with
 /// reliably and in time for the settling time, to when that ended (other nodes may be cut
-/// off, crashed, paused or rejoining).
+/// off, crashed, paused or rejoining; the same majority, not merely some majority, must
+/// stay: one swapped for another in an instant leaves the leader rightly short of
+/// acknowledgements for a while).
 struct Undisturbed<'a> {
     span: &'a LeaderSpan,
     since: f64,
@@ -26,16 +28,9 @@ fn undisturbed<'a>(v: &'a Views) -> Vec<Undisturbed<'a>> {
     for span in v.leaders() {
         let n = span.node;
         let stable = |c: &crate::faults::Conditions| c.in_majority(n) && c.timely(&timing);
-        let breaks = v.instants_where_not(span.from_ms, span.to_ms, stable);
-        for (from, to) in v.intervals_where(span.from_ms, span.to_ms, stable) {
-            // An instant without a working majority inside an interval starts it again.
-            let cuts = breaks.iter().copied().filter(|&t| from < t && t < to);
-            let mut start = from;
-            for end in cuts.chain([to]) {
-                if start + settle < end {
-                    out.push(Undisturbed { span, since: start + settle, to: end });
-                }
-                start = end;
+        for (from, to) in v.steady_majority_intervals(n, span.from_ms, span.to_ms, stable) {
+            if from + settle < to {
+                out.push(Undisturbed { span, since: from + settle, to });
             }
         }
     }

@@ -798,6 +798,34 @@ fn no_disruption() {
     assert_eq!(judged("no-disruption", &held), 1_500.0 - 100.0 - 900.0);
 }
 
+/// One majority swapped for another in an instant is not one majority kept: leader 0 reaches
+/// {0, 1} (node 2 isolated), then one `partition` step cuts it from 1 and joins it to 2. Its
+/// check-quorum rightly counts only the acknowledgements of the new majority from then on, so
+/// its undisturbed time starts again at the swap.
+#[test]
+fn no_disruption_restarts_when_the_majority_is_swapped() {
+    let swap = |step_down_at: f64| {
+        let groups = vec![vec![NodeRef::Index(0), NodeRef::Index(2)]];
+        history(&[
+            (100.0, Some(0), role(Role::Leader, 1)),
+            (1_000.0, None, fault(1_000, Isolate { node: NodeRef::Index(2) })),
+            (3_000.0, None, fault(3_000, crate::faults::Partition { groups })),
+            (step_down_at, Some(0), role(Role::Follower, 1)),
+        ])
+    };
+    assert!(check("no-disruption", &swap(3_030.0)).is_empty(), "right after the swap");
+    // Once the new majority has been kept for three maximum election timeouts, it counts.
+    assert_broken("no-disruption", &swap(4_000.0), 4_000.0, &[0]);
+    // A majority that only grows (node 2 rejoins) is kept: node 1 stays throughout.
+    let grows = history(&[
+        (100.0, Some(0), role(Role::Leader, 1)),
+        (1_000.0, None, fault(1_000, Isolate { node: NodeRef::Index(2) })),
+        (3_000.0, None, fault(3_000, Heal {})),
+        (3_030.0, Some(0), role(Role::Follower, 1)),
+    ]);
+    assert_broken("no-disruption", &grows, 3_030.0, &[0]);
+}
+
 #[test]
 fn no_disruption_counts_a_healthy_leader_deposed_without_a_campaign() {
     // Node 2 raises its term while cut off (as a pre-candidate, never a candidate) and

@@ -280,21 +280,43 @@ impl<'h> Views<'h> {
         out
     }
 
-    /// The instants within `(from, to)` at which `holds` was false of the conditions, if only
-    /// for an instant (an isolation healed in the same millisecond still dropped what was in
-    /// flight), which [`Views::intervals_where`] does not see.
-    pub fn instants_where_not(
+    /// The maximal intervals within `[from, to)` in which `holds` is true of the conditions
+    /// and node `n` keeps reaching one majority: the nodes it has reached without a break
+    /// since the interval began. When those stop being a majority a new interval begins,
+    /// even if `n` reaches a majority again in the same instant (a majority swapped for
+    /// another is not one majority kept); an instant where `holds` fails ends one too.
+    pub fn steady_majority_intervals(
         &self,
+        n: usize,
         from: f64,
         to: f64,
         holds: impl Fn(&Conditions) -> bool,
-    ) -> Vec<f64> {
-        let mut out: Vec<f64> = conditions_event_by_event(self.history, &self.setup.network)
+    ) -> Vec<(f64, f64)> {
+        let first = (from, self.conditions_at(from).clone());
+        let later = conditions_event_by_event(self.history, &self.setup.network)
             .into_iter()
-            .filter(|(t, c)| from < *t && *t < to && !holds(c))
-            .map(|(t, _)| t)
-            .collect();
-        out.dedup();
+            .filter(|(t, _)| from < *t && *t < to);
+        let mut out = Vec::new();
+        let mut open: Option<(f64, BTreeSet<usize>)> = None;
+        for (t, c) in std::iter::once(first).chain(later) {
+            let holds_now = holds(&c);
+            let reach: BTreeSet<usize> = c.reach(n).into_iter().collect();
+            if let Some((start, kept)) = open.as_mut() {
+                kept.retain(|m| reach.contains(m));
+                if holds_now && kept.len() > c.size() / 2 {
+                    continue;
+                }
+                out.push((*start, t));
+                open = None;
+            }
+            if holds_now {
+                open = Some((t, reach));
+            }
+        }
+        if let Some((start, _)) = open {
+            out.push((start, to));
+        }
+        out.retain(|(a, b)| a < b);
         out
     }
 

@@ -120,6 +120,46 @@ fn a_node_in_lease_refuses_votes() {
     }
 }
 
+/// Thesis §9.6: the promise a follower made by acknowledging a leader's heartbeat lasts one
+/// minimum election timeout, whatever raises its term meanwhile. A response of a higher term
+/// makes it a follower of that term with no leader known; a vote request of that same term
+/// arriving within the lease must still be refused (a leader counts on the promise for its
+/// lease), and answered once the lease is over. A transfer is exempt, as before.
+#[test]
+fn a_term_raised_by_a_response_keeps_the_lease_promise() {
+    let raisers: [(&str, fn() -> Message); 3] = [
+        ("a vote response", || vote_response(2, 3, false)),
+        ("an append response", || {
+            msg(2, 3, Body::AppendEntriesResponse { success: false, index: 0, sent_at_ms: 0 })
+        }),
+        ("a pre-vote response", || {
+            msg(2, 3, Body::RequestVoteResponse { pre_vote: true, granted: false })
+        }),
+    ];
+    for (name, raise) in raisers {
+        for (since_heartbeat, transfer, granted) in
+            [(60, false, false), (149, false, false), (150, false, true), (60, true, true)]
+        {
+            let mut r = node(3, Config::default(), 2, None, &[]);
+            r.step(heartbeat(2, 2, (0, 0), 0), LATER).unwrap();
+            r.step(raise(), LATER + 1).unwrap();
+            let _ = take(&mut r);
+            assert_eq!((r.term(), r.leader()), (Term(3), None), "{name}");
+            let request = Body::RequestVote {
+                pre_vote: false,
+                transfer,
+                last_log_index: 0,
+                last_log_term: Term(0),
+            };
+            r.step(msg(3, 3, request), LATER + since_heartbeat).unwrap();
+            let ready = take(&mut r);
+            let case = format!("{name}, {since_heartbeat} ms, transfer {transfer}");
+            assert_eq!(answer_to(&ready, 3), Some((Term(3), granted)), "{case}");
+            assert_eq!(ready.marks.contains(&crate::Mark::VoteRefusedInLease), !granted, "{case}");
+        }
+    }
+}
+
 /// Without check-quorum there is no lease: votes are answered at once.
 #[test]
 fn without_check_quorum_no_lease_holds_votes_back() {
