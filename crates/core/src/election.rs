@@ -19,7 +19,7 @@ impl Raft {
             _ => {}
         }
         if matches!(self.role, Role::PreCandidate | Role::Candidate) {
-            self.backoff.lost(self.now);
+            self.backoff.lost(self.now, self.poll_reached_majority());
         }
         if let Some(leader) = self.leader.filter(|&l| l != self.id) {
             self.backoff.leader_silent(leader);
@@ -102,6 +102,23 @@ impl Raft {
         split_retry_ms(rank, unit, lost, permille)
     }
 
+    /// How much longer to wait before retrying a lost campaign when a rival may have won it,
+    /// milliseconds: one vote round trip, time for the winner's first AppendEntries (sent
+    /// after it saved its first entry) to arrive. Retrying sooner would depose a winner that
+    /// has not announced itself yet, and the rivals could depose each other in turn for as
+    /// long as their retries come first. Nothing when no rival can have won: the nodes that
+    /// did not grant us, rivals aside, are too few to give any rival a majority.
+    fn winner_grace_ms(&self) -> u64 {
+        let granted = self.votes.values().filter(|&&g| g).count();
+        let rivals = self.backoff.rivals();
+        let others = self.members.len().saturating_sub(granted + rivals);
+        if rivals > 0 && 1 + others >= self.quorum() {
+            self.vote_round_trip_ms()
+        } else {
+            0
+        }
+    }
+
     /// A vote round trip, milliseconds: the slowest answer of a campaign, else the leader's
     /// heartbeat round trip, else the heartbeat interval.
     pub(crate) fn vote_round_trip_ms(&self) -> u64 {
@@ -128,9 +145,10 @@ impl Raft {
         }
         let rivals = self.role == Role::Candidate && self.backoff.has_rivals();
         if self.poll_lost() {
-            let first = self.backoff.lost(self.now);
+            let first = self.backoff.lost(self.now, self.poll_reached_majority());
             if rivals {
-                self.election_deadline = self.backoff.lost_at() + self.rank_delay();
+                self.election_deadline =
+                    self.backoff.lost_at() + self.rank_delay() + self.winner_grace_ms();
             } else if first {
                 let range = self.election_range();
                 self.election_deadline =
@@ -157,6 +175,12 @@ impl Raft {
         }
         let soon = self.now + draw_timeout(&mut self.rng, self.adaptive.range(&self.config));
         self.election_deadline = self.election_deadline.min(soon);
+    }
+
+    /// This campaign heard from a majority: answers (this node's included) and rivals'
+    /// requests. Without that, a lost campaign may be a partition rather than a split vote.
+    fn poll_reached_majority(&self) -> bool {
+        self.votes.len() + self.backoff.rivals_besides(&self.votes) >= self.quorum()
     }
 
     /// A majority answered this campaign (this node included); a rival's request is no answer,

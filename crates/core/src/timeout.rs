@@ -107,7 +107,8 @@ impl AdaptiveTimeout {
 /// last heard, and how slowly their votes came back, to widen the next timeout's range.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SplitVoteBackoff {
-    /// Campaigns lost in a row since a leader was last heard (or this node led).
+    /// Campaigns lost in a row since a leader was last heard (or this node led), of those
+    /// that heard from a majority.
     lost: u32,
     /// When the current campaign started, local milliseconds.
     campaign_started: Millis,
@@ -194,6 +195,11 @@ impl SplitVoteBackoff {
         !self.rivals.is_empty()
     }
 
+    /// How many other candidates of this campaign's term asked for our vote.
+    pub fn rivals(&self) -> usize {
+        self.rivals.len()
+    }
+
     /// Refusals presumed before their answers arrive, none of them among `answered`: the
     /// rivals (each voted for itself) and the silent leader.
     pub fn presumed_refusals(&self, answered: &BTreeMap<NodeId, bool>) -> usize {
@@ -213,17 +219,27 @@ impl SplitVoteBackoff {
     }
 
     /// The current campaign cannot be won (too many refusals) or its time ran out; returns
-    /// whether this is news (each campaign is counted once).
-    pub fn lost(&mut self, now: Millis) -> bool {
+    /// whether this is news (each campaign is counted once). Only a campaign that
+    /// `reached_majority` (heard from a majority: answers and rivals' requests) counts
+    /// towards the backoff: one that did not cannot tell a split vote from a partition, and
+    /// widening the timeout for it would only delay the first campaign after the heal.
+    pub fn lost(&mut self, now: Millis, reached_majority: bool) -> bool {
         if std::mem::replace(&mut self.counted, true) {
             return false;
         }
         self.lost_at = now;
-        self.lost = self.lost.saturating_add(1);
-        if let Some(slowest) = self.slowest_answer_ms {
-            self.round_trip_ms = Some(slowest);
+        if reached_majority {
+            self.lost = self.lost.saturating_add(1);
+            if let Some(slowest) = self.slowest_answer_ms {
+                self.round_trip_ms = Some(slowest);
+            }
         }
         true
+    }
+
+    /// Rivals of this campaign whose own answer is not among `answered`.
+    pub fn rivals_besides(&self, answered: &BTreeMap<NodeId, bool>) -> usize {
+        self.rivals.keys().filter(|n| !answered.contains_key(n)).count()
     }
 
     /// A leader was heard, or this node leads: the split is over.

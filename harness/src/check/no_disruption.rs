@@ -41,7 +41,8 @@ fn undisturbed<'a>(v: &'a Views) -> Vec<Undisturbed<'a>> {
 /// and in time for three maximum election timeouts is left alone: the majority is inside
 /// its lease and refuses every pre-vote, so a node rejoining from a partition (or waking
 /// from a pause) can neither campaign nor carry a higher term to it in any message. Two
-/// ways of breaking that are reported: a node becoming a candidate, and the leader losing
+/// ways of breaking that are reported: a node becoming a candidate of a term above the
+/// leader's (one of its term or older can neither win nor depose it), and the leader losing
 /// its leadership while the conditions still hold (without crashing or pausing) to a
 /// higher term that reached it any other way (an answer to its heartbeat, say). The
 /// target of a `transfer` may campaign within the transfer's lifetime, and its leader step
@@ -98,10 +99,13 @@ fn campaigns(v: &Views, spans: &[Undisturbed]) -> Vec<Violation> {
             continue;
         };
         let n = e.node.unwrap_or_default();
-        if v.transfer_to(n, e.t_ms) {
+        let (leader, leader_term) = (u.span.node, u.span.term);
+        // A candidacy in the leader's term or an older one cannot win (a majority voted in
+        // the leader's term) and carries no term that could depose it: a node resuming from
+        // a pause may count pre-vote grants of a round before its pause, harmlessly.
+        if v.transfer_to(n, e.t_ms) || term <= leader_term {
             continue;
         }
-        let (leader, leader_term) = (u.span.node, u.span.term);
         out.push(violation(
             "no-disruption",
             e.t_ms,

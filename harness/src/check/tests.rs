@@ -756,6 +756,13 @@ fn no_disruption() {
     // ...but not once it has had a working majority for three maximum election timeouts,
     // not even right after an isolated node rejoins.
     assert_broken("no-disruption", &rejoin(4_100.0), 4_100.0, &[2, 0]);
+    // A candidacy in the leader's own term (stale pre-vote grants counted after a pause)
+    // can neither win nor depose it.
+    let same_term = history(&[
+        (100.0, Some(0), role(Role::Leader, 2)),
+        (4_100.0, Some(2), role(Role::Candidate, 2)),
+    ]);
+    assert!(check("no-disruption", &same_term).is_empty());
     assert_eq!(judged("no-disruption", &rejoin(12_000.0)), END - 100.0 - 900.0);
     // With loss, heartbeats may not arrive: not judged there.
     let lossy = history(&[

@@ -4,7 +4,7 @@ use super::{
     bad_input, exit, fixture, jobs_or_cores, parse_core, parse_duration, parse_jobs, parse_shard,
     progress_bar, simulated_world, Out,
 };
-use crate::explore::chaos::{self, ChaosConfig, Reporter};
+use crate::explore::chaos::{self, ChaosConfig, ChaosSummary, Reporter};
 use crate::world::WorldName;
 use crate::CoreName;
 use std::io::IsTerminal;
@@ -181,28 +181,72 @@ pub(crate) fn chaos(args: ChaosArgs) -> ExitCode {
     if interrupted.load(Ordering::SeqCst) {
         out.info("interrupted: runs in flight finished, every artifact is on disk");
     }
-    for p in crate::PROPERTIES {
-        if summary.runs == 0 || summary.checked_runs.get(p.name).copied().unwrap_or(0) > 0 {
+    let path = args.out.join("summary.json");
+    let json = serde_json::to_string_pretty(&summary).expect("summaries serialize");
+    if let Err(e) = crate::report::write_atomic(&path, json.as_bytes()) {
+        eprintln!("could not write {}: {e}", path.display());
+    }
+    if out.json {
+        out.json(&summary);
+    } else {
+        print_for_a_person(&summary, args.world, &path);
+    }
+    exit(summary.verdict())
+}
+
+/// The end of a campaign for a person: what ran, each finding with its world label and the
+/// line that replays it, how many runs judged each property (and what the others lacked),
+/// and the marks no run reached.
+fn print_for_a_person(s: &ChaosSummary, world: WorldName, path: &std::path::Path) {
+    println!();
+    println!(
+        "{} runs in the {world} world, {:.1} simulated hours, in {:.0} s ({:.0} runs/s, {} jobs)",
+        s.runs,
+        s.sim_ms / 3.6e6,
+        s.wall_s,
+        s.runs as f64 / s.wall_s.max(1e-9),
+        s.jobs
+    );
+    let known: u64 = s.first_runs.keys().filter(|p| !s.violations.contains_key(*p)).count() as u64;
+    match s.artifacts.len() {
+        0 if known == 0 => println!("findings: none"),
+        0 => println!("findings: only the known properties ({:?})", s.first_runs),
+        n => println!("findings: {n}"),
+    }
+    for file in &s.artifacts {
+        let Ok(artifact) = crate::report::Artifact::read_unvalidated(std::path::Path::new(file))
+        else {
+            println!("  {file} (unreadable)");
             continue;
-        }
-        match p.needs {
-            None => out.info(&format!("never checked: {} (no run could judge it)", p.name)),
-            Some(needs) => out.info(&format!("never reached: {} (needs {needs})", p.name)),
+        };
+        let property = artifact.summary.violations.first().map_or("?", |v| v.property.as_str());
+        let label = artifact.turmoil.as_deref().unwrap_or("found in turmoil");
+        println!("  {property}: {label}");
+        println!("    {}", artifact.command);
+    }
+    if s.runs > 0 {
+        println!("judged (runs that judged each property for some time):");
+        for p in crate::PROPERTIES {
+            let judged = s.checked_runs.get(p.name).copied().unwrap_or(0);
+            let why = match p.needs {
+                _ if judged == s.runs => String::new(),
+                Some(needs) => format!("; the others lacked {needs}"),
+                None => "; the others had no liveness phase".to_string(),
+            };
+            println!(
+                "  {:<20} {judged} of {} ({:.1} %){why}",
+                p.name,
+                s.runs,
+                100.0 * judged as f64 / s.runs as f64
+            );
         }
     }
     let unreached: Vec<&str> =
-        summary.marks.iter().filter(|(_, runs)| **runs == 0).map(|(m, _)| m.as_str()).collect();
-    if summary.runs > 0 && !unreached.is_empty() {
-        out.info(&format!("marks no run reached: {}", unreached.join(", ")));
+        s.marks.iter().filter(|(_, runs)| **runs == 0).map(|(m, _)| m.as_str()).collect();
+    if s.runs > 0 && !unreached.is_empty() {
+        println!("marks no run reached: {}", unreached.join(", "));
     }
-    let path = args.out.join("summary.json");
-    let json = serde_json::to_string_pretty(&summary).expect("summaries serialize");
-    match crate::report::write_atomic(&path, json.as_bytes()) {
-        Ok(()) => out.info(&format!("summary: {}", path.display())),
-        Err(e) => eprintln!("could not write {}: {e}", path.display()),
-    }
-    out.json(&summary);
-    exit(summary.verdict())
+    println!("summary: {}", path.display());
 }
 
 /// `ballot chaos merge`: one summary and one copy of each finding from several shards.

@@ -166,9 +166,11 @@ impl Out {
         }
     }
 
-    /// The command's one JSON document (only with `--json`).
+    /// The command's one JSON document: printed only with `--json`.
     fn json(self, value: &impl serde::Serialize) {
-        println!("{}", serde_json::to_string_pretty(value).expect("outputs serialize"));
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(value).expect("outputs serialize"));
+        }
     }
 }
 

@@ -287,7 +287,8 @@ impl Campaign {
             );
             let confirmation = (self.config.world != WorldName::Turmoil)
                 .then(|| confirm_in_turmoil(&shrunk.schedule, &schedule, &property));
-            artifact.confirmed_in_turmoil = confirmation.map(|c| c != Confirmation::EventWorldOnly);
+            artifact.confirmed_in_turmoil = confirmation.map(Confirmation::confirmed);
+            artifact.turmoil = confirmation.map(Confirmation::describe);
             if let Err(e) = artifact.write(&path) {
                 (report.line)(&format!("could not write {}: {e}", path.display()));
             }
@@ -300,13 +301,13 @@ impl Campaign {
                 before.1,
                 after.1,
                 shrunk.took.as_secs_f64(),
-                confirmation.map_or("", Confirmation::describe),
+                confirmation.map_or(String::new(), |c| format!(", {}", c.describe())),
                 artifact.command
             ));
             let mut s = self.summary.lock().expect("lock");
             *s.violations.entry(property).or_default() += 1;
             s.artifacts.push(path.display().to_string());
-            if confirmation == Some(Confirmation::EventWorldOnly) {
+            if confirmation.is_some_and(|c| !c.confirmed()) {
                 s.event_world_only.push(path.display().to_string());
             }
             s.first_violation_run =
@@ -326,33 +327,57 @@ pub enum Confirmation {
     Shrunk,
     /// Only the schedule as found does: the shrunk one leans on the event world's timing.
     AsFound,
-    /// Neither does: a failing schedule of the core under the event world's timing, which
-    /// turmoil's (timer granularity, delivery order) does not reproduce.
-    EventWorldOnly,
+    /// Neither does under its own seed (turmoil draws its timings differently, so a rare
+    /// failure seldom recurs under the same seed): the shrunk schedule failed under
+    /// `failing` of `seeds` other seeds. At 0 the finding is the event world's alone.
+    OtherSeeds {
+        /// Seeds under which the shrunk schedule failed the property in turmoil.
+        failing: u32,
+        /// Seeds tried.
+        seeds: u32,
+    },
 }
+
+/// Seeds a finding that turmoil passes under its own seed is replayed under there, before
+/// it may be called the event world's alone.
+pub const TURMOIL_SEEDS: u32 = 50;
 
 impl Confirmation {
     /// How a finding's line says it.
-    fn describe(self) -> &'static str {
+    pub fn describe(self) -> String {
         match self {
-            Confirmation::Shrunk => ", confirmed in turmoil",
-            Confirmation::AsFound => ", confirmed in turmoil as found (not shrunk)",
-            Confirmation::EventWorldOnly => ", event world only (turmoil passes it)",
+            Confirmation::Shrunk => "confirmed in turmoil".into(),
+            Confirmation::AsFound => "confirmed in turmoil as found (not shrunk)".into(),
+            Confirmation::OtherSeeds { failing: 0, seeds } => {
+                format!("event world only: turmoil passes it under its own seed and {seeds} others")
+            }
+            Confirmation::OtherSeeds { failing, seeds } => {
+                format!("turmoil: {failing} of {seeds} seeds fail (not its own)")
+            }
         }
+    }
+
+    /// Whether turmoil failed the property too, under some seed.
+    pub fn confirmed(self) -> bool {
+        !matches!(self, Confirmation::OtherSeeds { failing: 0, .. })
     }
 }
 
-/// Replays an event-world finding in turmoil: the shrunk schedule, else the one as found.
+/// Replays an event-world finding in turmoil: the shrunk schedule, else the one as found,
+/// else the shrunk one under seeds 1 to [`TURMOIL_SEEDS`].
 pub fn confirm_in_turmoil(shrunk: &Schedule, found: &Schedule, property: &str) -> Confirmation {
     let fails =
         |s: &Schedule| run_in(s, WorldName::Turmoil).is_some_and(|r| r.summary.violates(property));
     if fails(shrunk) {
-        Confirmation::Shrunk
-    } else if fails(found) {
-        Confirmation::AsFound
-    } else {
-        Confirmation::EventWorldOnly
+        return Confirmation::Shrunk;
     }
+    if fails(found) {
+        return Confirmation::AsFound;
+    }
+    let failing = (1..=u64::from(TURMOIL_SEEDS))
+        .filter(|&seed| fails(&Schedule { seed, ..shrunk.clone() }))
+        .count() as u32;
+    Confirmation::OtherSeeds { failing, seeds: TURMOIL_SEEDS }
 }
 
 /// Where a campaign reports as it goes.
@@ -419,7 +444,7 @@ mod tests {
         assert_eq!(confirm_in_turmoil(&passing, &lease, "lease-safety"), Confirmation::AsFound);
         assert_eq!(
             confirm_in_turmoil(&passing, &passing, "liveness"),
-            Confirmation::EventWorldOnly
+            Confirmation::OtherSeeds { failing: 0, seeds: TURMOIL_SEEDS }
         );
     }
 

@@ -22,6 +22,10 @@ pub struct Artifact {
     /// the same property in turmoil too, with the async node, its UDP and its disk.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirmed_in_turmoil: Option<bool>,
+    /// For a finding of the event world, what its replay in turmoil showed, in words
+    /// ("confirmed in turmoil", "turmoil: 3 of 50 seeds fail (not its own)", ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turmoil: Option<String>,
     /// One line that reproduces it.
     pub command: String,
 }
@@ -30,7 +34,7 @@ impl Artifact {
     /// An artifact for `schedule`, which failed in `world`, saved at `path`.
     pub fn new(schedule: Schedule, summary: Summary, world: WorldName, path: &Path) -> Artifact {
         let command = format!("ballot repro {}", path.display());
-        Artifact { schedule, summary, world, confirmed_in_turmoil: None, command }
+        Artifact { schedule, summary, world, confirmed_in_turmoil: None, turmoil: None, command }
     }
 
     /// Reads an artifact, validating its schedule; errors name the field at fault.

@@ -127,7 +127,8 @@ fn a_node_in_lease_refuses_votes() {
 /// lease), and answered once the lease is over. A transfer is exempt, as before.
 #[test]
 fn a_term_raised_by_a_response_keeps_the_lease_promise() {
-    let raisers: [(&str, fn() -> Message); 3] = [
+    type Raiser = (&'static str, fn() -> Message);
+    let raisers: [Raiser; 3] = [
         ("a vote response", || vote_response(2, 3, false)),
         ("an append response", || {
             msg(2, 3, Body::AppendEntriesResponse { success: false, index: 0, sent_at_ms: 0 })
