@@ -6,7 +6,7 @@ JOBS ?=
 MUTANTS_OUT ?= target/mutants
 BALLOT := target/release/ballot
 
-.PHONY: test lint fmt chaos build fixtures fixtures-lock hunt-raft-rs prove-bugs processes mutants timeline bench readme
+.PHONY: test lint fmt chaos soak build fixtures fixtures-lock hunt-raft-rs prove-bugs processes mutants timeline bench readme
 
 ## Run every test: unit, rule tables, simulated clusters, generated schedules, doc tests,
 ## and the raft-rs 0.3 fixtures' known bugs replayed on their own builds.
@@ -63,6 +63,12 @@ hunt-raft-rs: build fixtures
 ## [WORLD=turmoil]. The default hunts in the event world and replays every finding in turmoil.
 chaos: build
 	$(BALLOT) chaos --duration $(DURATION) $(if $(JOBS),--jobs $(JOBS)) $(if $(WORLD),--world $(WORLD)) --out target/chaos
+
+## The control campaign on the shipped core, over many random base seeds in both simulated
+## worlds: make soak [SEEDS=20] [RUNS=50000] [TURMOIL_SEEDS=5] [TURMOIL_RUNS=10000]
+## (1,000,000 event-world and 50,000 turmoil runs; about 40 minutes on 2 cores).
+soak:
+	scripts/soak.sh
 
 ## Run the commands of the README and the guide that no test runs (the UDP example, --json of every command,
 ## a short chaos, the worked failure) and check what they must do.

@@ -170,6 +170,17 @@ BUGS = {
         "leading.transfer.is_some() || leading.lease_revoked {",
         "leading.transfer.is_some() {",
     ),
+    # lease: the promise a follower made by acknowledging a leader ends when a message of a
+    # higher term makes it forget that leader (a response of another term, say), so it votes
+    # while the leader still holds its lease (issue 39: two leaders with a lease at once).
+    # Found by the transfer shape amid asymmetric links (faults/transfer.rs).
+    "lease-forgotten-on-term-raise": (
+        "crates/core/src/election.rs",
+        """        let heard_recently =
+            self.last_leader_contact.is_some_and(|t| self.now.saturating_sub(t) < min);""",
+        """        let heard_recently = self.leader.is_some()
+            && self.last_leader_contact.is_some_and(|t| self.now.saturating_sub(t) < min);""",
+    ),
     # persistence, the node's storage: the state file (term and vote) is written in place and
     # never synced, the classic forgotten fsync. A crash loses what the node announced; a
     # killed process alone would not (the kernel keeps its writes), so real processes expose it

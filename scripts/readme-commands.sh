@@ -47,7 +47,10 @@ $ballot bench failover --world events --trials 1 --json --svg "$work/fe.svg" | p
 
 echo "== make chaos, briefly"
 make -s chaos DURATION=10s > "$work/chaos.log"
-grep -q '"checked_runs"' "$work/chaos.log"
+# For a person: no JSON on stdout, and the summary at the end.
+if grep -q '^[{}]' "$work/chaos.log"; then echo "make chaos printed JSON at a person"; exit 1; fi
+grep -q '^judged (runs that judged each property' "$work/chaos.log"
+grep -q '^findings: none' "$work/chaos.log"
 
 echo "== make timeline (its commands, into a scratch directory)"
 $ballot run examples/faults.json --timeline "$work/timeline.html" > /dev/null

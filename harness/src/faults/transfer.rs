@@ -2,7 +2,9 @@
 //! (thesis §3.10). A client action, like `propose`: it applies to a node that runs and is
 //! not paused; a node that does not lead refuses it, as the core says.
 
-use super::{index, Conditions, Fault, Heal, Hold, Isolate, Op, Release, Shape};
+use super::{
+    index, Conditions, Cut, Fault, Heal, Hold, Isolate, Op, PartitionOneway, Release, Shape,
+};
 use crate::schedule::{NodeRef, ScheduleError};
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -42,7 +44,13 @@ impl Fault for Transfer {
     /// the old leader's transfer runs out on acknowledgements it had before the cut; and a
     /// transfer whose TimeoutNow leaves late in its life (the target hears nothing until then)
     /// and whose old leader is cut off right after, so that the transfer expires while the
-    /// old leader still holds acknowledgements recent enough for a lease.
+    /// old leader still holds acknowledgements recent enough for a lease; and a transfer
+    /// amid asymmetric links: leadership first handed to a known node `a` (so that later
+    /// steps can name the old leader), `a`'s messages to a third node `z` held, a transfer
+    /// from `a` to `y`, `y` and `z` cut from each other (so that `z` campaigns), then `a`'s
+    /// held messages released while `a` is cut from `y` one way: stale messages and answers
+    /// of other terms cross the new leader's lease (the two-lease bug of issue 39 needed
+    /// tens of thousands of runs without it).
     fn shapes(n: usize) -> Vec<BoxedStrategy<Shape>> {
         let leader = NodeRef::Leader;
         vec![
@@ -83,6 +91,25 @@ impl Fault for Transfer {
                         (late, Op::from(Release { from: leader, to })),
                         (late + cut, Isolate { node: leader }.into()),
                         (late + cut + back, Heal {}.into()),
+                    ]
+                })
+                .boxed(),
+            (0..n, 1..n.max(2), 0..n, 50u64..300, 100u64..600, 300u64..1_000)
+                .prop_map(move |(a, y_off, z_from, hold, cut, release)| {
+                    let y = (a + y_off) % n;
+                    let z = (0..n).map(|i| (z_from + i) % n).find(|&z| z != a && z != y);
+                    let (a, y, z) = (NodeRef::Index(a), NodeRef::Index(y), z.map(NodeRef::Index));
+                    let Some(z) = z else {
+                        return vec![(0, Transfer { node: leader, to: y }.into())];
+                    };
+                    let t = 400 + hold;
+                    vec![
+                        (0, Transfer { node: leader, to: a }.into()),
+                        (400, Hold { from: a, to: z }.into()),
+                        (t, Transfer { node: a, to: y }.into()),
+                        (t + cut, Cut { a: y, b: z }.into()),
+                        (t + cut + release, Release { from: a, to: z }.into()),
+                        (t + cut + release, PartitionOneway { from: a, to: y }.into()),
                     ]
                 })
                 .boxed(),
