@@ -124,7 +124,7 @@ pub fn schedule() -> impl Strategy<Value = Schedule> {
 fn keep_the_liveness_promise(schedule: &mut Schedule) {
     let timing = schedule.cluster.timing().with_disk(&schedule.disk);
     let promise_nothing =
-        derive_seed(schedule.seed, "promise nothing") % PROMISE_NOTHING_ONE_IN == 0;
+        derive_seed(schedule.seed, "promise nothing").is_multiple_of(PROMISE_NOTHING_ONE_IN);
     if !timing.elections_converge(schedule.network.latency_ms[1]) && !promise_nothing {
         schedule.cluster.split_vote_backoff = true;
     }
