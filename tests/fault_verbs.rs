@@ -125,3 +125,40 @@ fn held_messages_wait_and_arrive_on_release() {
         assert_every_property(&mut c);
     }
 }
+
+/// Disk: a `disk` step makes every save slow from then on (a candidate's term and vote, and
+/// each voter's, reach the disk before the requests and answers that depend on them go), so
+/// the first election takes more than a second; `heal` restores the baseline (instant) disk,
+/// and the failover after it takes an ordinary election timeout. In both simulated worlds.
+#[test]
+fn a_slow_disk_slows_elections_until_healed() {
+    use ballot_harness::run::run_in;
+    use ballot_harness::world::WorldName;
+    let schedule = |disk_step: &str| {
+        ballot_harness::Schedule::from_json(&format!(
+            r#"{{"format": 1, "seed": 3, "cluster": {{"nodes": 3, "pre_vote": false}},
+                "network": {{"latency_ms": [1, 2]}}, "duration_ms": 6000, "liveness": false,
+                "steps": [{disk_step}
+                          {{"at_ms": 3000, "op": "heal"}},
+                          {{"at_ms": 4000, "op": "crash", "node": "leader"}}]}}"#
+        ))
+        .expect("a valid schedule")
+    };
+    let slow =
+        schedule(r#"{"at_ms": 0, "op": "disk", "write_ms": [100, 100], "sync_ms": [200, 200]},"#);
+    for world in [WorldName::Turmoil, WorldName::Events] {
+        for (s, first_by) in [(schedule(""), 400.0), (slow.clone(), f64::INFINITY)] {
+            let run = run_in(&s, world).expect("ballot's core runs in every world");
+            let leaders = &run.summary.leaders;
+            let first = leaders.first().expect("a leader").from_ms;
+            if first_by.is_finite() {
+                assert!(first < first_by, "{world}: instant disk, first leader at {first}");
+            } else {
+                assert!(first > 1_000.0, "{world}: slow disk, first leader at {first}");
+            }
+            let after = leaders.iter().find(|l| l.from_ms > 4_000.0).expect("a new leader");
+            assert!(after.from_ms < 4_000.0 + 400.0, "{world}: healed disk, {after:?}");
+            assert_eq!(run.summary.verdict, ballot_harness::Verdict::Pass, "{world}");
+        }
+    }
+}

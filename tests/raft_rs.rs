@@ -19,9 +19,10 @@ fn raft_rs_runs_are_deterministic_on_fifty_generated_schedules() {
     }
 }
 
-/// Generated schedules on raft-rs: every safety property but the lease holds (raft-rs's
-/// lease-based reads outlive its check-quorum, a known finding below), and every property
-/// every run can judge is judged.
+/// Generated schedules on raft-rs: every safety property but the lease's holds (raft-rs's
+/// lease outlives its check-quorum and its transfers, a late TimeoutNow ignores the lease,
+/// and a term raised by a response forgets the lease promised: known findings, saved below
+/// and in docs/raft-rs.md), and every property every run can judge is judged.
 #[test]
 fn raft_rs_keeps_election_safety_on_generated_schedules() {
     for i in 0..12 {
@@ -32,7 +33,7 @@ fn raft_rs_keeps_election_safety_on_generated_schedules() {
             .summary
             .violations
             .iter()
-            .filter(|v| v.property != "lease-safety")
+            .filter(|v| !["lease-safety", "lease-vote"].contains(&v.property.as_str()))
             .filter(|v| class_of(&v.property) == Some(Class::Safety))
             .collect();
         assert!(broken.is_empty(), "case {i}: {broken:?}\n{}", schedule.to_json());

@@ -3,7 +3,7 @@
 //! partitions, crashes, pauses, drift, loss, proposals), under a swarm mix per schedule.
 //! Schedules are plain data, so proptest can shrink them.
 
-use crate::faults::{Clock, Heal, Restart, Shape};
+use crate::faults::{Clock, Disk, Heal, Restart, Shape};
 use crate::schedule::{ClusterSpec, DiskSpec, NetworkSpec, NodeRef, Op, Schedule, Step, FORMAT};
 use crate::seed::derive_seed;
 use proptest::prelude::*;
@@ -38,10 +38,10 @@ const TIMEOUTS_MS: [[u64; 2]; 8] = [
     [300, 600],
 ];
 
-/// Disks drawn: `(write_ms, sync_ms)` ranges, from instant (as most of the time, since the
-/// old corpus was found on instant disks) to a sync of tens of milliseconds, so that crashes
-/// land between what a node sent and the sync it should have waited for. The slowest stays
-/// well inside the election timeout, as a disk a deployment would accept.
+/// Disks drawn for the fault phase (a `disk` step at 0 ms; the liveness phase restores the
+/// baseline, instant disk): `(write_ms, sync_ms)` ranges, from instant (as most of the time,
+/// since the old corpus was found on instant disks) to a sync of tens of milliseconds, so that
+/// crashes land between what a node sent and the sync it should have waited for.
 const DISKS_MS: [([u64; 2], [u64; 2]); 5] =
     [([0, 0], [0, 0]), ([0, 0], [0, 0]), ([0, 1], [1, 5]), ([0, 2], [2, 10]), ([1, 5], [5, 20])];
 
@@ -108,7 +108,13 @@ pub fn schedule() -> impl Strategy<Value = Schedule> {
                 &faults,
                 end_clean,
             );
-            schedule.disk = DiskSpec { write_ms: disk.0, sync_ms: disk.1 };
+            if disk != ([0, 0], [0, 0]) {
+                // A slow disk is a fault of the fault phase, a shape of its own from the
+                // start: the liveness phase restores the baseline (instant) disk.
+                let id = schedule.steps.iter().filter_map(|s| s.shape).max().map_or(0, |m| m + 1);
+                let slow = Disk { write_ms: disk.0, sync_ms: disk.1 };
+                schedule.steps.insert(0, Step { at_ms: 0, op: slow.into(), shape: Some(id) });
+            }
             keep_the_liveness_promise(&mut schedule);
             schedule
         })

@@ -2,7 +2,7 @@
 //! messages, loss, duplication, latency and every clock's rate. Pure data: the live cluster
 //! keeps one and makes turmoil match it; the history's views replay one from `fault` events.
 
-use crate::schedule::NetworkSpec;
+use crate::schedule::{DiskSpec, NetworkSpec};
 use std::collections::BTreeSet;
 
 /// What the harness knows of the nodes' core configuration: the timing that health depends
@@ -130,6 +130,10 @@ pub struct Conditions {
     pub clock_rates: Vec<f64>,
     /// The network the run started with, which `heal` restores.
     pub baseline: NetworkSpec,
+    /// Every node's disk latencies now.
+    pub disk: DiskSpec,
+    /// The disks the run started with, which `heal` restores.
+    pub baseline_disk: DiskSpec,
 }
 
 impl Conditions {
@@ -145,7 +149,14 @@ impl Conditions {
             latency_ms: baseline.latency_ms,
             clock_rates: vec![1.0; nodes],
             baseline,
+            disk: DiskSpec::default(),
+            baseline_disk: DiskSpec::default(),
         }
+    }
+
+    /// The same start on disks of `disk` latencies (the baseline `heal` restores).
+    pub fn with_disk(self, disk: DiskSpec) -> Conditions {
+        Conditions { disk: disk.clone(), baseline_disk: disk, ..self }
     }
 
     /// Number of nodes.
@@ -164,9 +175,10 @@ impl Conditions {
         self.blocked.contains(&(a, b)) || self.held.contains(&(a, b))
     }
 
-    /// Every link works again (held messages are released), every pause ends, loss and
-    /// latency return to the baseline, duplication stops.
+    /// Every link works again (held messages are released), every pause ends, loss,
+    /// latency and the disks return to the baseline, duplication stops.
     pub(crate) fn heal(&mut self) {
+        self.disk = self.baseline_disk.clone();
         self.blocked.clear();
         self.held.clear();
         self.paused.iter_mut().for_each(|p| *p = false);
@@ -211,10 +223,11 @@ impl Conditions {
     }
 
     /// Messages arrive reliably and in time: no loss, a round trip (twice the maximum
-    /// latency, a heartbeat, and the slowest save on each side) below the minimum election
-    /// timeout, clocks within the bound.
+    /// latency, a heartbeat, and the slowest save on each side, at the disks' latencies now)
+    /// below the minimum election timeout, clocks within the bound.
     pub fn timely(&self, t: &Timing) -> bool {
-        let round_trip = 2 * self.latency_ms[1] + t.heartbeat_ms + 2 * t.slowest_save_ms;
+        let save = t.slowest_save_ms.max(self.disk.slowest_save_ms());
+        let round_trip = 2 * self.latency_ms[1] + t.heartbeat_ms + 2 * save;
         self.loss == 0.0
             && round_trip < t.election_timeout_min_ms
             && self.clocks_within(t.clock_drift_bound)

@@ -15,6 +15,7 @@ mod clock;
 mod conditions;
 mod crash;
 mod cut;
+mod disk;
 mod duplicate;
 mod heal;
 mod hold;
@@ -34,6 +35,7 @@ pub use clock::Clock;
 pub use conditions::{Conditions, Timing};
 pub use crash::Crash;
 pub use cut::Cut;
+pub use disk::Disk;
 pub use duplicate::Duplicate;
 pub use heal::Heal;
 pub use hold::Hold;
@@ -160,6 +162,7 @@ faults! {
     Hold(Hold) = "hold",
     Release(Release) = "release",
     Transfer(Transfer) = "transfer",
+    Disk(Disk) = "disk",
 }
 
 impl Op {

@@ -114,7 +114,7 @@ impl<'h> Views<'h> {
             .collect();
         leaders.sort_by(|a, b| a.term.cmp(&b.term).then(a.from_ms.total_cmp(&b.from_ms)));
         let leases = lease_spans(history);
-        let conditions = conditions_over_time(history, &setup.network);
+        let conditions = conditions_over_time(history, &setup);
         let mut views =
             Views { history, setup, roles, leaders, leases, transfers: Vec::new(), conditions };
         let window = views.setup.timing.election_timeout_max_ms as f64;
@@ -293,7 +293,7 @@ impl<'h> Views<'h> {
         holds: impl Fn(&Conditions) -> bool,
     ) -> Vec<(f64, f64)> {
         let first = (from, self.conditions_at(from).clone());
-        let later = conditions_event_by_event(self.history, &self.setup.network)
+        let later = conditions_event_by_event(self.history, &self.setup)
             .into_iter()
             .filter(|(t, _)| from < *t && *t < to);
         let mut out = Vec::new();
@@ -532,9 +532,9 @@ fn lease_spans(h: &History) -> Vec<LeaseSpan> {
 
 /// Replays the applied `fault` steps (through the same [`Conditions::apply`] the cluster
 /// uses) and the nodes' own crashes, stops and restarts; a new entry at every change.
-fn conditions_over_time(h: &History, network: &NetworkSpec) -> Vec<(f64, Conditions)> {
-    let mut out = vec![(0.0, Conditions::new(h.views().len(), network.clone()))];
-    for (t, c) in conditions_event_by_event(h, network) {
+fn conditions_over_time(h: &History, setup: &Setup) -> Vec<(f64, Conditions)> {
+    let mut out = vec![(0.0, start_conditions(h, setup))];
+    for (t, c) in conditions_event_by_event(h, setup) {
         let last = out.last_mut().expect("never empty");
         if last.1 != c {
             if last.0 == t {
@@ -547,10 +547,15 @@ fn conditions_over_time(h: &History, network: &NetworkSpec) -> Vec<(f64, Conditi
     out
 }
 
+/// The conditions a run of `setup` starts in.
+fn start_conditions(h: &History, setup: &Setup) -> Conditions {
+    Conditions::new(h.views().len(), setup.network.clone()).with_disk(setup.disk.clone())
+}
+
 /// The conditions after every event that changes them, in order, with instants kept (two
 /// faults at one time give two entries, unlike [`Views`]' stretches, which keep the last).
-fn conditions_event_by_event(h: &History, network: &NetworkSpec) -> Vec<(f64, Conditions)> {
-    let mut c = Conditions::new(h.views().len(), network.clone());
+fn conditions_event_by_event(h: &History, setup: &Setup) -> Vec<(f64, Conditions)> {
+    let mut c = start_conditions(h, setup);
     let mut out = Vec::new();
     for e in h.events() {
         match (&e.kind, e.node) {

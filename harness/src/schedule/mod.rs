@@ -202,10 +202,10 @@ impl DiskSpec {
         2 * (self.write_ms[1] + 2 * self.sync_ms[1])
     }
 
-    fn validate(&self) -> Result<(), ScheduleError> {
-        for (field, [min, max]) in
-            [("disk.write_ms", self.write_ms), ("disk.sync_ms", self.sync_ms)]
-        {
+    /// Checks both ranges; `at` names where they are (`disk`, or a step's path).
+    pub(crate) fn validate(&self, at: &str) -> Result<(), ScheduleError> {
+        for (name, [min, max]) in [("write_ms", self.write_ms), ("sync_ms", self.sync_ms)] {
+            let field = format!("{at}.{name}");
             if min > max {
                 return Err(bad(field, format!("[{min}, {max}]: the minimum exceeds the maximum")));
             }
@@ -416,7 +416,7 @@ impl Schedule {
             return Err(bad(field, why));
         }
         crate::faults::draw::check_rate("network.loss", self.network.loss)?;
-        self.disk.validate()?;
+        self.disk.validate("disk")?;
         crate::faults::check_latency("network.latency_ms", self.network.latency_ms)?;
         for (field, ms) in [("duration_ms", self.duration_ms), ("liveness_ms", self.liveness_ms)] {
             if ms == 0 {
@@ -614,6 +614,16 @@ mod tests {
                 "more than 1000",
             ),
             (r#"{"format":1,"seed":1,"duration_ms":9,"disk":{"fsync":1}}"#.to_string(), "disk.fsync", "unknown field"),
+            (
+                with_step(r#"{"at_ms":1,"op":"disk","write_ms":[0,1],"sync_ms":[9,2]}"#),
+                "steps[0].sync_ms",
+                "minimum exceeds",
+            ),
+            (
+                with_step(r#"{"at_ms":1,"op":"disk","write_ms":[0,2000],"sync_ms":[0,0]}"#),
+                "steps[0].write_ms",
+                "more than 1000",
+            ),
             (r#"{"format":1,"seed":1}"#.to_string(), "schedule", "missing field `duration_ms`"),
             (r#"{"format":1,"seed":1,"duration_ms":9,"colour":1}"#.to_string(), "colour", "unknown field"),
             ("not json".to_string(), "schedule", "expected a JSON object"),

@@ -148,7 +148,7 @@ impl ClusterBuilder {
             nodes.push(slot);
         }
         let timing = Timing::of(&self.core).with_disk(&self.disk).on_core(self.election_core);
-        let conditions = Conditions::new(self.nodes, self.network);
+        let conditions = Conditions::new(self.nodes, self.network).with_disk(self.disk.clone());
         Cluster { sim, nodes, names, history, net, conditions, timing, disk: self.disk }
     }
 }
@@ -382,6 +382,9 @@ impl Cluster {
             }
             if before.clock_rates[n] != after.clock_rates[n] {
                 self.nodes[n].control.set_clock_rate(now, after.clock_rates[n]);
+            }
+            if before.disk != after.disk {
+                self.nodes[n].control.set_disk(after.disk.clone());
             }
         }
         for &(a, b) in before.blocked.difference(&after.blocked) {

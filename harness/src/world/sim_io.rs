@@ -28,7 +28,7 @@ pub(crate) struct NodeControl {
     paused: watch::Sender<bool>,
     loss_rng: Mutex<StdRng>,
     /// The node's disk latencies, and the RNG that draws each one.
-    disk: DiskSpec,
+    disk: Mutex<DiskSpec>,
     disk_rng: Mutex<StdRng>,
     /// Wakes the node's delivery of released messages.
     pub(crate) released: Notify,
@@ -40,7 +40,7 @@ impl NodeControl {
             clock: Mutex::new(LocalClock::default()),
             paused: watch::channel(false).0,
             loss_rng: Mutex::new(loss_rng),
-            disk,
+            disk: Mutex::new(disk),
             disk_rng: Mutex::new(disk_rng),
             released: Notify::new(),
         }
@@ -61,6 +61,16 @@ impl NodeControl {
             return 0;
         }
         self.disk_rng.lock().expect("disk rng lock").random_range(min..=max)
+    }
+
+    /// The node's disk latencies from now on.
+    pub(crate) fn set_disk(&self, disk: DiskSpec) {
+        *self.disk.lock().expect("disk lock") = disk;
+    }
+
+    /// The node's disk latencies now.
+    fn disk(&self) -> DiskSpec {
+        self.disk.lock().expect("disk lock").clone()
     }
 
     pub(crate) fn set_paused(&self, paused: bool) {
@@ -246,19 +256,19 @@ impl FileSystem for SimFs {
 
     async fn write(&self, path: &Path, bytes: Vec<u8>) -> io::Result<()> {
         simfs::write(path, bytes)?;
-        self.take(self.0.disk.write_ms).await;
+        self.take(self.0.disk().write_ms).await;
         Ok(())
     }
 
     async fn append(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
         use std::io::Write;
         simfs::OpenOptions::new().append(true).open(path)?.write_all(bytes)?;
-        self.take(self.0.disk.write_ms).await;
+        self.take(self.0.disk().write_ms).await;
         Ok(())
     }
 
     async fn sync_file(&self, path: &Path) -> io::Result<()> {
-        self.take(self.0.disk.sync_ms).await;
+        self.take(self.0.disk().sync_ms).await;
         simfs::File::open(path)?.sync_all()
     }
 
@@ -267,7 +277,7 @@ impl FileSystem for SimFs {
     }
 
     async fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        self.take(self.0.disk.sync_ms).await;
+        self.take(self.0.disk().sync_ms).await;
         simfs::sync_dir(dir)
     }
 }

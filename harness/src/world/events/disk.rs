@@ -90,6 +90,11 @@ impl EventFs {
         })))
     }
 
+    /// Operations from now on take the times `spec` gives.
+    pub(crate) fn set_spec(&self, spec: DiskSpec) {
+        self.state().spec = spec;
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, DiskState> {
         self.0.lock().expect("disk lock")
     }

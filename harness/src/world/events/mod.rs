@@ -133,7 +133,7 @@ impl EventCluster {
             turns_due: vec![false; nodes],
             incarnations: vec![0; nodes],
             history,
-            conditions: Conditions::new(nodes, network),
+            conditions: Conditions::new(nodes, network).with_disk(disk.clone()),
             timing,
             disk,
             loss_rngs,
@@ -305,6 +305,9 @@ impl EventCluster {
                 self.nodes[n].set_paused(after.paused[n]);
                 self.turn(n);
             }
+            if before.disk != after.disk {
+                self.nodes[n].set_disk(after.disk.clone());
+            }
         }
         for &link in after.blocked.difference(&before.blocked) {
             *self.epochs.entry(link).or_default() += 1;
@@ -396,6 +399,7 @@ mod tests {
         fn request(&mut self, _: Request) {}
         fn set_paused(&mut self, _: bool) {}
         fn set_clock_rate(&mut self, _: f64, _: f64) {}
+        fn set_disk(&mut self, _: DiskSpec) {}
         fn turn(&mut self, _: &mut Vec<Datagram>) -> Next {
             self.0.lock().unwrap().push("turn");
             Next::Nothing

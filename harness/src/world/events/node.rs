@@ -78,6 +78,8 @@ pub(crate) trait EventNode {
     fn set_paused(&mut self, paused: bool);
     /// Changes the node's clock rate from simulated time `sim_ms` on.
     fn set_clock_rate(&mut self, sim_ms: f64, rate: f64);
+    /// Its disk's latencies from now on.
+    fn set_disk(&mut self, disk: crate::schedule::DiskSpec);
     /// Runs the node until it waits; datagrams it sends go to `out`.
     fn turn(&mut self, out: &mut Vec<Datagram>) -> Next;
     /// The save it waited for is durable: carries on with its turn.
@@ -296,6 +298,10 @@ impl<C: ElectionCore> EventNode for CoreNode<C> {
 
     fn set_paused(&mut self, paused: bool) {
         self.paused = paused;
+    }
+
+    fn set_disk(&mut self, disk: crate::schedule::DiskSpec) {
+        self.fs.set_spec(disk);
     }
 
     fn set_clock_rate(&mut self, sim_ms: f64, rate: f64) {
