@@ -207,11 +207,12 @@ fn print_for_a_person(s: &ChaosSummary, world: WorldName, path: &std::path::Path
         s.runs as f64 / s.wall_s.max(1e-9),
         s.jobs
     );
-    let known: u64 = s.first_runs.keys().filter(|p| !s.violations.contains_key(*p)).count() as u64;
     match s.artifacts.len() {
-        0 if known == 0 => println!("findings: none"),
-        0 => println!("findings: only the known properties ({:?})", s.first_runs),
+        0 => println!("findings: none"),
         n => println!("findings: {n}"),
+    }
+    for (property, run) in s.first_runs.iter().filter(|(p, _)| !s.violations.contains_key(*p)) {
+        println!("  {property} (known, not shrunk): first in run {run}");
     }
     for file in &s.artifacts {
         let Ok(artifact) = crate::report::Artifact::read_unvalidated(std::path::Path::new(file))
