@@ -47,8 +47,8 @@ BUGS = {
     # votes: a vote is granted without the up-to-date check (section 5.4.1).
     "vote-without-log-check": (
         "crates/core/src/election.rs",
-        "let granted = may_vote && up_to_date;",
-        "let granted = may_vote;",
+        "let granted = may_vote && up_to_date && !lease_holds;",
+        "let granted = may_vote && !lease_holds;",
     ),
     # votes: a candidate keeps the grants of its pre-vote and counts them as votes.
     "stale-votes-counted": (
