@@ -237,6 +237,7 @@ mod tests {
             "clock",
             "crash",
             "cut",
+            "disk",
             "duplicate",
             "heal",
             "hold",
