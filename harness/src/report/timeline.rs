@@ -1,5 +1,5 @@
 //! A run as a picture: one lane per node colored by role (with term labels), crashes, pauses,
-//! clock drift and network faults drawn as bands, leader leases as bars, violations marked.
+//! clock drift, slow disks and network faults drawn as bands, leader leases as bars, violations marked.
 //! A self-contained HTML page with inline SVG, readable without a server.
 
 use crate::check::Violation;
@@ -95,7 +95,8 @@ fn network_faulty(c: &Conditions) -> bool {
         || c.latency_ms[1] > c.baseline.latency_ms[1]
 }
 
-/// Fault bands from the conditions over time: per node (pauses, clock drift) and for the
+/// Fault bands from the conditions over time: per node (pauses, clock drift, a disk slower
+/// than the baseline) and for the
 /// network (links, loss, duplication, latency), the latter labelled with the steps that
 /// changed the network when the band began.
 fn fault_spans(v: &Views, nodes: usize) -> (Vec<Vec<Span>>, Vec<Span>) {
@@ -108,6 +109,10 @@ fn fault_spans(v: &Views, nodes: usize) -> (Vec<Vec<Span>>, Vec<Span>) {
             }
             if c.clock_rates[n] != 1.0 {
                 lane.push(Span::band(from, to, "drift", format!("clock ×{}", c.clock_rates[n])));
+            }
+            if c.disk != c.baseline_disk {
+                let label = format!("disk: sync ≤ {} ms", c.disk.sync_ms[1]);
+                lane.push(Span::band(from, to, "slowdisk", label));
             }
         }
         if !network_faulty(c) {
@@ -270,7 +275,7 @@ pub fn render(v: &Views, violations: &[Violation], title: &str) -> String {
 body {{ font-family: system-ui, sans-serif; margin: 16px; color: #222; }}
 .follower {{ fill: #dde5ee; }} .precandidate {{ fill: #f7e08a; }} .candidate {{ fill: #f29a4a; }}
 .leader {{ fill: #3a9a5b; }} .down {{ fill: #3b3b3b; }} .paused {{ fill: #2f6fd6; fill-opacity: .45; }}
-.drift {{ fill: #b26bd6; fill-opacity: .35; }} .lease {{ fill: #6a2fb3; }} .netfault {{ fill: #d64f4f; fill-opacity: .55; }}
+.drift {{ fill: #b26bd6; fill-opacity: .35; }} .slowdisk {{ fill: #c9a227; fill-opacity: .35; }} .lease {{ fill: #6a2fb3; }} .netfault {{ fill: #d64f4f; fill-opacity: .55; }}
 .label {{ font-size: 11px; fill: #111; }} .leader + .label, .down + .label {{ fill: #fff; }} .lane {{ font-size: 13px; }}
 .axis {{ font-size: 11px; fill: #555; text-anchor: middle; }} .tick {{ stroke: #ccc; stroke-width: .5; }}
 line.phase {{ stroke: #222; stroke-width: 1.5; stroke-dasharray: 4 3; }}
@@ -278,7 +283,7 @@ line.violation {{ stroke: #d00; stroke-width: 2; }} text.violation {{ fill: #d00
 .legend span {{ display: inline-block; padding: 2px 8px; margin-right: 6px; border-radius: 3px; font-size: 12px; }}
 </style></head><body>
 <h2>{title}</h2>
-<div class="legend"><span style="background:#dde5ee">follower</span><span style="background:#f7e08a">pre-candidate</span><span style="background:#f29a4a">candidate</span><span style="background:#3a9a5b;color:#fff">leader (term)</span><span style="background:#6a2fb3;color:#fff">lease</span><span style="background:#3b3b3b;color:#fff">crashed</span><span style="background:#97b7eb">paused</span><span style="background:#e4c8f2">clock drift</span><span style="background:#eba7a7">network fault</span><span>┆ liveness phase</span><span style="color:#d00">| violation</span></div>
+<div class="legend"><span style="background:#dde5ee">follower</span><span style="background:#f7e08a">pre-candidate</span><span style="background:#f29a4a">candidate</span><span style="background:#3a9a5b;color:#fff">leader (term)</span><span style="background:#6a2fb3;color:#fff">lease</span><span style="background:#3b3b3b;color:#fff">crashed</span><span style="background:#97b7eb">paused</span><span style="background:#e4c8f2">clock drift</span><span style="background:#eedfa8">slow disk</span><span style="background:#eba7a7">network fault</span><span>┆ liveness phase</span><span style="color:#d00">| violation</span></div>
 {svg}
 <ul>{list}</ul>
 </body></html>
@@ -310,6 +315,8 @@ mod tests {
         h.record(500.0, None, EventKind::Fault { step: pause, skipped: false });
         let cut = Step::at(600, Isolate { node: NodeRef::Index(0) });
         h.record(600.0, None, EventKind::Fault { step: cut, skipped: false });
+        let slow = Step::at(650, crate::faults::Disk { write_ms: [0, 1], sync_ms: [5, 20] });
+        h.record(650.0, None, EventKind::Fault { step: slow, skipped: false });
         h.record(700.0, Some(0), EventKind::Crash);
         h.record(900.0, None, EventKind::LivenessPhase);
         let v = Violation {
@@ -328,6 +335,8 @@ mod tests {
             r#"class="lease""#,
             r#"class="paused""#,
             r#"class="netfault""#,
+            r#"class="slowdisk""#,
+            "disk: sync ≤ 20 ms",
             r#"class="down""#,
             r#"line class="phase""#,
             "isolate 0",
