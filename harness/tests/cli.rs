@@ -532,6 +532,15 @@ fn check_refuses_histories_it_cannot_trust() {
         .unwrap();
     let mut reordered = lines.clone();
     reordered.swap(1, later);
+    let with_vote = lines.iter().position(|l| l.contains(r#""candidate":"#)).unwrap();
+    let mut vote: serde_json::Value = serde_json::from_str(lines[with_vote]).unwrap();
+    vote["candidate"] = 9.into();
+    let vote_9 = vote.to_string();
+    let mut foreign_candidate = lines.clone();
+    foreign_candidate[with_vote] = &vote_9;
+    vote["candidate"] = 0.into();
+    vote["t_ms"] = (-5.0).into();
+    let negative = format!("{}\n{vote}", lines[0]);
     let cases = [
         ("empty.jsonl", String::new(), "empty"),
         ("garbage.jsonl", "\u{0}\u{1} not json".to_string(), "line 1: not JSON"),
@@ -539,6 +548,8 @@ fn check_refuses_histories_it_cannot_trust() {
         ("format-2.jsonl", with_meta(&format_2), "unknown history format 2"),
         ("reordered.jsonl", reordered.join("\n"), "out of order"),
         ("node-9.jsonl", foreign_node.join("\n"), "node 9, but the cluster has 3 nodes"),
+        ("candidate-9.jsonl", foreign_candidate.join("\n"), "node 9, but the cluster has 3"),
+        ("negative.jsonl", negative, "t_ms -5.0: a time is at least 0"),
         (
             "bad-event.jsonl",
             format!("{}\n{{\"t_ms\": 1.0, \"kind\": \"no_such_kind\"}}", lines[0]),
@@ -553,6 +564,36 @@ fn check_refuses_histories_it_cannot_trust() {
     }
     assert_bad_input(&ballot(&["check", &history, &history]), "a simulator history is read alone");
     assert_bad_input(&ballot(&["check", "nope.jsonl"]), "nope.jsonl");
+    // An endless line is refused after a bound, not read into memory.
+    assert_bad_input(&ballot(&["check", "/dev/zero"]), "longer than 1048576 bytes");
+    // An output that is an input would destroy it.
+    let over = ballot(&["check", &history, "--timeline", &history]);
+    assert_bad_input(&over, "is the input");
+    assert_eq!(std::fs::read_to_string(&history).unwrap(), text, "the history is untouched");
+    let schedule = spec_example();
+    let copy = write(&dir, "s.json", &std::fs::read_to_string(schedule).unwrap());
+    assert_bad_input(&ballot(&["run", &copy, "--history", &copy]), "is the input");
+}
+
+/// A real node's file: what a killed node leaves (a last line cut anywhere, even inside a
+/// character) is one event dropped; a wall clock far out of range is refused.
+#[test]
+fn check_reads_what_a_killed_node_leaves_and_refuses_impossible_times() {
+    let dir = scratch("node-file");
+    let meta = r#"{"kind":"meta","format":1,"source":"node","cluster_id":1,"node":0,"members":[{"id":0,"addr":"127.0.0.1:1"}],"config":{},"wall_ms":1800000000000.0}"#;
+    let start = r#"{"kind":"start","term":0,"voted_for":null,"log_len":0,"node":0,"t_ms":0.0,"wall_ms":1800000000000.0}"#;
+    let leader = r#"{"kind":"role","role":"leader","term":1,"leader":0,"node":0,"t_ms":200.0,"wall_ms":1800000000200.0}"#;
+    let proposed = r#"{"kind":"propose","index":1,"term":1,"value":"café","node":0,"t_ms":210.0,"wall_ms":1800000000210.0}"#;
+    let whole = format!("{meta}\n{start}\n{leader}\n{proposed}\n");
+    let cut = whole.find("caf").unwrap() + 4; // inside the two bytes of the é
+    let file = dir.join("cut.jsonl");
+    std::fs::write(&file, &whole.as_bytes()[..cut]).unwrap();
+    let out = ballot(&["check", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("dropped 1 events"), "{}", stdout(&out));
+    let far = leader.replace("1800000000200.0", "1e300");
+    let file = write(&dir, "far.jsonl", &format!("{meta}\n{start}\n{far}\n"));
+    assert_bad_input(&ballot(&["check", &file]), "wall_ms 1e300: a time is at least 0");
 }
 
 /// `ballot diagnose` prints one JSON document of findings (none on a healthy run, the

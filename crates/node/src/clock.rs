@@ -50,6 +50,11 @@ impl Clock for TokioClock {
     }
 }
 
+/// The slowest rate a [`RateClock`] runs at, × real time (a hundredth).
+pub const MIN_CLOCK_RATE: f64 = 0.01;
+/// The fastest rate a [`RateClock`] runs at, × real time (a hundred times).
+pub const MAX_CLOCK_RATE: f64 = 100.0;
+
 /// Where a [`RateClock`] stood when its rate last changed, and the rate since.
 #[derive(Clone, Copy, Debug)]
 struct Segment {
@@ -94,15 +99,19 @@ impl RateClock {
         self.origin.elapsed().as_secs_f64() * 1e3
     }
 
-    /// Runs at `rate` × real time from now on (a finite rate above 0; others are ignored).
-    pub fn set_rate(&self, rate: f64) {
-        if !(rate.is_finite() && rate > 0.0) {
-            return;
+    /// Runs at `rate` × real time from now on; a rate outside [`MIN_CLOCK_RATE`,
+    /// `MAX_CLOCK_RATE`] is refused and changes nothing.
+    pub fn set_rate(&self, rate: f64) -> Result<(), String> {
+        if !(MIN_CLOCK_RATE..=MAX_CLOCK_RATE).contains(&rate) {
+            return Err(format!(
+                "clock rate {rate} is outside [{MIN_CLOCK_RATE}, {MAX_CLOCK_RATE}] x real time"
+            ));
         }
         let real_ms = self.real_ms();
         self.segment.send_modify(|s| {
             *s = Segment { real_ms, local_ms: s.local_at(real_ms), rate };
         });
+        Ok(())
     }
 }
 
@@ -127,7 +136,9 @@ impl Clock for RateClock {
             loop {
                 let segment = *changes.borrow_and_update();
                 // A microsecond past the instant, so that the clock reads the deadline.
-                let real_ms = (segment.real_at(deadline as f64) + 1e-3).max(0.0);
+                // (At most a century away: a deadline past that is never, and Duration
+                // must stay finite.)
+                let real_ms = (segment.real_at(deadline as f64) + 1e-3).clamp(0.0, 3.2e12);
                 let at = origin + std::time::Duration::from_secs_f64(real_ms / 1e3);
                 tokio::select! {
                     _ = tokio::time::sleep_until(at) => return,
@@ -158,7 +169,7 @@ mod tests {
         let sleeping = clock.clone();
         let sleep = tokio::spawn(async move { sleeping.sleep_until(300).await });
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-        clock.set_rate(2.0);
+        clock.set_rate(2.0).unwrap();
         assert_eq!(clock.rate(), 2.0);
         let start = tokio::time::Instant::now();
         sleep.await.unwrap();
@@ -166,7 +177,23 @@ mod tests {
         let waited = start.elapsed().as_secs_f64() * 1e3;
         assert!((99.0..=100.5).contains(&waited), "{waited} ms");
         assert!(clock.now_ms() >= 300, "{}", clock.now_ms());
-        clock.set_rate(0.0);
-        assert_eq!(clock.rate(), 2.0, "a rate of 0 is ignored");
+        for refused in [0.0, 1e-20, 0.009, 100.1, 1e300, f64::NAN, f64::INFINITY, -1.0] {
+            let err = clock.set_rate(refused).unwrap_err();
+            assert!(err.contains("outside [0.01, 100]"), "{err}");
+        }
+        assert_eq!(clock.rate(), 2.0, "a refused rate changes nothing");
+        // The bounds themselves run: a sleep at the slowest rate ends, and a far deadline
+        // neither panics nor spins.
+        clock.set_rate(MIN_CLOCK_RATE).unwrap();
+        let now = clock.now_ms();
+        let start = tokio::time::Instant::now();
+        clock.sleep_until(now + 2).await;
+        assert!(start.elapsed() >= std::time::Duration::from_millis(100));
+        clock.set_rate(MAX_CLOCK_RATE).unwrap();
+        let far = tokio::time::timeout(
+            std::time::Duration::from_secs(3600),
+            clock.sleep_until(u64::MAX - 1),
+        );
+        assert!(far.await.is_err(), "a deadline centuries away is not reached in an hour");
     }
 }

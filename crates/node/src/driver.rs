@@ -7,7 +7,7 @@ use crate::clock::Clock;
 use crate::core::ElectionCore;
 use crate::events::{NodeEvent, Observer};
 use crate::machine::{Datagram, NodeConfig, NodeMachine};
-use crate::storage::{Storage, StorageError};
+use crate::storage::{Owner, Storage, StorageError};
 use crate::transport::Transport;
 use crate::wire::MAX_DATAGRAM;
 use ballot_core::{InitError, LogIndex, Raft, Term};
@@ -66,7 +66,7 @@ impl<T: Transport, S: Storage, C: ElectionCore> Node<T, S, C> {
         clock: Arc<dyn Clock>,
         observer: Arc<dyn Observer>,
     ) -> Result<(Node<T, S, C>, NodeHandle), NodeError> {
-        let persisted = storage.load()?;
+        let persisted = storage.load(Owner { cluster_id: config.cluster_id, node: config.id })?;
         let machine = NodeMachine::start(config, persisted, clock.now_ms(), observer.clone())?;
         let (tx, commands) = mpsc::unbounded_channel();
         let handle = NodeHandle {

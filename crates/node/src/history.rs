@@ -342,14 +342,30 @@ impl Sink {
             Ok(true) => {}
             Ok(false) => {
                 self.full = true;
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                let note = json!({"kind": "dropped", "full": true, "wall_ms": wall_ms()});
+                let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                let events = dropped - self.reported;
+                let note = json!({"kind": "dropped", "events": events, "full": true, "wall_ms": wall_ms()});
+                self.reported = dropped;
                 let _ = writeln!(self.out, "{note}");
             }
             Err(_) => {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
+    }
+}
+
+impl Drop for Sink {
+    /// Counts the drops since the last note in one last line (the room kept at the end of a
+    /// full file holds it), so that a node that stops reports every event it dropped.
+    fn drop(&mut self) {
+        let dropped = self.dropped.load(Ordering::Relaxed);
+        if dropped > self.reported {
+            let note =
+                json!({"kind": "dropped", "events": dropped - self.reported, "wall_ms": wall_ms()});
+            let _ = writeln!(self.out, "{note}");
+        }
+        let _ = self.out.flush();
     }
 }
 
@@ -434,7 +450,7 @@ mod tests {
             .join(format!("ballot-history-through-{}.jsonl", std::process::id()));
         let _ = std::fs::remove_file(&path);
         let clock = Arc::new(crate::RateClock::new());
-        clock.set_rate(2.0);
+        clock.set_rate(2.0).unwrap();
         let writer = HistoryWriter::create_write_through(&path, &config(), clock, 1 << 20).unwrap();
         let vote =
             NodeEvent::Vote { term: Term(2), candidate: NodeId(4), granted: true, pre_vote: false };
@@ -456,7 +472,8 @@ mod tests {
     }
 
     /// A bounded file stops below its bound with a line saying it is full; every event that
-    /// did not fit is counted.
+    /// did not fit is counted, and the `dropped` lines' counts add up to all of them (the
+    /// last, written when the writer closes, counts those after the file was full).
     #[test]
     fn a_full_file_says_so_and_counts_what_it_dropped() {
         let path =
@@ -477,9 +494,16 @@ mod tests {
         let size = std::fs::metadata(&path).unwrap().len();
         assert!(size <= max_bytes, "{size} bytes");
         let lines = lines(&path);
-        let last = lines.last().unwrap();
-        assert_eq!((last["kind"].as_str(), last["full"].as_bool()), (Some("dropped"), Some(true)));
+        assert!(lines.iter().any(|l| l["kind"] == "dropped" && l["full"] == true));
         let written = lines.iter().filter(|l| l["kind"] == "role").count() as u64;
-        assert_eq!(written + dropped.load(Ordering::Relaxed), 100);
+        let dropped = dropped.load(Ordering::Relaxed);
+        assert_eq!(written + dropped, 100);
+        assert!(dropped > 50, "{dropped}");
+        let noted: u64 = lines
+            .iter()
+            .filter(|l| l["kind"] == "dropped")
+            .map(|l| l["events"].as_u64().unwrap())
+            .sum();
+        assert_eq!(noted, dropped, "the notes count every event dropped");
     }
 }

@@ -52,13 +52,14 @@ mod transport;
 pub mod wire;
 
 pub use api::{Committed, LeaderToken, Leadership, NodeHandle, NodeStats, RequestError};
-pub use clock::{Clock, RateClock, Sleep, TokioClock};
+pub use clock::{Clock, RateClock, Sleep, TokioClock, MAX_CLOCK_RATE, MIN_CLOCK_RATE};
 pub use core::{Batch, ElectionCore, Envelope, MessageKind};
 pub use driver::{Node, NodeError};
 pub use events::{NoObserver, NodeEvent, Observer};
 pub use history::{wall_ms, HistoryWriter, HISTORY_FORMAT, VALUE_SHOWN_BYTES};
 pub use machine::{Datagram, Finished, Flush, NodeConfig, NodeMachine, Write};
 pub use storage::{
-    complete_now, write_atomic, FileStorage, FileSystem, StdFileSystem, Storage, StorageError,
+    complete_now, write_atomic, DirLock, FileStorage, FileSystem, Owner, StdFileSystem, Storage,
+    StorageError,
 };
 pub use transport::{nothing_yet, Transport};

@@ -77,6 +77,9 @@ impl FileSystem for BrokenDisk {
     async fn append(&self, _: &Path, _: &[u8]) -> io::Result<()> {
         Err(io::Error::other("disk on fire"))
     }
+    async fn overwrite(&self, _: &Path, _: &[u8]) -> io::Result<()> {
+        Err(io::Error::other("disk on fire"))
+    }
     async fn sync_file(&self, _: &Path) -> io::Result<()> {
         Err(io::Error::other("disk on fire"))
     }

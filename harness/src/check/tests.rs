@@ -883,3 +883,81 @@ fn no_disruption_counts_a_healthy_leader_deposed_without_a_campaign() {
     let campaign = deposed(4_100.0, &[(4_050.0, Some(2), role(Role::Candidate, 6))]);
     assert_eq!(check("no-disruption", &campaign).len(), 1);
 }
+
+/// Random durable writes and commits on three nodes: (node, first index, terms) for a write,
+/// or (node, index, term) of a commit when `terms` is empty.
+fn writes_and_commits() -> impl proptest::strategy::Strategy<Value = Vec<(usize, u64, Vec<u64>)>> {
+    proptest::collection::vec((0usize..3, 1u64..7, proptest::collection::vec(1u64..4, 0..4)), 1..40)
+}
+
+/// The events of [`writes_and_commits`], a millisecond apart.
+fn written(steps: &[(usize, u64, Vec<u64>)]) -> History {
+    let events: Vec<(f64, Option<usize>, K)> = steps
+        .iter()
+        .enumerate()
+        .map(|(k, (n, first, terms))| {
+            let kind = match terms.first() {
+                None => commit(*first, 1 + *first % 3, 3),
+                Some(_) => persist_log(*first, terms),
+            };
+            (k as f64 + 1.0, Some(*n), kind)
+        })
+        .collect();
+    history(&events)
+}
+
+proptest::proptest! {
+    /// The incremental Log Matching check finds exactly what comparing every pair of whole
+    /// logs after every write finds.
+    #[test]
+    fn log_matching_agrees_with_comparing_whole_logs(steps in writes_and_commits()) {
+        let h = written(&steps);
+        let mut logs = crate::history::DurableLogs::default();
+        let mut expected = Vec::new();
+        for e in h.events() {
+            let Some(n) = e.node else { continue };
+            let Some(log) = logs.apply(n, &e.kind).map(<[u64]>::to_vec) else { continue };
+            for (&other, other_log) in logs.nodes().filter(|(&o, _)| o != n) {
+                let end = log.len().min(other_log.len());
+                let Some(differ) = (0..end).find(|&i| log[i] != other_log[i]) else { continue };
+                if (differ + 1..end).any(|i| log[i] == other_log[i]) {
+                    expected.push((e.t_ms, vec![n, other]));
+                }
+            }
+        }
+        let found: Vec<_> =
+            check("log-matching", &h).into_iter().map(|v| (v.t_ms, v.nodes)).collect();
+        proptest::prop_assert_eq!(found, expected);
+    }
+
+    /// Checking only the entries a write replaced finds exactly what checking every
+    /// committed entry after every write finds.
+    #[test]
+    fn committed_durable_agrees_with_checking_every_commit(steps in writes_and_commits()) {
+        let h = written(&steps);
+        let mut logs = crate::history::DurableLogs::default();
+        let mut reported: std::collections::BTreeMap<usize, std::collections::BTreeMap<u64, u64>> =
+            Default::default();
+        let mut expected = Vec::new();
+        for e in h.events() {
+            let Some(n) = e.node else { continue };
+            if let K::Commit { index, term, .. } = e.kind {
+                reported.entry(n).or_default().insert(index, term);
+                continue;
+            }
+            let Some(log) = logs.apply(n, &e.kind) else { continue };
+            let lost = reported.get(&n).into_iter().flatten().any(|(&index, &term)| {
+                log.get(index as usize - 1) != Some(&term)
+            });
+            if lost {
+                expected.push(e.t_ms);
+            }
+        }
+        let found: Vec<_> = check("committed-durable", &h)
+            .into_iter()
+            .filter(|v| v.message.contains("overwrote"))
+            .map(|v| v.t_ms)
+            .collect();
+        proptest::prop_assert_eq!(found, expected);
+    }
+}

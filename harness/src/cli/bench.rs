@@ -82,7 +82,7 @@ fn bench_failover(
     if let Some(status) = fixture::hand_over(Some(core)) {
         return status;
     }
-    if let Err(e) = check_outputs([Some(&svg)]) {
+    if let Err(e) = check_outputs([Some(&svg)], &[]) {
         return bad_input(e);
     }
     out.info("seed: 1");

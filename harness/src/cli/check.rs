@@ -24,7 +24,8 @@ pub(crate) struct CheckArgs {
 /// Reads the history, judges it, prints the summary and exits with the verdict's status.
 pub(crate) fn check(args: CheckArgs) -> ExitCode {
     let out = Out { json: args.json };
-    if let Err(e) = check_outputs([args.timeline.as_ref()]) {
+    let inputs: Vec<&std::path::Path> = args.histories.iter().map(PathBuf::as_path).collect();
+    if let Err(e) = check_outputs([args.timeline.as_ref()], &inputs) {
         return bad_input(e);
     }
     let read = match read_history(&args.histories) {

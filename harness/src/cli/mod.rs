@@ -132,6 +132,15 @@ fn usage_error(e: clap::Error) -> ExitCode {
         }
         _ => {}
     }
+    // A missing flag is named on the lines after the first: name them all in the one line.
+    if let Some(clap::error::ContextValue::Strings(missing)) =
+        e.get(clap::error::ContextKind::InvalidArg)
+    {
+        if e.kind() == ErrorKind::MissingRequiredArgument {
+            eprintln!("error: missing {} (see ballot --help)", missing.join(", "));
+            return ExitCode::from(2);
+        }
+    }
     let text = e.render().to_string();
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("bad arguments");
     let first = first.trim_start_matches("error: ");
@@ -236,9 +245,30 @@ fn check_output_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::remove_file(&probe)
 }
 
-/// Checks every output path given; the first that cannot be written is the error.
-fn check_outputs<'a>(paths: impl IntoIterator<Item = Option<&'a PathBuf>>) -> Result<(), String> {
-    paths.into_iter().flatten().try_for_each(|p| check_output(p))
+/// Checks every output path given; the first that cannot be written, or that is one of the
+/// command's `inputs` (which writing would destroy), is the error.
+fn check_outputs<'a>(
+    paths: impl IntoIterator<Item = Option<&'a PathBuf>>,
+    inputs: &[&Path],
+) -> Result<(), String> {
+    paths.into_iter().flatten().try_for_each(|p| {
+        if let Some(input) = inputs.iter().find(|input| same_file(p, input)) {
+            return Err(format!(
+                "{}: is the input {}; writing it would destroy it",
+                p.display(),
+                input.display()
+            ));
+        }
+        check_output(p)
+    })
+}
+
+/// Whether two paths name the same existing file (links and `..` resolved).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// Prints a summary: JSON, or a verdict line, the violations, and every property that was

@@ -8,11 +8,12 @@ use super::bad_input;
 use crate::world::volatile::VolatileWrites;
 use ballot_core::{Config, NodeId};
 use ballot_node::{
-    FileStorage, FileSystem, HistoryWriter, Node, NodeConfig, NodeHandle, RateClock, StdFileSystem,
+    DirLock, FileStorage, FileSystem, HistoryWriter, Node, NodeConfig, NodeHandle, RateClock,
+    StdFileSystem,
 };
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -69,13 +70,9 @@ fn config_of(args: &NodeArgs) -> Result<NodeConfig, String> {
     if !members.contains_key(&NodeId(args.id)) {
         return Err(format!("--id {}: not one of the members", args.id));
     }
-    let core: Config = match &args.config {
+    let core = match &args.config {
         None => Config::default(),
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
-        }
+        Some(path) => read_core_config(path).map_err(|e| format!("{}: {e}", path.display()))?,
     };
     core.validate().map_err(|e| format!("core configuration: {e}"))?;
     // Real nodes need no determinism: each start draws its own timeouts.
@@ -91,6 +88,30 @@ fn config_of(args: &NodeArgs) -> Result<NodeConfig, String> {
     })
 }
 
+/// The core configuration in a JSON file: the fields of [`Config`], each optional; a field it
+/// does not have (a misspelt one, say) is refused rather than left at its default.
+fn read_core_config(path: &Path) -> Result<Config, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let given: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let known = serde_json::to_value(Config::default()).expect("the configuration serializes");
+    if let (Some(given), Some(known)) = (given.as_object(), known.as_object()) {
+        if let Some(unknown) = given.keys().find(|k| !known.contains_key(*k)) {
+            let fields: Vec<&str> = known.keys().map(String::as_str).collect();
+            return Err(format!("unknown field `{unknown}` (the fields: {})", fields.join(", ")));
+        }
+    }
+    serde_json::from_value(given).map_err(|e| e.to_string())
+}
+
+/// Why a node ended with an error.
+enum Stop {
+    /// It could not start (a port taken, a directory another node holds or cannot be read,
+    /// state it cannot trust): bad input, exit 2.
+    Start(String),
+    /// It ran, and had to stop (its disk failed): exit 1.
+    Failed(String),
+}
+
 /// Runs the node until SIGTERM or Ctrl-C.
 pub(crate) fn node(args: NodeArgs) -> ExitCode {
     let config = match config_of(&args) {
@@ -100,6 +121,11 @@ pub(crate) fn node(args: NodeArgs) -> ExitCode {
     if let Err(e) = std::fs::create_dir_all(&args.dir) {
         return bad_input(format!("{}: {e}", args.dir.display()));
     }
+    // Held until the process ends: a second node on this directory is refused.
+    let _lock = match DirLock::acquire(&args.dir) {
+        Ok(lock) => lock,
+        Err(e) => return bad_input(e),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -112,9 +138,13 @@ pub(crate) fn node(args: NodeArgs) -> ExitCode {
             serve(StdFileSystem, config, &args).await
         }
     });
+    // The thread that reads stdin blocks in read(2) until a line or the end comes, and a
+    // runtime dropped as usual would wait for it: leave it behind, the process ends now.
+    runtime.shutdown_background();
     match served {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+        Err(Stop::Start(e)) => bad_input(e),
+        Err(Stop::Failed(e)) => {
             eprintln!("error: {e}");
             ExitCode::from(1)
         }
@@ -122,15 +152,12 @@ pub(crate) fn node(args: NodeArgs) -> ExitCode {
 }
 
 /// Runs the node on the file system `fs` until SIGTERM or Ctrl-C.
-async fn serve<F: FileSystem>(
-    fs: F,
-    mut config: NodeConfig,
-    args: &NodeArgs,
-) -> Result<(), String> {
+async fn serve<F: FileSystem>(fs: F, mut config: NodeConfig, args: &NodeArgs) -> Result<(), Stop> {
     let asked = config.members[&config.id];
-    let socket =
-        tokio::net::UdpSocket::bind(asked).await.map_err(|e| format!("bind {asked}: {e}"))?;
-    let addr = socket.local_addr().map_err(|e| e.to_string())?;
+    let socket = tokio::net::UdpSocket::bind(asked)
+        .await
+        .map_err(|e| Stop::Start(format!("bind {asked}: {e}")))?;
+    let addr = socket.local_addr().map_err(|e| Stop::Start(e.to_string()))?;
     config.members.insert(config.id, addr);
     let history_path = args.dir.join("history.jsonl");
     let clock = Arc::new(RateClock::new());
@@ -141,12 +168,12 @@ async fn serve<F: FileSystem>(
     };
     let history = Arc::new(
         open(&history_path, &config, clock.clone(), args.history_max_bytes)
-            .map_err(|e| format!("{}: {e}", history_path.display()))?,
+            .map_err(|e| Stop::Start(format!("{}: {e}", history_path.display())))?,
     );
     let storage = FileStorage::new(fs, args.dir.join("state"));
     let (id, cluster) = (config.id, config.cluster_id);
     let (node, handle) = Node::new(config, socket, storage, clock.clone(), history.clone())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Stop::Start(e.to_string()))?;
     println!(
         "node {} of cluster {cluster} on {addr}; state and history in {}",
         id.0,
@@ -156,7 +183,7 @@ async fn serve<F: FileSystem>(
     let task = tokio::spawn(node.run());
     let mut changes = handle.watch();
     // Both streams exist before the loop, so that a signal between two turns is not missed.
-    let stream = |kind| tokio::signal::unix::signal(kind).map_err(|e| e.to_string());
+    let stream = |kind| tokio::signal::unix::signal(kind).map_err(|e| Stop::Start(e.to_string()));
     let mut terminate = stream(tokio::signal::unix::SignalKind::terminate())?;
     let mut interrupt = stream(tokio::signal::unix::SignalKind::interrupt())?;
     let mut shown = None;
@@ -177,7 +204,8 @@ async fn serve<F: FileSystem>(
         }
     }
     handle.shutdown();
-    let result = task.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string());
+    let result = task.await.map_err(|e| Stop::Failed(e.to_string()))?;
+    let result = result.map_err(|e| Stop::Failed(e.to_string()));
     if let Ok(history) = Arc::try_unwrap(history) {
         history.close();
     }
@@ -197,12 +225,80 @@ enum Command {
     ClockRate(f64),
 }
 
-/// Reads commands from stdin until it ends; a line that is not a command is reported on
-/// stderr and skipped.
-async fn take_commands(handle: NodeHandle, clock: Arc<RateClock>) {
+/// The longest command line taken, bytes; a longer one is skipped as it streams past, so
+/// that no input can grow the node's memory.
+const MAX_COMMAND_BYTES: usize = 64 << 10;
+
+/// How much of a bad line an error message quotes, characters.
+const QUOTED_CHARS: usize = 80;
+
+/// The commands, for error messages.
+const COMMANDS: &str = r#"commands: {"propose": "VALUE"}, {"transfer": ID}, {"clock_rate": RATE}"#;
+
+/// The next line of `input` (without its newline), at most [`MAX_COMMAND_BYTES`]: `Ok(None)`
+/// at the end, `Err(length)` for a longer line (read to its end and dropped).
+async fn next_line<R: tokio::io::AsyncBufRead + Unpin>(
+    input: &mut R,
+) -> std::io::Result<Option<Result<Vec<u8>, usize>>> {
     use tokio::io::AsyncBufReadExt;
-    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
+    let (mut line, mut length) = (Vec::new(), 0usize);
+    loop {
+        let buffer = input.fill_buf().await?;
+        if buffer.is_empty() {
+            return Ok((length > 0).then_some(if length > MAX_COMMAND_BYTES {
+                Err(length)
+            } else {
+                Ok(line)
+            }));
+        }
+        let (chunk, ends) = match buffer.iter().position(|&b| b == b'\n') {
+            Some(at) => (&buffer[..at], true),
+            None => (buffer, false),
+        };
+        length = length.saturating_add(chunk.len());
+        if length <= MAX_COMMAND_BYTES {
+            line.extend_from_slice(chunk);
+        } else {
+            line = Vec::new();
+        }
+        let used = chunk.len() + usize::from(ends);
+        input.consume(used);
+        if ends {
+            return Ok(Some(if length > MAX_COMMAND_BYTES { Err(length) } else { Ok(line) }));
+        }
+    }
+}
+
+/// At most [`QUOTED_CHARS`] of a line, for an error message.
+fn quoted(line: &str) -> String {
+    let mut shown: String = line.chars().take(QUOTED_CHARS).collect();
+    if shown.len() < line.len() {
+        shown.push_str("...");
+    }
+    format!("{shown:?}")
+}
+
+/// Reads commands from stdin until it ends; a line that is not a command (not JSON, not
+/// UTF-8, longer than [`MAX_COMMAND_BYTES`]) is reported on stderr in one short line and
+/// skipped, and the next is taken as usual.
+async fn take_commands(handle: NodeHandle, clock: Arc<RateClock>) {
+    let mut input = tokio::io::BufReader::new(tokio::io::stdin());
+    let mut number = 0u64;
+    while let Ok(Some(line)) = next_line(&mut input).await {
+        number += 1;
+        let line = match line.map(String::from_utf8) {
+            Ok(Ok(line)) => line,
+            Ok(Err(_)) => {
+                eprintln!("error: stdin line {number}: not UTF-8, skipped ({COMMANDS})");
+                continue;
+            }
+            Err(length) => {
+                eprintln!(
+                    "error: stdin line {number}: {length} bytes, longer than the {MAX_COMMAND_BYTES} a command may have; skipped"
+                );
+                continue;
+            }
+        };
         if line.trim().is_empty() {
             continue;
         }
@@ -211,7 +307,9 @@ async fn take_commands(handle: NodeHandle, clock: Arc<RateClock>) {
                 let outcome = handle.submit(value.into_bytes());
                 tokio::spawn(async move {
                     match outcome.await {
-                        Ok(Ok(c)) => println!("committed at index {} in term {}", c.index, c.term.0),
+                        Ok(Ok(c)) => {
+                            println!("committed at index {} in term {}", c.index, c.term.0)
+                        }
                         Ok(Err(e)) => println!("proposal refused: {e}"),
                         Err(_) => println!("proposal refused: the node stopped"),
                     }
@@ -227,14 +325,63 @@ async fn take_commands(handle: NodeHandle, clock: Arc<RateClock>) {
                     }
                 });
             }
-            Ok(Command::ClockRate(rate)) if rate.is_finite() && rate > 0.0 => {
-                clock.set_rate(rate);
-                println!("clock at {rate} x real time");
+            Ok(Command::ClockRate(rate)) => match clock.set_rate(rate) {
+                Ok(()) => println!("clock at {rate} x real time"),
+                Err(e) => eprintln!("error: stdin line {number}: {e}"),
+            },
+            Err(e) => {
+                eprintln!("error: stdin line {number}: {}: {e} ({COMMANDS})", quoted(&line))
             }
-            Ok(Command::ClockRate(rate)) => eprintln!("error: clock rate {rate}: a rate is above 0"),
-            Err(e) => eprintln!(
-                "error: {line:?}: {e} (commands: {{\"propose\": \"VALUE\"}}, {{\"transfer\": ID}}, {{\"clock_rate\": RATE}})"
-            ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines come whole up to the bound; a longer one is measured and dropped without being
+    /// held, and the line after it is read as usual; a last line without a newline counts.
+    #[tokio::test]
+    async fn lines_are_bounded_and_a_long_one_does_not_stop_the_next() {
+        let long = vec![b'x'; MAX_COMMAND_BYTES * 3];
+        let input = [b"first\n".as_slice(), &long, b"\n\xff\xfe\nlast"].concat();
+        let mut reader = tokio::io::BufReader::with_capacity(1000, input.as_slice());
+        let mut lines = Vec::new();
+        while let Some(line) = next_line(&mut reader).await.unwrap() {
+            lines.push(line);
+        }
+        assert_eq!(
+            lines,
+            vec![
+                Ok(b"first".to_vec()),
+                Err(long.len()),
+                Ok(vec![0xff, 0xfe]),
+                Ok(b"last".to_vec())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_line_is_quoted_short() {
+        let quoted = quoted(&"y".repeat(10_000_000));
+        assert!(quoted.len() < QUOTED_CHARS + 10, "{quoted}");
+        assert!(quoted.ends_with("...\""));
+    }
+
+    #[test]
+    fn a_misspelt_configuration_field_is_refused() {
+        let path = std::env::temp_dir().join(format!("ballot-config-{}.json", std::process::id()));
+        std::fs::write(&path, r#"{"election_timout_min_ms": 500}"#).unwrap();
+        let err = read_core_config(&path).unwrap_err();
+        assert!(err.contains("unknown field `election_timout_min_ms`"), "{err}");
+        assert!(err.contains("election_timeout_min_ms"), "names the fields: {err}");
+        std::fs::write(
+            &path,
+            r#"{"election_timeout_min_ms": 500, "election_timeout_max_ms": 900}"#,
+        )
+        .unwrap();
+        assert_eq!(read_core_config(&path).unwrap().election_timeout_min_ms, 500);
+        let _ = std::fs::remove_file(&path);
     }
 }

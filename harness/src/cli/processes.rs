@@ -17,14 +17,16 @@ use std::process::ExitCode;
 const NOT_DETERMINISTIC: &str = "world: processes (real `ballot node` processes on 127.0.0.1 \
     behind a fault proxy; not deterministic: the same schedule may not give the same history)";
 
-/// Runs `schedule` once on processes (Ctrl-C kills every node and removes the run's
-/// directory), recording to `record` if given.
+/// Runs `schedule` once on processes (Ctrl-C, SIGTERM or SIGHUP kills every node and removes
+/// the run's directory), recording to `record` if given.
 pub(crate) fn run_once(schedule: &Schedule, record: Option<PathBuf>) -> Result<Run, String> {
     static HANDLER: std::sync::Once = std::sync::Once::new();
     HANDLER.call_once(|| {
         let _ = ctrlc::set_handler(|| {
             interrupt_cleanup();
-            eprintln!("interrupted: every node process killed, the run's directory removed");
+            eprintln!(
+                "stopped by a signal: every node process killed, the run's directory removed"
+            );
             std::process::exit(130);
         });
     });

@@ -57,7 +57,7 @@ pub(crate) fn repro(args: ReproArgs) -> ExitCode {
         Ok(w) => w,
         Err(e) => return bad_input(format!("{}: {e}", args.artifact.display())),
     };
-    if let Err(e) = check_outputs([args.timeline.as_ref()]) {
+    if let Err(e) = check_outputs([args.timeline.as_ref()], &[&args.artifact]) {
         return bad_input(e);
     }
     out.info(&format!("seed: {}", saved.schedule.seed));

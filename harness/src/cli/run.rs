@@ -65,12 +65,18 @@ pub(crate) fn run(args: RunArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
-    if let Err(e) =
-        check_outputs([args.history.as_ref(), args.timeline.as_ref(), args.artifact.as_ref()])
-    {
+    if let Err(e) = check_outputs(
+        [args.history.as_ref(), args.timeline.as_ref(), args.artifact.as_ref()],
+        &[&args.schedule],
+    ) {
         return bad_input(e);
     }
     if args.world == WorldName::Processes {
+        if let Some(record) = &args.record {
+            if let Err(e) = super::check_output_dir(record) {
+                return bad_input(format!("--record {}: cannot write here: {e}", record.display()));
+            }
+        }
         return super::processes::run(args, schedule);
     }
     if args.repeat > 1 || args.record.is_some() {

@@ -52,7 +52,7 @@ pub(crate) fn shrink(args: ShrinkArgs) -> ExitCode {
         (Err(e), _) => return bad_input(format!("{}: {e}", args.artifact.display())),
     };
     let target = args.out.unwrap_or_else(|| args.artifact.with_extension("min.json"));
-    if let Err(e) = check_outputs([Some(&target)]) {
+    if let Err(e) = check_outputs([Some(&target)], &[&args.artifact]) {
         return bad_input(e);
     }
     out.info(&format!("seed: {}", saved.schedule.seed));

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub struct Clock {
     /// The node.
     pub node: NodeRef,
-    /// Clock rate (1.0 is exact), in (0, 100].
+    /// Clock rate (1.0 is exact), in [0.01, 100].
     pub rate: f64,
 }
 
@@ -21,11 +21,17 @@ impl Fault for Clock {
     }
 
     fn validate(&self, at: &str) -> Result<(), ScheduleError> {
+        // The bounds a real node's clock takes (`ballot node`'s `clock_rate`), so that a
+        // schedule the simulator runs also runs on processes.
         let rate = self.rate;
-        if !(rate.is_finite() && rate > 0.0 && rate <= 100.0) {
+        if !(ballot_node::MIN_CLOCK_RATE..=ballot_node::MAX_CLOCK_RATE).contains(&rate) {
             return Err(ScheduleError::new(
                 format!("{at}.rate"),
-                format!("clock rate {rate} must be in (0, 100]"),
+                format!(
+                    "clock rate {rate} must be in [{}, {}]",
+                    ballot_node::MIN_CLOCK_RATE,
+                    ballot_node::MAX_CLOCK_RATE
+                ),
             ));
         }
         Ok(())

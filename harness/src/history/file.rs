@@ -130,12 +130,52 @@ pub fn write(meta: &Meta, history: &History, mut out: impl Write) -> io::Result<
     history.write_jsonl(out)
 }
 
+/// The longest line a history may have, bytes: an event is a few hundred (a proposal's value
+/// is cut to [`super::VALUE_SHOWN_BYTES`]), so a longer line is not a history's, and reading
+/// it whole could take every byte of memory (`/dev/zero` has no line end).
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// A history's lines, numbered from 1, each at most [`MAX_LINE_BYTES`] (a longer one is an
+/// error, and the last); bytes that are not UTF-8 read as U+FFFD, so that a line a killed
+/// node cut inside a character is an unreadable line like any other cut one.
+fn bounded_lines(mut input: Box<dyn BufRead>) -> impl Iterator<Item = (usize, io::Result<String>)> {
+    let mut number = 0;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        number += 1;
+        let mut line = Vec::new();
+        let limit = MAX_LINE_BYTES as u64 + 1;
+        let read = io::Read::take(&mut input, limit).read_until(b'\n', &mut line);
+        match read {
+            Err(e) => {
+                done = true;
+                Some((number, Err(e)))
+            }
+            Ok(0) => None,
+            Ok(_) if line.len() > MAX_LINE_BYTES => {
+                done = true;
+                let e = format!("longer than {MAX_LINE_BYTES} bytes: not a history line");
+                Some((number, Err(io::Error::new(io::ErrorKind::InvalidData, e))))
+            }
+            Ok(_) => {
+                if line.last() == Some(&b'\n') {
+                    line.pop();
+                }
+                Some((number, Ok(String::from_utf8_lossy(&line).into_owned())))
+            }
+        }
+    })
+}
+
 /// Reads history files: one simulator history, or the per-node files of one real cluster
 /// (merged by wall time); the error names the file and the line.
 pub fn read(files: Vec<(String, Box<dyn BufRead>)>) -> Result<HistoryFile, String> {
     let mut read = Vec::new();
     for (name, input) in files {
-        let mut lines = input.lines().enumerate().map(|(i, line)| (i + 1, line));
+        let mut lines = bounded_lines(input);
         let first = match lines.next() {
             None => return Err(format!("{name}: empty: no meta line")),
             Some((_, line)) => line.map_err(|e| format!("{name}: line 1: {e}"))?,
@@ -177,6 +217,7 @@ fn read_simulator(
             continue;
         }
         let event: Event = serde_json::from_str(&line).map_err(|e| format!("line {n}: {e}"))?;
+        check_event(&event, nodes).map_err(|e| format!("line {n}: {e}"))?;
         if event.t_ms < last_t {
             return Err(format!("line {n}: {}", out_of_order(event.t_ms, last_t)));
         }
@@ -186,18 +227,33 @@ fn read_simulator(
                 event.t_ms, meta.end_ms
             ));
         }
-        check_node(event.node, nodes).map_err(|e| format!("line {n}: {e}"))?;
         last_t = event.t_ms;
         history.record(event.t_ms, event.node, event.kind);
     }
     Ok(HistoryFile { origin: Origin::Simulator(meta), history, dropped_events: 0 })
 }
 
-fn check_node(node: Option<usize>, nodes: usize) -> Result<(), String> {
-    match node.filter(|&node| node >= nodes) {
+/// An event's time is a finite number of milliseconds, not negative, and every node it
+/// names (its own, a leader, a candidate, a vote) is one of the cluster's.
+fn check_event(event: &Event, nodes: usize) -> Result<(), String> {
+    check_time("t_ms", event.t_ms)?;
+    let named = event.node.into_iter().chain(event.kind.nodes());
+    match named.into_iter().find(|&node| node >= nodes) {
         Some(node) => Err(format!("node {node}, but the cluster has {nodes} nodes")),
         None => Ok(()),
     }
+}
+
+/// The latest time a history may hold, milliseconds (Unix time in the year 2286; a
+/// simulated run is far shorter): a larger one is damage, and would swamp every sum.
+const MAX_TIME_MS: f64 = 1e13;
+
+/// A time field is finite, not negative and below [`MAX_TIME_MS`].
+fn check_time(field: &str, ms: f64) -> Result<(), String> {
+    if !(0.0..MAX_TIME_MS).contains(&ms) {
+        return Err(format!("{field} {ms:?}: a time is at least 0 and below 1e13 ms"));
+    }
+    Ok(())
 }
 
 /// Merges the files of a real cluster's nodes: same cluster, same members, one file a node,
@@ -285,19 +341,18 @@ fn read_node_file(
     // The node's monotonic time of its last event, whether its run was still going, and the
     // merged time of that event (a crash is dated there).
     let (mut last_t, mut running, mut last_merged) = (f64::NEG_INFINITY, false, 0.0);
-    let lines: Vec<(usize, String)> = lines
+    let mut lines = lines
+        .filter(|(_, line)| line.as_ref().map_or(true, |l| !l.trim().is_empty()))
         .map(|(n, line)| line.map(|l| (n, l)).map_err(|e| format!("{name}: line {n}: {e}")))
-        .collect::<Result<_, _>>()?;
-    for (k, (n, line)) in lines.iter().enumerate() {
+        .peekable();
+    while let Some(next) = lines.next() {
+        let (n, line) = next?;
         let at = |e: String| format!("{name}: line {n}: {e}");
-        if line.trim().is_empty() {
-            continue;
-        }
-        let value: serde_json::Value = match serde_json::from_str(line) {
+        let value: serde_json::Value = match serde_json::from_str(&line) {
             Ok(value) => value,
             // A node killed while writing leaves a partial last line (its writer starts the
             // next run on a line of its own): an event lost, not a corrupt file.
-            Err(_) if torn_before_restart(&lines[k + 1..]) => {
+            Err(_) if torn_before_restart(lines.peek()) => {
                 dropped += 1;
                 continue;
             }
@@ -310,12 +365,14 @@ fn read_node_file(
         }
         let wall =
             value.get("wall_ms").and_then(|w| w.as_f64()).ok_or_else(|| at("no wall_ms".into()))?;
+        check_time("wall_ms", wall).map_err(at)?;
         // A lease taken on a clock at another rate than real time says which.
         let rate = value.get("clock_rate").and_then(|r| r.as_f64()).unwrap_or(1.0);
         if !(rate.is_finite() && rate > 0.0) {
             return Err(at(format!("clock_rate {rate}: a rate is above 0")));
         }
         let event: Event = serde_json::from_value(value).map_err(|e| at(e.to_string()))?;
+        check_event(&event, meta.members.len()).map_err(at)?;
         if event.node != Some(meta.node) {
             return Err(at(format!(
                 "an event of node {:?} in node {}'s file",
@@ -327,6 +384,12 @@ fn read_node_file(
             return Err(at(out_of_order(event.t_ms, last_t)));
         }
         let t = wall - origin_wall_ms;
+        if t < 0.0 {
+            return Err(at(format!(
+                "wall_ms {wall} is before the earliest file's start ({origin_wall_ms}): a clock \
+                 stepped back"
+            )));
+        }
         if starts && running {
             events.push(Event { t_ms: last_merged, node: event.node, kind: EventKind::Crash });
         }
@@ -352,11 +415,12 @@ fn out_of_order(t_ms: f64, last_t: f64) -> String {
 
 /// Whether what follows an unreadable line shows it was the last write of a killed node: the
 /// end of the file, or the `start` of the node's next run.
-fn torn_before_restart(rest: &[(usize, String)]) -> bool {
-    let next = rest.iter().find(|(_, l)| !l.trim().is_empty());
-    next.is_none_or(|(_, l)| {
-        serde_json::from_str::<serde_json::Value>(l)
-            .is_ok_and(|v| v.get("kind").and_then(|k| k.as_str()) == Some("start"))
+fn torn_before_restart(next: Option<&Result<(usize, String), String>>) -> bool {
+    next.is_none_or(|next| {
+        next.as_ref().is_ok_and(|(_, l)| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .is_ok_and(|v| v.get("kind").and_then(|k| k.as_str()) == Some("start"))
+        })
     })
 }
 
@@ -386,9 +450,11 @@ fn read_meta(line: &str) -> Result<MetaLine, String> {
     if value.get("source").and_then(|s| s.as_str()) == Some("node") {
         let meta: NodeMeta =
             serde_json::from_value(value).map_err(|e| format!("meta line: {e}"))?;
+        check_time("wall_ms", meta.wall_ms)?;
         return Ok(MetaLine::Node(Box::new(meta)));
     }
     let meta: Meta = serde_json::from_value(value).map_err(|e| format!("meta line: {e}"))?;
     meta.schedule.validate().map_err(|e| format!("meta line's schedule: {e}"))?;
+    check_time("end_ms", meta.end_ms)?;
     Ok(MetaLine::Simulator(Box::new(meta)))
 }

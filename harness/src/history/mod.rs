@@ -161,6 +161,23 @@ pub enum EventKind {
     },
 }
 
+impl EventKind {
+    /// The nodes an event names besides its own: a leader, a candidate, a vote, whom a
+    /// follower heard.
+    pub fn nodes(&self) -> impl Iterator<Item = usize> {
+        let (a, b) = match *self {
+            EventKind::Start { voted_for, .. } | EventKind::Persist { voted_for, .. } => {
+                (voted_for, None)
+            }
+            EventKind::Role { leader, .. } => (leader, None),
+            EventKind::Vote { candidate, heard_from, .. } => (Some(candidate), heard_from),
+            EventKind::AppendAck { leader, .. } => (Some(leader), None),
+            _ => (None, None),
+        };
+        a.into_iter().chain(b)
+    }
+}
+
 /// One node's state as the history has it so far.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct NodeView {

@@ -267,6 +267,13 @@ impl FileSystem for SimFs {
         Ok(())
     }
 
+    async fn overwrite(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        simfs::OpenOptions::new().write(true).open(path)?.write_all_at(bytes, 0)?;
+        self.take(self.0.disk().write_ms).await;
+        Ok(())
+    }
+
     async fn sync_file(&self, path: &Path) -> io::Result<()> {
         self.take(self.0.disk().sync_ms).await;
         simfs::File::open(path)?.sync_all()

@@ -73,6 +73,21 @@ impl FileSystem for VolatileWrites {
         Ok(())
     }
 
+    async fn overwrite(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let mut contents = self.read(path)?.ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotFound, "overwrite of a missing file")
+        })?;
+        if contents.len() < bytes.len() {
+            contents.resize(bytes.len(), 0);
+        }
+        contents[..bytes.len()].copy_from_slice(bytes);
+        self.unsynced
+            .lock()
+            .expect("unsynced lock")
+            .insert(path.into(), Unsynced::Replaced(contents));
+        Ok(())
+    }
+
     async fn sync_file(&self, path: &Path) -> io::Result<()> {
         self.write_out(path).await?;
         StdFileSystem.sync_file(path).await

@@ -9,7 +9,8 @@ use crate::world::local_clock::{ClockCell, NodeTime};
 use crate::world::recorder::Recorder;
 use ballot_core::{Millis, NodeId};
 use ballot_node::{
-    complete_now, Datagram, ElectionCore, FileStorage, Flush, NodeConfig, NodeMachine, Storage,
+    complete_now, Datagram, ElectionCore, FileStorage, Flush, NodeConfig, NodeMachine, Owner,
+    Storage,
 };
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -262,7 +263,8 @@ impl<C: ElectionCore> EventNode for CoreNode<C> {
             last_ack: Mutex::new(None),
         });
         let config = NodeConfig { seed: (self.seed_of)(incarnation), ..self.config.clone() };
-        let started = self.storage.load().map_err(|e| e.to_string()).and_then(|persisted| {
+        let owner = Owner { cluster_id: config.cluster_id, node: config.id };
+        let started = self.storage.load(owner).map_err(|e| e.to_string()).and_then(|persisted| {
             NodeMachine::start(config, persisted, self.local_now(), recorder)
                 .map_err(|e| e.to_string())
         });
