@@ -185,14 +185,39 @@ BUGS = {
         """        let heard_recently = self.leader.is_some()
             && self.last_leader_contact.is_some_and(|t| self.now.saturating_sub(t) < min);""",
     ),
-    # persistence, the node's storage: the state file (term and vote) is written in place and
-    # never synced, the classic forgotten fsync. A crash loses what the node announced; a
-    # killed process alone would not (the kernel keeps its writes), so real processes expose it
-    # only with `ballot node --volatile-writes`, which the processes world uses.
+    # persistence, the node's storage: the state file (term, vote and the log's mark) is
+    # updated in place and never synced, the classic forgotten fsync. A crash loses what the
+    # node announced; a killed process alone would not (the kernel keeps its writes), so real
+    # processes expose it only with `ballot node --volatile-writes`, which the processes world
+    # uses.
     "state-not-synced": (
         "crates/node/src/storage.rs",
-        "write_atomic(&self.fs, &self.path, bytes).await.map_err(|e| self.io(&self.path, e))",
-        "self.fs.write(&self.path, bytes).await.map_err(|e| self.io(&self.path, e))",
+        """            self.fs.overwrite(path, &bytes).await.map_err(|e| self.io(path, e))?;
+            self.fs.sync_file(path).await.map_err(|e| self.io(path, e))?;""",
+        """            self.fs.overwrite(path, &bytes).await.map_err(|e| self.io(path, e))?;""",
+    ),
+    # persistence, the save order: the state file's mark is raised before the appended
+    # records are synced, so a crash between the two leaves a state file that promises
+    # entries its log does not hold, and the node refuses to start (`recovers`).
+    "mark-before-append": (
+        "crates/node/src/storage.rs",
+        """            fs.append(path, &self.log.records[start..]).await.map_err(|e| self.io(path, e))?;
+            fs.sync_file(path).await.map_err(|e| self.io(path, e))?;
+            self.put_state(whole).await?;""",
+        """            self.put_state(whole).await?;
+            let (path, fs) = (&self.log_path, &self.fs);
+            fs.append(path, &self.log.records[start..]).await.map_err(|e| self.io(path, e))?;
+            fs.sync_file(path).await.map_err(|e| self.io(path, e))?;""",
+    ),
+    # persistence, the atomic write: the directory is not synced after the rename, so a
+    # power loss can take the new name back (a first save's state file, a rewritten log)
+    # while what was written after it stays.
+    "rename-not-synced": (
+        "crates/node/src/storage.rs",
+        """    fs.rename(&tmp, path)?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs.sync_dir(dir).await""",
+        """    fs.rename(&tmp, path)""",
     ),
 }
 

@@ -133,7 +133,7 @@ fn persistence() {
                 .iter()
                 .rev()
                 .find_map(|e| match e.kind {
-                    EventKind::Start { term, voted_for, log_len } if e.node == Some(n) => {
+                    EventKind::Start { term, voted_for, log_len, .. } if e.node == Some(n) => {
                         Some((term, voted_for, log_len))
                     }
                     _ => None,

@@ -89,7 +89,11 @@ impl Run {
 }
 
 /// What a real cluster's merged histories cannot support, and why.
-const UNSUPPORTED_BY_A_CLUSTER: [(&[&str], &str); 2] = [
+const UNSUPPORTED_BY_A_CLUSTER: [(&[&str], &str); 3] = [
+    (
+        &["recovers"],
+        "a real node that cannot start writes nothing to its history: a restart it refused is not in the files",
+    ),
     (
         &["liveness", "stability", "no-disruption", "quorum-step-down", "replication"],
         "a real cluster's history has no record of faults: when the network was healthy is unknown",
@@ -133,7 +137,7 @@ pub fn phase_bounds(schedule: &Schedule) -> (u64, u64) {
 /// The runner's own steps that begin the liveness phase: repair every link, resume paused
 /// nodes, no loss or duplication, baseline latency, exact clocks, and restart the
 /// lowest-index crashed nodes until a majority runs (the rest stay down: a failover must
-/// work with nodes missing).
+/// work with nodes missing), those whose disks were not damaged first.
 pub fn liveness_steps(c: &Conditions) -> Vec<Op> {
     let mut steps = Vec::new();
     let mut healed = c.clone();
@@ -149,10 +153,18 @@ pub fn liveness_steps(c: &Conditions) -> Vec<Op> {
             steps.push(faults::Clock { node: NodeRef::Index(n), rate: 1.0 }.into());
         }
     }
-    let running = c.up.iter().filter(|u| **u).count();
+    // A node whose disk was damaged may refuse to start: it counts for nothing, and is
+    // restarted only when the others cannot make a majority.
+    let running = (0..c.size()).filter(|&n| c.up[n] && !c.corrupted[n]).count();
     let missing = (c.size() / 2 + 1).saturating_sub(running);
-    let crashed = (0..c.size()).filter(|&n| !c.up[n]);
-    steps.extend(crashed.take(missing).map(|n| faults::Restart { node: NodeRef::Index(n) }.into()));
+    let mut crashed: Vec<usize> = (0..c.size()).filter(|&n| !c.up[n]).collect();
+    crashed.sort_by_key(|&n| c.corrupted[n]);
+    steps.extend(
+        crashed
+            .into_iter()
+            .take(missing)
+            .map(|n| faults::Restart { node: NodeRef::Index(n) }.into()),
+    );
     steps
 }
 

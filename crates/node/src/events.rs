@@ -11,6 +11,9 @@ pub enum NodeEvent {
         hard_state: HardState,
         /// Number of log entries read from disk.
         log_len: u64,
+        /// The log's terms in runs: `(term, entries)` from index 1 on (a history can then
+        /// know a log that a power loss kept more of than was acknowledged).
+        log_terms: Vec<(Term, u64)>,
     },
     /// Role, term or known leader changed.
     Role {

@@ -181,9 +181,10 @@ impl HistoryWriter {
     fn fields(&self, event: &NodeEvent, t_ms: f64, seen: &mut Seen) -> Option<Value> {
         let ix = |id: Option<NodeId>| id.map_or(Value::Null, |id| self.index(id));
         Some(match event {
-            NodeEvent::Started { hard_state, log_len } => {
+            NodeEvent::Started { hard_state, log_len, log_terms } => {
                 seen.term = hard_state.term.0;
-                json!({"kind": "start", "term": hard_state.term.0, "voted_for": ix(hard_state.voted_for), "log_len": log_len})
+                let runs: Vec<[u64; 2]> = log_terms.iter().map(|(t, k)| [t.0, *k]).collect();
+                json!({"kind": "start", "term": hard_state.term.0, "voted_for": ix(hard_state.voted_for), "log_len": log_len, "log_terms": runs})
             }
             NodeEvent::Role { role, term, leader } => {
                 seen.term = term.0;
@@ -409,7 +410,10 @@ mod tests {
             )
             .unwrap();
             let hs = HardState { term: Term(3), voted_for: Some(NodeId(4)) };
-            writer.event(NodeId(9), &NodeEvent::Started { hard_state: hs, log_len: 2 });
+            writer.event(
+                NodeId(9),
+                &NodeEvent::Started { hard_state: hs, log_len: 2, log_terms: vec![(Term(1), 2)] },
+            );
             writer.event(
                 NodeId(9),
                 &NodeEvent::Role { role: Role::Leader, term: Term(4), leader: Some(NodeId(9)) },

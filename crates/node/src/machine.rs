@@ -93,6 +93,13 @@ impl<C: ElectionCore> NodeMachine<C> {
     ) -> Result<NodeMachine<C>, InitError> {
         wire::check_budget(&config.core).map_err(InitError::Config)?;
         let (hard_state, log_len) = (persisted.hard_state, persisted.entries.len() as u64);
+        let mut log_terms: Vec<(Term, u64)> = Vec::new();
+        for entry in &persisted.entries {
+            match log_terms.last_mut() {
+                Some((term, run)) if *term == entry.term => *run += 1,
+                _ => log_terms.push((entry.term, 1)),
+            }
+        }
         let core = C::start(RaftOptions {
             id: config.id,
             members: config.members.keys().copied().collect(),
@@ -102,7 +109,7 @@ impl<C: ElectionCore> NodeMachine<C> {
             now_ms,
             applied: 0,
         })?;
-        observer.event(config.id, &NodeEvent::Started { hard_state, log_len });
+        observer.event(config.id, &NodeEvent::Started { hard_state, log_len, log_terms });
         let soft = core.soft_state();
         let (leadership, _) = watch::channel(Leadership {
             node: config.id,

@@ -60,13 +60,28 @@ pub(crate) fn committed_durable(v: &Views) -> Vec<Violation> {
                             "node {n} restarted with {log_len} entries, losing committed entry {index}"
                         ),
                     ));
+                    continue;
+                }
+                // A start that says what the log holds: every committed entry must be there.
+                let Some(log) = logs.apply(n, &e.kind) else { continue };
+                for (&index, &term) in reported.get(&n).into_iter().flatten() {
+                    judge(&mut missing, n, log, index, term);
+                }
+                if let Some(&index) = missing.get(&n).and_then(|m| m.first()) {
+                    let term = reported[&n][&index];
+                    out.push(violation(
+                        "committed-durable",
+                        e.t_ms,
+                        vec![n],
+                        format!("node {n} restarted without committed entry {index} (term {term})"),
+                    ));
                 }
             }
             kind => {
-                let EventKind::Persist { first_index: Some(first), .. } = kind else { continue };
+                let Some(first) = DurableLogs::first_changed(kind) else { continue };
                 // The entries a write changes: from its first index, or the log's end if that
                 // comes first.
-                let from = (*first).min(logs.get(n).len() as u64 + 1);
+                let from = first.min(logs.get(n).len() as u64 + 1);
                 let Some(log) = logs.apply(n, kind) else { continue };
                 for (&index, &term) in reported.get(&n).into_iter().flat_map(|r| r.range(from..)) {
                     judge(&mut missing, n, log, index, term);

@@ -39,11 +39,13 @@ pub(crate) fn liveness(v: &Views) -> Vec<Violation> {
 
 /// The liveness phase, if the run has one in which elections can converge (see
 /// [`crate::faults::Timing::elections_converge`]: a configuration whose timeout range is
-/// narrower than a vote round trip, without a split-vote backoff, may split every vote).
+/// narrower than a vote round trip, without a split-vote backoff, may split every vote) and
+/// whose nodes are a majority (nodes whose damaged disks they refused to start on are not).
 fn judged_phase(v: &Views) -> Option<crate::history::LivenessPhase> {
     let phase = v.liveness_phase()?;
     let latency = v.conditions_at(phase.from_ms).latency_ms[1];
-    v.setup().timing.elections_converge(latency).then_some(phase)
+    let majority = phase.nodes.len() > v.history().size() / 2;
+    (majority && v.setup().timing.elections_converge(latency)).then_some(phase)
 }
 
 /// Simulated milliseconds of the judged liveness phase (0 when the run had none).

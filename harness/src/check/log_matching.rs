@@ -1,7 +1,7 @@
 //! Log Matching (Raft Figure 3), over each node's durable log.
 
 use super::{violation, Violation};
-use crate::history::{DurableLogs, EventKind, Views};
+use crate::history::{DurableLogs, Views};
 use std::collections::BTreeMap;
 
 /// Raft Figure 3, Log Matching: if two logs hold an entry with the same index and term, they
@@ -15,7 +15,7 @@ pub(crate) fn log_matching(v: &Views) -> Vec<Violation> {
     let mut out = Vec::new();
     for e in v.history().events() {
         let Some(n) = e.node else { continue };
-        let EventKind::Persist { first_index: Some(first), .. } = &e.kind else { continue };
+        let Some(first) = DurableLogs::first_changed(&e.kind) else { continue };
         if logs.apply(n, &e.kind).is_none() {
             continue;
         }

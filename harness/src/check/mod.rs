@@ -12,6 +12,7 @@ mod liveness;
 mod log_matching;
 mod no_disruption;
 mod quorum_step_down;
+mod recovers;
 mod replication;
 pub(crate) use replication::last_deadline_ms as last_catch_up_deadline_ms;
 mod stability;
@@ -101,6 +102,13 @@ pub const PROPERTIES: &[Property] = &[
     safety!("leader-completeness", leader_completeness),
     safety!("committed-durable", committed_durable),
     Property {
+        name: "recovers",
+        class: Class::Safety,
+        check: recovers::recovers,
+        judged_ms: recovers::judged_ms,
+        needs: Some("a node crashed (or lost power) and started again"),
+    },
+    Property {
         name: "lease-safety",
         class: Class::Safety,
         check: lease_safety::lease_safety,
@@ -133,7 +141,7 @@ pub const PROPERTIES: &[Property] = &[
         class: Class::Liveness,
         check: liveness::liveness,
         judged_ms: liveness::judged_ms,
-        needs: Some("a liveness phase in which elections can converge: an election timeout range wider than a vote round trip (both hops at the highest latency, a save on each side), or ballot's split-vote backoff"),
+        needs: Some("a liveness phase in which a majority runs (not counting nodes that refused their damaged disks) and elections can converge: an election timeout range wider than a vote round trip (both hops at the highest latency, a save on each side), or ballot's split-vote backoff"),
     },
     Property {
         name: "replication",

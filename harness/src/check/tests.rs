@@ -93,7 +93,7 @@ fn vote_once() {
     let across_restart = history(&[
         (1.0, Some(0), vote(1, 1)),
         (2.0, Some(0), K::Crash),
-        (3.0, Some(0), K::Start { term: 1, voted_for: None, log_len: 0 }),
+        (3.0, Some(0), K::Start { term: 1, voted_for: None, log_len: 0, log_terms: None }),
         (4.0, Some(0), vote(1, 2)),
     ]);
     assert_broken("vote-once", &across_restart, 4.0, &[0]);
@@ -105,7 +105,7 @@ fn vote_once() {
     // allowed. One that reached the disk is not forgotten.
     let persisted_self =
         K::Persist { term: Some(3), voted_for: Some(1), first_index: None, terms: None };
-    let restart = K::Start { term: 2, voted_for: None, log_len: 0 };
+    let restart = K::Start { term: 2, voted_for: None, log_len: 0, log_terms: None };
     let forgotten = history(&[
         (1.0, Some(1), role(Role::Candidate, 3)),
         (2.0, Some(1), K::Crash),
@@ -128,7 +128,7 @@ fn term_monotonic() {
     let good = history(&[
         (1.0, Some(0), role(Role::Follower, 2)),
         (2.0, Some(0), K::Crash),
-        (3.0, Some(0), K::Start { term: 2, voted_for: None, log_len: 0 }),
+        (3.0, Some(0), K::Start { term: 2, voted_for: None, log_len: 0, log_terms: None }),
         (4.0, Some(0), role(Role::Candidate, 3)),
     ]);
     assert!(check("term-monotonic", &good).is_empty());
@@ -140,7 +140,7 @@ fn term_monotonic() {
         (1.0, Some(2), persist_term(4)),
         (2.0, Some(2), role(Role::Candidate, 5)),
         (3.0, Some(2), K::Crash),
-        (4.0, Some(2), K::Start { term: 4, voted_for: None, log_len: 0 }),
+        (4.0, Some(2), K::Start { term: 4, voted_for: None, log_len: 0, log_terms: None }),
         (5.0, Some(2), role(Role::Follower, 5)),
     ]);
     assert!(check("term-monotonic", &forgotten_before_durable).is_empty());
@@ -148,26 +148,78 @@ fn term_monotonic() {
         (1.0, Some(2), role(Role::Candidate, 5)),
         (1.0, Some(2), persist_term(5)),
         (2.0, Some(2), K::Crash),
-        (3.0, Some(2), K::Start { term: 4, voted_for: None, log_len: 0 }),
+        (3.0, Some(2), K::Start { term: 4, voted_for: None, log_len: 0, log_terms: None }),
     ]);
     assert_broken("term-monotonic", &lost_on_restart, 3.0, &[2]);
     let announced_then_lost = history(&[
         (1.0, Some(2), role(Role::Follower, 5)),
         (1.0, Some(2), answer(5, 1, false)), // told a candidate of term 5, never persisted
         (2.0, Some(2), K::Crash),
-        (3.0, Some(2), K::Start { term: 4, voted_for: None, log_len: 0 }),
+        (3.0, Some(2), K::Start { term: 4, voted_for: None, log_len: 0, log_terms: None }),
     ]);
     assert_broken("term-monotonic", &announced_then_lost, 3.0, &[2]);
     let acked_then_lost = history(&[
         (1.0, Some(2), K::AppendAck { leader: 0, term: 6, index: 0 }),
-        (2.0, Some(2), K::Start { term: 4, voted_for: None, log_len: 0 }),
+        (2.0, Some(2), K::Start { term: 4, voted_for: None, log_len: 0, log_terms: None }),
     ]);
     assert_broken("term-monotonic", &acked_then_lost, 2.0, &[2]);
     let back_while_running = history(&[
-        (1.0, Some(1), K::Start { term: 3, voted_for: None, log_len: 0 }),
+        (1.0, Some(1), K::Start { term: 3, voted_for: None, log_len: 0, log_terms: None }),
         (2.0, Some(1), role(Role::Follower, 2)), // below the term it started in
     ]);
     assert_broken("term-monotonic", &back_while_running, 2.0, &[1]);
+}
+
+/// A node started again after a crash or a power loss must start from its disk and keep
+/// running; one whose disk the schedule damaged may refuse.
+#[test]
+fn recovers() {
+    let start = K::Start { term: 2, voted_for: None, log_len: 1, log_terms: None };
+    let stopped = || K::Stopped { error: "state file is corrupt".into() };
+    let damage = || {
+        let what = crate::faults::Damage::Bitflip;
+        fault(3, crate::faults::Corrupt { node: NodeRef::Index(1), what })
+    };
+    let good = history(&[
+        (1.0, Some(1), K::Crash),
+        (2.0, Some(1), K::Restart),
+        (2.0, Some(1), start.clone()),
+        (4.0, Some(2), K::Crash),
+        (
+            5.0,
+            None,
+            fault(
+                5,
+                crate::faults::Corrupt {
+                    node: NodeRef::Index(2),
+                    what: crate::faults::Damage::Truncate,
+                },
+            ),
+        ),
+        (6.0, Some(2), K::Restart),
+        (6.0, Some(2), stopped()), // its disk was damaged: refusing is right
+    ]);
+    assert!(check("recovers", &good).is_empty());
+    let views = Views::new(&good, test_setup(END));
+    assert_eq!(super::recovers::judged_ms(&views), END - 2.0, "from the first good restart");
+    let refused =
+        history(&[(1.0, Some(1), K::Crash), (2.0, Some(1), K::Restart), (2.0, Some(1), stopped())]);
+    assert_broken("recovers", &refused, 2.0, &[1]);
+    assert!(check("recovers", &refused)[0].message.contains("refused to start"));
+    let later = history(&[(1.0, Some(1), start), (9.0, Some(1), stopped())]);
+    assert_broken("recovers", &later, 9.0, &[1]);
+    assert!(check("recovers", &later)[0].message.contains("stopped on its own"));
+    // Damage done to another node excuses nothing.
+    let other = history(&[
+        (1.0, Some(0), K::Crash),
+        (3.0, None, damage()),
+        (4.0, Some(0), K::Restart),
+        (4.0, Some(0), stopped()),
+    ]);
+    assert_broken("recovers", &other, 4.0, &[0]);
+    let none = history(&[(1.0, Some(0), role(Role::Leader, 1))]);
+    let views = Views::new(&none, test_setup(END));
+    assert_eq!(super::recovers::judged_ms(&views), 0.0, "nothing restarted: not judged");
 }
 
 #[test]
@@ -213,7 +265,7 @@ fn committed_durable() {
         (2.0, Some(0), commit(1, 1, 1)),
         (3.0, Some(0), persist_log(2, &[2])), // replacing an uncommitted entry is fine
         (4.0, Some(0), K::Crash),
-        (5.0, Some(0), K::Start { term: 2, voted_for: None, log_len: 2 }),
+        (5.0, Some(0), K::Start { term: 2, voted_for: None, log_len: 2, log_terms: None }),
     ]);
     assert!(check("committed-durable", &good).is_empty());
     let overwritten = history(&[
@@ -226,11 +278,37 @@ fn committed_durable() {
         (1.0, Some(1), persist_log(1, &[1, 1])),
         (2.0, Some(1), commit(2, 1, 1)),
         (3.0, Some(1), K::Crash),
-        (4.0, Some(1), K::Start { term: 1, voted_for: None, log_len: 1 }),
+        (4.0, Some(1), K::Start { term: 1, voted_for: None, log_len: 1, log_terms: None }),
     ]);
     assert_broken("committed-durable", &lost_in_crash, 4.0, &[1]);
     let conflicting = history(&[(1.0, Some(0), commit(3, 1, 1)), (2.0, Some(2), commit(3, 2, 2))]);
     assert_broken("committed-durable", &conflicting, 2.0, &[0, 2]);
+    // A start that says what the log holds: a power loss may keep more than was persisted
+    // (entry 2 here, its save never completed), and the writes after follow it...
+    let start = |runs: Vec<[u64; 2]>| K::Start {
+        term: 2,
+        voted_for: None,
+        log_len: runs.iter().map(|r| r[1]).sum(),
+        log_terms: Some(runs),
+    };
+    let kept_more = history(&[
+        (1.0, Some(1), persist_log(1, &[2])),
+        (2.0, Some(1), commit(1, 2, 2)),
+        (3.0, Some(1), K::Crash),
+        (4.0, Some(1), start(vec![[2, 2]])),
+        (5.0, Some(1), commit(2, 2, 2)),
+        (6.0, Some(1), persist_log(3, &[3])),
+    ]);
+    assert!(check("committed-durable", &kept_more).is_empty());
+    assert!(check("log-matching", &kept_more).is_empty());
+    // ...but a committed entry of another term at restart is lost.
+    let replaced = history(&[
+        (1.0, Some(1), persist_log(1, &[1, 1])),
+        (2.0, Some(1), commit(2, 1, 1)),
+        (3.0, Some(1), K::Crash),
+        (4.0, Some(1), start(vec![[1, 1], [2, 1]])),
+    ]);
+    assert_broken("committed-durable", &replaced, 4.0, &[1]);
 }
 
 #[test]
@@ -357,7 +435,7 @@ fn replication() {
     assert_broken("replication", &divergent(620.0), 610.0, &[2, 1]);
     // A node restarted later is allowed its catch-up from its start.
     let restarted = base(&[
-        (3_000.0, Some(2), K::Start { term: 3, voted_for: None, log_len: 1 }),
+        (3_000.0, Some(2), K::Start { term: 3, voted_for: None, log_len: 1, log_terms: None }),
         (3_150.0, Some(2), persist_log(2, &[1, 3])),
     ]);
     assert!(check("replication", &restarted).is_empty());
@@ -428,7 +506,7 @@ fn stability() {
         (120.0, Some(0), role(Role::Leader, 1)),
         (5_000.0, Some(2), role(Role::Candidate, 2)),
     ]);
-    let slow = crate::schedule::DiskSpec { write_ms: [1, 5], sync_ms: [5, 20] };
+    let slow = crate::schedule::DiskSpec { write_ms: [1, 5], sync_ms: [5, 20], torn_writes: 0.0 };
     let mut setup = test_setup(END);
     setup.timing = setup.timing.with_disk(&slow);
     let on_slow_disks = Views::new(&bad_at_5000, setup.clone());
@@ -550,7 +628,7 @@ fn check_all_orders_by_time_and_classes_are_right() {
     assert_eq!(found.checked["election-safety"], END);
     assert_eq!(class_of("election-safety"), Some(Class::Safety));
     assert_eq!(class_of("stability"), Some(Class::Liveness));
-    assert_eq!(PROPERTIES.len(), 15);
+    assert_eq!(PROPERTIES.len(), 16);
 }
 
 #[test]
@@ -575,7 +653,7 @@ fn vote_durable() {
     assert_broken("vote-durable", &unpersisted, 2.0, &[0, 1]);
     let forgotten = history(&[
         (1.0, Some(1), persist(2, Some(0))),
-        (2.0, Some(1), K::Start { term: 2, voted_for: None, log_len: 0 }),
+        (2.0, Some(1), K::Start { term: 2, voted_for: None, log_len: 0, log_terms: None }),
         (3.0, Some(1), vote(2, 0)),
     ]);
     assert_broken("vote-durable", &forgotten, 3.0, &[1, 0]);
@@ -584,7 +662,7 @@ fn vote_durable() {
 #[test]
 fn ack_durable() {
     let ack = |index| K::AppendAck { leader: 0, term: 2, index };
-    let start = |log_len| K::Start { term: 2, voted_for: None, log_len };
+    let start = |log_len| K::Start { term: 2, voted_for: None, log_len, log_terms: None };
     let good = history(&[
         (1.0, Some(1), persist_log(1, &[1, 1, 2])),
         (1.0, Some(1), ack(3)),

@@ -13,8 +13,9 @@ use proptest::test_runner::{Config as RunnerConfig, RngAlgorithm, TestRng, TestR
 /// Swarm testing (as TigerBeetle's simulator does): each schedule enables only the shapes
 /// whose bit is set in `mix`, so that rare combinations get runs of their own instead of
 /// being drowned by every other fault. The shapes come from the fault files (`faults/`).
-fn swarm_shape(n: usize, mix: u32) -> impl Strategy<Value = Shape> {
+fn swarm_shape(n: usize, mix: u64) -> impl Strategy<Value = Shape> {
     let kinds = Op::shapes(n);
+    assert!(kinds.len() <= 64, "a swarm mix has a bit for each of 64 shapes at most");
     let enabled: Vec<_> = kinds
         .iter()
         .enumerate()
@@ -45,6 +46,10 @@ const TIMEOUTS_MS: [[u64; 2]; 8] = [
 const DISKS_MS: [([u64; 2], [u64; 2]); 5] =
     [([0, 0], [0, 0]), ([0, 0], [0, 0]), ([0, 1], [1, 5]), ([0, 2], [2, 10]), ([1, 5], [5, 20])];
 
+/// Torn-write probabilities drawn for the run's disk (`disk.torn_writes`): none most of the
+/// time, and disks on which a crash or power loss in the middle of a write keeps part of it.
+const TORN_WRITES: [f64; 4] = [0.0, 0.0, 0.5, 1.0];
+
 /// Byte budgets per AppendEntries drawn, bytes: the default most of the time, and small ones
 /// that cut a catch-up into many batches with payloads a disk rewrites quickly.
 const BUDGETS_BYTES: [usize; 5] = [48 * 1024, 48 * 1024, 48 * 1024, 16 * 1024, 4 * 1024];
@@ -73,6 +78,8 @@ struct Options {
     /// Indexes into the tables above: timeouts, heartbeat, drift bound, byte budget, batch
     /// entries, disk; and whether the adaptive cap is the maximum timeout (no stretching).
     picks: (usize, usize, usize, usize, usize, usize, bool),
+    /// An index into [`TORN_WRITES`].
+    torn: usize,
 }
 
 fn options() -> impl Strategy<Value = Options> {
@@ -85,15 +92,15 @@ fn options() -> impl Strategy<Value = Options> {
         0..DISKS_MS.len(),
         any::<bool>(),
     );
-    (any::<(bool, bool, bool)>(), any::<(bool, bool)>(), picks)
-        .prop_map(|(flags, defences, picks)| Options { flags, defences, picks })
+    (any::<(bool, bool, bool)>(), any::<(bool, bool)>(), picks, 0..TORN_WRITES.len())
+        .prop_map(|(flags, defences, picks, torn)| Options { flags, defences, picks, torn })
 }
 
 /// Whole schedules: 3–7 nodes, every core option on and off, election timeouts, heartbeats,
 /// batch limits, disks, latency and loss, and 0–8 fault shapes drawn from this schedule's own
 /// swarm mix, ending (usually) in a heal and restarts so that liveness is checked.
 pub fn schedule() -> impl Strategy<Value = Schedule> {
-    (3usize..=7, any::<u64>(), options(), 0u64..5, 1u64..30, 0u8..4, any::<u32>())
+    (3usize..=7, any::<u64>(), options(), 0u64..5, 1u64..30, 0u8..4, any::<u64>())
         .prop_flat_map(|(n, seed, options, lat_min, lat_span, lossy, mix)| {
             let faults = proptest::collection::vec((swarm_shape(n, mix), 100u64..1_500), 0..8);
             (Just((n, seed, options, lat_min, lat_span, lossy)), faults, any::<bool>())
@@ -108,6 +115,7 @@ pub fn schedule() -> impl Strategy<Value = Schedule> {
                 &faults,
                 end_clean,
             );
+            schedule.disk.torn_writes = TORN_WRITES[options.torn];
             if disk != ([0, 0], [0, 0]) {
                 // A slow disk is a fault of the fault phase, a shape of its own from the
                 // start: the liveness phase restores the baseline (instant) disk.
@@ -230,17 +238,21 @@ mod tests {
     #[test]
     fn generated_schedules_are_valid_and_reproducible() {
         let mut ops = std::collections::BTreeSet::new();
+        let mut torn = std::collections::BTreeSet::new();
         for seed in 0..300 {
             let s = generate(seed);
             s.validate().unwrap_or_else(|e| panic!("seed {seed}: {e}\n{}", s.to_json()));
             assert_eq!(generate(seed), s);
+            torn.insert(s.disk.torn_writes.to_string());
             for step in &s.steps {
                 let json = serde_json::to_value(step).unwrap();
                 ops.insert(json["op"].as_str().unwrap().to_string());
             }
         }
+        assert_eq!(torn.len(), 3, "disks with and without torn writes: {torn:?}");
         let all = [
             "clock",
+            "corrupt",
             "crash",
             "cut",
             "disk",
@@ -253,6 +265,7 @@ mod tests {
             "partition",
             "partition_oneway",
             "pause",
+            "power_loss",
             "propose",
             "release",
             "restart",

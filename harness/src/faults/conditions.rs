@@ -134,6 +134,11 @@ pub struct Conditions {
     pub disk: DiskSpec,
     /// The disks the run started with, which `heal` restores.
     pub baseline_disk: DiskSpec,
+    /// Down by a power loss (not a crash), per node: its disk kept any part of what it had
+    /// not synced (`power_loss`).
+    pub lost_power: Vec<bool>,
+    /// Its files were damaged at rest (`corrupt`), per node: it may refuse to start, for good.
+    pub corrupted: Vec<bool>,
 }
 
 impl Conditions {
@@ -151,6 +156,8 @@ impl Conditions {
             baseline,
             disk: DiskSpec::default(),
             baseline_disk: DiskSpec::default(),
+            lost_power: vec![false; nodes],
+            corrupted: vec![false; nodes],
         }
     }
 

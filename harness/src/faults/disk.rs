@@ -17,19 +17,19 @@ pub struct Disk {
 }
 
 impl Disk {
-    /// The latencies as a disk specification.
-    pub fn spec(&self) -> DiskSpec {
-        DiskSpec { write_ms: self.write_ms, sync_ms: self.sync_ms }
+    /// The latencies as a disk specification (torn writes as the run's disk has them).
+    pub fn spec(&self, torn_writes: f64) -> DiskSpec {
+        DiskSpec { write_ms: self.write_ms, sync_ms: self.sync_ms, torn_writes }
     }
 }
 
 impl Fault for Disk {
     fn validate(&self, at: &str) -> Result<(), ScheduleError> {
-        self.spec().validate(at)
+        self.spec(0.0).validate(at)
     }
 
     fn apply(&self, c: &mut Conditions) -> bool {
-        c.disk = self.spec();
+        c.disk = self.spec(c.baseline_disk.torn_writes);
         true
     }
 

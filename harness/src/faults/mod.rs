@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 mod clock;
 mod conditions;
+mod corrupt;
 mod crash;
 mod cut;
 mod disk;
@@ -25,6 +26,7 @@ mod loss;
 mod partition;
 mod partition_oneway;
 mod pause;
+mod power_loss;
 mod propose;
 mod release;
 mod restart;
@@ -33,6 +35,7 @@ mod transfer;
 
 pub use clock::Clock;
 pub use conditions::{Conditions, Timing};
+pub use corrupt::{Corrupt, Damage};
 pub use crash::Crash;
 pub use cut::Cut;
 pub use disk::Disk;
@@ -46,6 +49,7 @@ pub use loss::Loss;
 pub use partition::Partition;
 pub use partition_oneway::PartitionOneway;
 pub use pause::Pause;
+pub use power_loss::PowerLoss;
 pub use propose::Propose;
 pub use release::Release;
 pub use restart::Restart;
@@ -163,6 +167,8 @@ faults! {
     Release(Release) = "release",
     Transfer(Transfer) = "transfer",
     Disk(Disk) = "disk",
+    PowerLoss(PowerLoss) = "power_loss",
+    Corrupt(Corrupt) = "corrupt",
 }
 
 impl Op {

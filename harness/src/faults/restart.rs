@@ -19,6 +19,7 @@ impl Fault for Restart {
 
     fn apply(&self, c: &mut Conditions) -> bool {
         let n = index(self.node);
+        c.lost_power[n] = false;
         !std::mem::replace(&mut c.up[n], true)
     }
 }

@@ -237,12 +237,29 @@ fn read_simulator(
 /// names (its own, a leader, a candidate, a vote) is one of the cluster's.
 fn check_event(event: &Event, nodes: usize) -> Result<(), String> {
     check_time("t_ms", event.t_ms)?;
+    if let EventKind::Start { log_len, log_terms, .. } = &event.kind {
+        if *log_len > MAX_LOG_LEN {
+            return Err(format!(
+                "log_len {log_len}: more entries than ballot judges ({MAX_LOG_LEN})"
+            ));
+        }
+        let counted = log_terms
+            .as_ref()
+            .map(|runs| runs.iter().try_fold(0u64, |sum, [_, entries]| sum.checked_add(*entries)));
+        if counted.is_some_and(|sum| sum != Some(*log_len)) {
+            return Err(format!("log_terms do not add up to log_len {log_len}"));
+        }
+    }
     let named = event.node.into_iter().chain(event.kind.nodes());
     match named.into_iter().find(|&node| node >= nodes) {
         Some(node) => Err(format!("node {node}, but the cluster has {nodes} nodes")),
         None => Ok(()),
     }
 }
+
+/// The longest log a history's `start` may report, entries: ballot's log is small (an
+/// election core's), and the judges hold each node's whole log.
+const MAX_LOG_LEN: u64 = 1 << 26;
 
 /// The latest time a history may hold, milliseconds (Unix time in the year 2286; a
 /// simulated run is far shorter): a larger one is damage, and would swamp every sum.

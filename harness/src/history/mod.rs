@@ -44,6 +44,10 @@ pub enum EventKind {
         voted_for: Option<usize>,
         /// Entries read from disk.
         log_len: u64,
+        /// Their terms in runs, `[term, entries]` from index 1 on (absent in histories of
+        /// earlier builds).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        log_terms: Option<Vec<[u64; 2]>>,
     },
     /// Role, term or known leader changed.
     Role {
@@ -239,7 +243,12 @@ impl History {
         history
     }
 
-    /// Appends an event.
+    /// The number of nodes in the cluster.
+    pub fn size(&self) -> usize {
+        self.views.len()
+    }
+
+    /// Appends an event at `t_ms` on `node` (if it concerns one).
     pub fn record(&mut self, t_ms: f64, node: Option<usize>, kind: EventKind) {
         if let Some(n) = node {
             let view = &mut self.views[n];

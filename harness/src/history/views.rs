@@ -363,12 +363,28 @@ impl<'h> Views<'h> {
     pub fn liveness_phase(&self) -> Option<LivenessPhase> {
         let from =
             self.history.events().iter().find(|e| matches!(e.kind, EventKind::LivenessPhase))?.t_ms;
-        let nodes = self.conditions_at(from).live();
+        // A node that stopped on its own (refused to start on a damaged disk, say) and was
+        // not started again is not of the phase, whatever the faults say.
+        let mut nodes = self.conditions_at(from).live();
+        nodes.retain(|&n| !self.stopped_for_good(n));
         Some(LivenessPhase {
             from_ms: from,
             deadline_ms: from + self.setup.liveness_ms as f64,
             nodes,
         })
+    }
+
+    /// Whether node `n` stopped on its own (a `stopped` event) and never started again.
+    pub fn stopped_for_good(&self, n: usize) -> bool {
+        let mut stopped = false;
+        for e in self.history.events().iter().filter(|e| e.node == Some(n)) {
+            match e.kind {
+                EventKind::Stopped { .. } => stopped = true,
+                EventKind::Start { .. } | EventKind::Restart => stopped = false,
+                _ => {}
+            }
+        }
+        stopped
     }
 
     /// The leader of the liveness phase: a node of the phase that leads from its deadline to
@@ -578,15 +594,33 @@ pub struct DurableLogs {
 }
 
 impl DurableLogs {
-    /// Applies a persist event; returns the node's log after it.
+    /// Applies a persist event, or a start that says what the disk held (its log's terms);
+    /// returns the node's log after it.
     pub fn apply(&mut self, node: usize, kind: &EventKind) -> Option<&[u64]> {
-        let EventKind::Persist { first_index: Some(first), terms: Some(terms), .. } = kind else {
-            return None;
-        };
         let log = self.logs.entry(node).or_default();
-        log.truncate(first.saturating_sub(1) as usize);
-        log.extend(terms);
+        match kind {
+            EventKind::Persist { first_index: Some(first), terms: Some(terms), .. } => {
+                log.truncate(first.saturating_sub(1) as usize);
+                log.extend(terms);
+            }
+            EventKind::Start { log_terms: Some(runs), .. } => {
+                log.clear();
+                for &[term, entries] in runs {
+                    log.extend(std::iter::repeat_n(term, entries as usize));
+                }
+            }
+            _ => return None,
+        }
         Some(log)
+    }
+
+    /// The first index a write or start changed (everything from it on may differ).
+    pub fn first_changed(kind: &EventKind) -> Option<u64> {
+        match kind {
+            EventKind::Persist { first_index: Some(first), terms: Some(_), .. } => Some(*first),
+            EventKind::Start { log_terms: Some(_), .. } => Some(1),
+            _ => None,
+        }
     }
 
     /// Node `node`'s durable log so far.

@@ -182,13 +182,24 @@ impl Default for NetworkSpec {
 /// The simulated disks' latencies: every write and every sync (of a file, of a directory)
 /// takes a time drawn uniformly from its range, per node from its own seeded RNG, so that a
 /// crash can fall between what a node sent and the sync it should have waited for.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DiskSpec {
     /// Time to write a file (not yet durable), `[min, max]` milliseconds.
     pub write_ms: [u64; 2],
     /// Time to sync a file or a directory, `[min, max]` milliseconds.
     pub sync_ms: [u64; 2],
+    /// The probability (0 to 1) that a crash or a power loss in the middle of a write keeps
+    /// part of it, up to a 512-byte sector boundary (the rest of what it added reads as
+    /// zeros, as a power loss leaves a file whose length was written before its data). A
+    /// property of the disk the run started with: the `disk` step changes latencies only.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub torn_writes: f64,
+}
+
+/// Whether a probability is 0 (left out of the files written).
+fn is_zero(p: &f64) -> bool {
+    *p == 0.0
 }
 
 /// The slowest disk operation a schedule may ask for, milliseconds.
@@ -206,6 +217,13 @@ impl DiskSpec {
 
     /// Checks both ranges; `at` names where they are (`disk`, or a step's path).
     pub(crate) fn validate(&self, at: &str) -> Result<(), ScheduleError> {
+        if !(0.0..=1.0).contains(&self.torn_writes) {
+            let p = self.torn_writes;
+            return Err(bad(
+                format!("{at}.torn_writes"),
+                format!("{p} is not a probability (0 to 1)"),
+            ));
+        }
         for (name, [min, max]) in [("write_ms", self.write_ms), ("sync_ms", self.sync_ms)] {
             let field = format!("{at}.{name}");
             if min > max {

@@ -107,14 +107,20 @@ impl ClusterBuilder {
     /// Registers every node with a fresh simulation.
     pub fn build(self) -> Cluster {
         let [min, max] = self.network.latency_ms;
-        let mut sim = turmoil::Builder::new()
+        let mut builder = turmoil::Builder::new();
+        builder
             .rng_seed(self.seed)
             .epoch(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
             .simulation_duration(Duration::from_secs(u64::MAX / 4))
             .tick_duration(Duration::from_millis(1))
             .min_message_latency(Duration::from_millis(min))
-            .max_message_latency(Duration::from_millis(max))
-            .build();
+            .max_message_latency(Duration::from_millis(max));
+        if self.disk.torn_writes > 0.0 {
+            // turmoil tears every write a crash finds in flight (keeping 0 to all of its
+            // sectors), rather than one in `torn_writes`.
+            builder.fs().block_size(512);
+        }
+        let mut sim = builder.build();
         let history = Arc::new(Mutex::new(History::new(self.nodes)));
         let net =
             Arc::new(NetConditions { loss: Mutex::new(self.network.loss), ..Default::default() });
@@ -183,6 +189,7 @@ impl HostSpec {
         let bind = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), PORT);
         let socket = Arc::new(turmoil::net::UdpSocket::bind(bind).await?);
         turmoil::fs::shim::std::fs::create_dir_all(STATE_DIR)?;
+        self.slot.control.take_fs();
         let peers: Vec<SocketAddr> = self.members.values().copied().collect();
         let config = NodeConfig {
             id: NodeId(self.index as u64),
@@ -347,6 +354,9 @@ impl Cluster {
         if applied {
             self.sync(&before);
             match &step.op {
+                Op::Corrupt(c) => {
+                    self.nodes[faults::index(c.node)].control.damage(STATE_DIR, c.what);
+                }
                 Op::Propose(p) => self.submit(faults::index(p.node), p.payload()),
                 Op::Transfer(t) => {
                     if let Some(h) = self.handle(faults::index(t.node)) {
@@ -367,6 +377,9 @@ impl Cluster {
             let name = self.names[n].as_str();
             match (before.up[n], after.up[n]) {
                 (true, false) => {
+                    if after.lost_power[n] {
+                        self.nodes[n].control.write_back_at_random(STATE_DIR);
+                    }
                     self.sim.crash(name);
                     self.nodes[n].handle.lock().expect("handle lock").take();
                     self.record_event(Some(n), EventKind::Crash);

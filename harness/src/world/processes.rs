@@ -15,7 +15,10 @@ use super::World;
 use crate::faults::{self, Conditions, Op};
 use crate::history::{file, Event, EventKind, History};
 use crate::schedule::{Schedule, Step};
-use ballot_node::wall_ms;
+use crate::seed::derive_seed;
+use ballot_node::{wall_ms, StdFileSystem};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -73,6 +76,8 @@ pub struct ProcessCluster {
     record_events: Mutex<Vec<Event>>,
     /// Nodes that exited without being crashed, with when and how.
     exited: Vec<String>,
+    /// Damage done so far (`corrupt`), which seeds the next.
+    damaged: u64,
     /// Each node's history file as last read: its length and its events.
     read: Mutex<Vec<(u64, Vec<Event>)>>,
 }
@@ -106,6 +111,7 @@ impl ProcessCluster {
             reached_ms: 0.0,
             record_events: Mutex::new(Vec::new()),
             exited: Vec::new(),
+            damaged: 0,
             read: Mutex::new(vec![(0, Vec::new()); n]),
         };
         cluster.set_links();
@@ -133,6 +139,29 @@ impl ProcessCluster {
     /// Nodes that exited on their own, each as one line saying when and how.
     pub fn exited(&self) -> &[String] {
         &self.exited
+    }
+
+    /// Damages stopped node `i`'s state or log file on the real disk (see
+    /// [`faults::Corrupt`]), where the damage is drawn from the schedule's seed.
+    fn damage(&mut self, i: usize, what: faults::Damage) {
+        self.damaged += 1;
+        let label = format!("node {i} damage {}", self.damaged);
+        let mut rng = StdRng::seed_from_u64(derive_seed(self.schedule.seed, &label));
+        let files: Vec<(PathBuf, Vec<u8>)> = ["state", "state.log"]
+            .iter()
+            .map(|name| self.node_dir(i).join(name))
+            .filter_map(|path| {
+                std::fs::read(&path).ok().filter(|b| !b.is_empty()).map(|b| (path, b))
+            })
+            .collect();
+        if files.is_empty() {
+            return;
+        }
+        let (path, mut bytes) = files[rng.random_range(0..files.len())].clone();
+        what.apply(&mut bytes, &mut rng);
+        if let Err(e) = StdFileSystem.write_atomic_blocking(&path, &bytes) {
+            self.exited.push(format!("node {i}: could not damage {}: {e}", path.display()));
+        }
     }
 
     fn node_dir(&self, i: usize) -> PathBuf {
@@ -390,6 +419,7 @@ impl World for ProcessCluster {
                 let to = faults::index(t.to);
                 self.command(faults::index(t.node), &serde_json::json!({ "transfer": to }));
             }
+            Op::Corrupt(c) => self.damage(faults::index(c.node), c.what),
             _ => {}
         }
         let step = Step::at(self.real_ms() as u64, op);
@@ -401,6 +431,7 @@ impl World for ProcessCluster {
             if !before.up[i] && self.conditions.up[i] {
                 self.record_event(Some(i), EventKind::Restart);
                 if let Err(e) = self.spawn(i) {
+                    self.record_event(Some(i), EventKind::Stopped { error: e.clone() });
                     self.exited.push(format!("node {i} did not restart: {e}"));
                     self.conditions.up[i] = false;
                     self.record_event(Some(i), EventKind::Crash);

@@ -25,10 +25,11 @@ impl Observer for Recorder {
         let n = index(node);
         let mut history = self.history.lock().expect("history lock");
         let kind = match event {
-            NodeEvent::Started { hard_state, log_len } => EventKind::Start {
+            NodeEvent::Started { hard_state, log_len, log_terms } => EventKind::Start {
                 term: hard_state.term.0,
                 voted_for: hard_state.voted_for.map(index),
                 log_len: *log_len,
+                log_terms: Some(log_terms.iter().map(|(t, k)| [t.0, *k]).collect()),
             },
             NodeEvent::Role { role, term, leader } => {
                 EventKind::Role { role: *role, term: term.0, leader: leader.map(index) }

@@ -32,6 +32,19 @@ pub(crate) struct NodeControl {
     disk_rng: Mutex<StdRng>,
     /// Wakes the node's delivery of released messages.
     pub(crate) released: Notify,
+    /// The host's file system, taken when the node first started: the harness reaches it
+    /// while the node is down, to keep part of what a power loss leaves, or to damage files.
+    fs: Mutex<HostFs>,
+}
+
+/// A host's file system handle, once its node has started.
+#[derive(Default)]
+struct HostFs(Option<turmoil::fs::FsHandle>);
+
+impl std::fmt::Debug for HostFs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "HostFs(taken)" } else { "HostFs(none)" })
+    }
 }
 
 impl NodeControl {
@@ -43,7 +56,63 @@ impl NodeControl {
             disk: Mutex::new(disk),
             disk_rng: Mutex::new(disk_rng),
             released: Notify::new(),
+            fs: Mutex::default(),
         }
+    }
+
+    /// Keeps a handle on the host's file system (called inside the host, at every start).
+    pub(crate) fn take_fs(&self) {
+        self.fs.lock().expect("fs lock").0.get_or_insert_with(turmoil::fs::FsHandle::current);
+    }
+
+    /// Runs `f` on the node's files in `dir` (those that exist, in name order), from outside
+    /// the host; nothing if the node never started.
+    fn with_files(&self, dir: &str, f: impl FnOnce(&mut StdRng, Vec<std::path::PathBuf>)) {
+        let handle = self.fs.lock().expect("fs lock");
+        let Some(handle) = handle.0.as_ref() else { return };
+        let _entered = handle.enter();
+        let names = ["state", "state.log", "state.tmp", "state.log.tmp"];
+        let files = names
+            .iter()
+            .map(|name| Path::new(dir).join(name))
+            .filter(|path| simfs::metadata(path).is_ok())
+            .collect();
+        f(&mut self.disk_rng.lock().expect("disk rng lock"), files);
+    }
+
+    /// Before the host loses power: its disk's cache wrote back any part of what the node had
+    /// not synced (each file's writes, and the directory's new names, kept or not on their
+    /// own); the crash that follows loses the rest.
+    pub(crate) fn write_back_at_random(&self, dir: &str) {
+        self.with_files(dir, |rng, files| {
+            for path in files {
+                if rng.random_bool(0.5) {
+                    let _ = simfs::File::open(&path).and_then(|file| file.sync_all());
+                }
+            }
+            if rng.random_bool(0.5) {
+                let _ = simfs::sync_dir(dir);
+            }
+        });
+    }
+
+    /// Damages the stopped node's files at rest (see [`crate::faults::Corrupt`]): one bit
+    /// flipped, or one file cut at a byte inside it, durably.
+    pub(crate) fn damage(&self, dir: &str, what: crate::faults::Damage) {
+        self.with_files(dir, |rng, files| {
+            let files: Vec<_> = files
+                .into_iter()
+                .filter_map(|path| {
+                    simfs::read(&path).ok().filter(|b| !b.is_empty()).map(|b| (path, b))
+                })
+                .collect();
+            if files.is_empty() {
+                return;
+            }
+            let (path, mut bytes) = files[rng.random_range(0..files.len())].clone();
+            what.apply(&mut bytes, rng);
+            let _ = simfs::write(&path, bytes).and_then(|()| simfs::File::open(&path)?.sync_all());
+        });
     }
 
     /// Makes the node's clock run at `rate` × real time from simulated time `sim_ms` on.
@@ -300,7 +369,7 @@ mod tests {
 
     /// A host that saves `old`, then `new`, on a disk whose syncs take 20 ms.
     fn disk_host(sim: &mut turmoil::Sim<'_>, seen: Seen) {
-        let disk = DiskSpec { write_ms: [0, 0], sync_ms: [20, 20] };
+        let disk = DiskSpec { write_ms: [0, 0], sync_ms: [20, 20], torn_writes: 0.0 };
         let control =
             Arc::new(NodeControl::new(StdRng::seed_from_u64(1), disk, StdRng::seed_from_u64(2)));
         sim.host("n", move || {

@@ -9,7 +9,7 @@ mod disk;
 mod node;
 
 use self::agenda::{Agenda, Key};
-use self::disk::EventFs;
+use self::disk::{EventFs, Stop};
 use self::node::{CoreNode, EventNode, EventTime, Next, NodeParts, Request};
 use super::local_clock::ClockCell;
 use super::World;
@@ -286,7 +286,8 @@ impl EventCluster {
         for n in 0..self.size() {
             match (before.up[n], after.up[n]) {
                 (true, false) => {
-                    self.nodes[n].crash();
+                    let how = if after.lost_power[n] { Stop::PowerLoss } else { Stop::Crash };
+                    self.nodes[n].crash(how, now as f64);
                     self.incarnations[n] += 1;
                     self.set_wake(n, None);
                     self.record_event(Some(n), EventKind::Crash);
@@ -366,6 +367,9 @@ impl World for EventCluster {
         self.record_event(None, EventKind::Fault { step: step.clone(), skipped: !applied });
         if applied {
             self.sync(&before);
+            if let Op::Corrupt(c) = &step.op {
+                self.nodes[faults::index(c.node)].damage(c.what);
+            }
             let request = match &step.op {
                 Op::Propose(p) => Some((faults::index(p.node), Request::Propose(p.payload()))),
                 Op::Transfer(t) => Some((
@@ -392,7 +396,8 @@ mod tests {
 
     impl EventNode for Probe {
         fn start(&mut self, _: u64) {}
-        fn crash(&mut self) {}
+        fn crash(&mut self, _: Stop, _: f64) {}
+        fn damage(&mut self, _: crate::faults::Damage) {}
         fn arrive(&mut self, _: SocketAddr, _: Vec<u8>) {
             self.0.lock().unwrap().push("arrive");
         }

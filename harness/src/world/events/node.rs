@@ -3,7 +3,7 @@
 //! the backlog behind it), with the production storage over the event world's disk. A save
 //! that takes time leaves the node waiting, as the async node awaits its disk.
 
-use super::disk::{Durable, EventFs};
+use super::disk::{EventFs, Journal, Stop};
 use crate::history::{EventKind, History};
 use crate::world::local_clock::{ClockCell, NodeTime};
 use crate::world::recorder::Recorder;
@@ -68,8 +68,11 @@ pub(crate) enum Next {
 pub(crate) trait EventNode {
     /// Starts (or restarts) from what the disk holds.
     fn start(&mut self, incarnation: u64);
-    /// Loses memory and whatever the disk had not synced.
-    fn crash(&mut self);
+    /// Stops `how` (a crash loses whatever the disk had not synced; a power loss any part of
+    /// it), at simulated time `now_ms`.
+    fn crash(&mut self, how: Stop, now_ms: f64);
+    /// Damages its (stopped) disk's files at rest.
+    fn damage(&mut self, what: crate::faults::Damage);
     /// A datagram arrived (it waits in the socket until the node takes it, dropped if the
     /// socket is full).
     fn arrive(&mut self, from: SocketAddr, bytes: Vec<u8>);
@@ -116,8 +119,9 @@ pub(crate) struct CoreNode<C: ElectionCore> {
     machine: Option<NodeMachine<C>>,
     inbox: VecDeque<(SocketAddr, Vec<u8>)>,
     requests: VecDeque<Request>,
-    /// A batch whose write is on the disk, and what the disk held before it.
-    saving: Option<(Flush<C::Message>, Durable)>,
+    /// A batch whose write is on the disk, when (simulated ms) the save began, and the
+    /// disk's journal of it.
+    saving: Option<(Flush<C::Message>, f64, Journal)>,
     paused: bool,
 }
 
@@ -204,7 +208,7 @@ impl<C: ElectionCore> CoreNode<C> {
             let Some(mut flush) = machine.next_flush() else { break };
             out.append(&mut flush.first);
             if let Some(write) = &flush.write {
-                let before = self.fs.durable();
+                self.fs.begin();
                 let saved =
                     complete_now(self.storage.save(write.hard_state, write.log_write.as_ref()))
                         .expect("the event world's disk never waits");
@@ -212,9 +216,9 @@ impl<C: ElectionCore> CoreNode<C> {
                     self.stop(e.to_string());
                     return Some(Next::Nothing);
                 }
-                let bill = self.fs.take_bill_ms();
+                let (bill, journal) = self.fs.take_bill();
                 if bill > 0 {
-                    self.saving = Some((flush, before));
+                    self.saving = Some((flush, self.time.sim_ms(), journal));
                     return Some(Next::Disk(bill));
                 }
                 machine.persisted(write);
@@ -274,16 +278,20 @@ impl<C: ElectionCore> EventNode for CoreNode<C> {
         }
     }
 
-    fn crash(&mut self) {
-        let durable = match self.saving.take() {
-            Some((_, before)) => before,
-            None => self.fs.durable(),
-        };
-        self.fs.crash(durable);
+    fn crash(&mut self, how: Stop, now_ms: f64) {
+        let in_save = self
+            .saving
+            .take()
+            .map(|(_, started, journal)| ((now_ms - started).max(0.0) as u64, journal));
+        self.fs.stop(how, in_save);
         self.storage = FileStorage::new(self.fs.clone(), STATE_PATH);
         self.machine = None;
         self.inbox.clear();
         self.requests.clear();
+    }
+
+    fn damage(&mut self, what: crate::faults::Damage) {
+        self.fs.damage(what);
     }
 
     fn arrive(&mut self, from: SocketAddr, bytes: Vec<u8>) {
@@ -321,7 +329,7 @@ impl<C: ElectionCore> EventNode for CoreNode<C> {
     }
 
     fn disk_done(&mut self, out: &mut Vec<Datagram>) -> Next {
-        let Some((flush, _)) = self.saving.take() else { return Next::Nothing };
+        let Some((flush, _, _)) = self.saving.take() else { return Next::Nothing };
         let Some(machine) = self.machine.as_mut() else { return Next::Nothing };
         if let Some(write) = &flush.write {
             machine.persisted(write);

@@ -1,0 +1,76 @@
+//! `corrupt`: damage a stopped node's files at rest, as a failing disk or a careless copy
+//! does (Jepsen's file-corruption faults): one flipped bit, or a file cut short, in a file the
+//! node keeps its state or log in. The node must refuse to start on what it cannot trust,
+//! never serve what it read wrong; the cluster keeps every promise with that node down, and a
+//! node whose disk was damaged owes no recovery (property `recovers`).
+
+use super::draw::length;
+use super::{index, Conditions, Crash, Fault, Op, PowerLoss, Restart, Shape};
+use crate::schedule::NodeRef;
+use proptest::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What damage is done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Damage {
+    /// One bit of one byte of one file flipped.
+    Bitflip,
+    /// One file cut at a byte inside it.
+    Truncate,
+}
+
+impl Damage {
+    /// Does the damage to a file's `bytes` (not empty), drawing where from `rng`.
+    pub fn apply(self, bytes: &mut Vec<u8>, rng: &mut impl rand::Rng) {
+        match self {
+            Damage::Bitflip => {
+                let at = rng.random_range(0..bytes.len());
+                bytes[at] ^= 1 << rng.random_range(0..8);
+            }
+            Damage::Truncate => bytes.truncate(rng.random_range(0..bytes.len())),
+        }
+    }
+}
+
+/// Damage the stopped node's files at rest (skipped while it runs).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Corrupt {
+    /// The node.
+    pub node: NodeRef,
+    /// The damage.
+    pub what: Damage,
+}
+
+impl Fault for Corrupt {
+    fn nodes_mut(&mut self) -> Vec<(String, &mut NodeRef)> {
+        vec![("node".into(), &mut self.node)]
+    }
+
+    fn apply(&self, c: &mut Conditions) -> bool {
+        let n = index(self.node);
+        if c.up[n] {
+            return false;
+        }
+        c.corrupted[n] = true;
+        true
+    }
+
+    /// A node stopped (a crash or a power loss), its files damaged, and started again: one
+    /// node only, so that a majority of good disks remains.
+    fn shapes(n: usize) -> Vec<BoxedStrategy<Shape>> {
+        let what = prop_oneof![Just(Damage::Bitflip), Just(Damage::Truncate)];
+        vec![(0..n, any::<bool>(), what, 1u64..200, length())
+            .prop_map(|(k, power, what, at, len)| {
+                let node = NodeRef::Index(k);
+                let stop = if power { Op::from(PowerLoss { node }) } else { Crash { node }.into() };
+                vec![
+                    (0, stop),
+                    (at, Corrupt { node, what }.into()),
+                    (at + len, Restart { node }.into()),
+                ]
+            })
+            .boxed()]
+    }
+}
