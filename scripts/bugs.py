@@ -201,7 +201,9 @@ BUGS = {
     # entries its log does not hold, and the node refuses to start (`recovers`).
     "mark-before-append": (
         "crates/node/src/storage.rs",
-        """            fs.append(path, &self.log.records[start..]).await.map_err(|e| self.io(path, e))?;
+        """            let path = &self.log_path;
+            let fs = &self.fs;
+            fs.append(path, &self.log.records[start..]).await.map_err(|e| self.io(path, e))?;
             fs.sync_file(path).await.map_err(|e| self.io(path, e))?;
             self.put_state(whole).await?;""",
         """            self.put_state(whole).await?;
