@@ -31,9 +31,10 @@ for bug in $bugs; do
   mkdir -p "$copy"
   (cd "$root" && git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$copy")
   python3 "$root/scripts/bugs.py" "$bug" "$copy"
+  built=$SECONDS
   (cd "$copy" && cargo build -q --release -p ballot-harness)
   cp "$CARGO_TARGET_DIR/release/ballot" "$work/$bug-ballot"
-  echo "== $bug"
+  echo "== $bug (built in $((SECONDS - built)) s)"
   "$work/$bug-ballot" chaos --runs "$runs" --seed 1 --stop-on-violation --world turmoil \
     --out "$work/$bug-artifacts" > "$work/$bug.log" 2>&1 || true
   first=$(first_found "$work/$bug-artifacts")
