@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Shows that generated schedules find known election bugs: for each bug in scripts/bugs.py,
-# copy the workspace to target/bugs/<bug>, put the bug in, build, and hunt with
+# copy the workspace to target/bugs/workspace (the same directory for every bug, so that the
+# `bugs` profile's incremental build recompiles only what the patch changed), put the bug in,
+# build it as target/bugs/<bug>-ballot, and hunt with
 # `ballot chaos --stop-on-violation`, which shrinks what it finds. Reports how many runs each
 # bug took to find and the size of its shrunk schedule, in the turmoil world and in the event
 # world (which reports, not fails: it is new). The shipped core is never touched.
@@ -25,15 +27,15 @@ s = json.load(open(sys.argv[1])); r = s.get("first_runs", {}); t = s.get("first_
 print(f"first found in run {min(r.values())} after {min(t.values()):.2f} s" if r and t else "")' \
     "$1/summary.json" 2>/dev/null || true
 }
+copy=$work/workspace
 for bug in $bugs; do
-  copy=$work/$bug
   rm -rf "$copy" "$work/$bug-artifacts"
   mkdir -p "$copy"
   (cd "$root" && git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$copy")
   python3 "$root/scripts/bugs.py" "$bug" "$copy"
   built=$SECONDS
-  (cd "$copy" && cargo build -q --release -p ballot-harness)
-  cp "$CARGO_TARGET_DIR/release/ballot" "$work/$bug-ballot"
+  (cd "$copy" && cargo build -q --profile bugs -p ballot-harness)
+  cp "$CARGO_TARGET_DIR/bugs/ballot" "$work/$bug-ballot"
   echo "== $bug (built in $((SECONDS - built)) s)"
   "$work/$bug-ballot" chaos --runs "$runs" --seed 1 --stop-on-violation --world turmoil \
     --out "$work/$bug-artifacts" > "$work/$bug.log" 2>&1 || true

@@ -63,6 +63,11 @@ grep -q 'ms of real time' "$work/processes-check.out"
 make -s processes N=3 > "$work/processes.log"
 grep -q '^   3 of 3 agree on safety' "$work/processes.log"
 
+echo "== judging a large history (docs/benchmarks.md measures 200 MB the same way)"
+python3 scripts/big-history.py "$work/big" 20 > /dev/null
+$ballot check "$work/big/node-0.jsonl" "$work/big/node-1.jsonl" "$work/big/node-2.jsonl" | grep -q '^verdict: Pass'
+$ballot diagnose "$work/big/node-0.jsonl" "$work/big/node-1.jsonl" "$work/big/node-2.jsonl" > /dev/null
+
 echo "== make prove-bugs: every known bug found and shrunk"
 scripts/prove-bugs.sh 3000
 
@@ -90,7 +95,7 @@ grep -q '^raft-rs-0.3.0 .*liveness: run ' "$work/hunt.log"
 echo "== a failure found, shrunk and replayed (README)"
 B=$root/target/bugs/index-before-term-ballot
 cd "$work"
-$B generate --seed 864111642464282948 > s.json
+$B generate --seed 11104127249710101329 > s.json
 [ "$(status $B run s.json --artifact found.json)" = 1 ]
 [ "$(status $B shrink found.json --out min.json)" = 1 ]
 [ "$(status $B repro min.json)" = 1 ]

@@ -215,23 +215,27 @@ fn a_node_that_will_not_start_or_dies_on_its_own_is_reported() {
 fn an_interrupted_run_leaves_nothing() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/spec.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ballot"))
-        .args(["run", spec, "--world", "processes"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let run_dirs = format!("ballot-processes-{}-", child.id());
-    let started = std::time::Instant::now();
-    while left_behind(&run_dirs).1.len() < 3 {
-        assert!(started.elapsed().as_secs() < 10, "the nodes never started");
-        std::thread::sleep(std::time::Duration::from_millis(50));
+    // Ctrl-C, and what a terminal or a supervisor sends: SIGHUP, SIGTERM.
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ballot"))
+            .args(["run", spec, "--world", "processes"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let run_dirs = format!("ballot-processes-{}-", child.id());
+        let started = std::time::Instant::now();
+        while left_behind(&run_dirs).1.len() < 3 {
+            assert!(started.elapsed().as_secs() < 10, "the nodes never started");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        signal(child.id(), sig);
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "signal {sig}");
+        let nothing = (Vec::<String>::new(), Vec::<String>::new());
+        assert_eq!(left_behind(&run_dirs), nothing, "signal {sig}");
     }
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    signal(child.id(), libc::SIGINT);
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
-    assert_eq!(left_behind(&run_dirs), (Vec::<String>::new(), Vec::<String>::new()));
 }
 
 /// Every verb acts on real processes (harness/tests/processes-verbs.json): a 2,000-byte write

@@ -228,8 +228,8 @@ pub struct DirLock {
 }
 
 impl DirLock {
-    /// Takes the directory's lock, or says which process-free reason it could not: held by
-    /// another process (an error naming the directory), or an I/O error.
+    /// Takes the directory's lock (its `lock` file, created if missing); an error when
+    /// another process holds it, naming the file, or when the file cannot be opened.
     pub fn acquire(dir: &Path) -> Result<DirLock, StorageError> {
         let path = dir.join("lock");
         let io = |source| StorageError::Io { path: path.clone(), source };
@@ -522,7 +522,7 @@ impl<F: FileSystem> Storage for FileStorage<F> {
             return self.load_earlier(&bytes);
         }
         if !bytes.starts_with(MAGIC) {
-            return Err(self.corrupt(&self.path, "not a ballot state file (bad magic)"));
+            return Err(self.corrupt(&self.path, not_ours(&bytes, MAGIC, "state")));
         }
         let record =
             StateRecord::decode(&bytes).map_err(|reason| self.corrupt(&self.path, reason))?;
@@ -604,6 +604,15 @@ impl<F: FileSystem> Storage for FileStorage<F> {
         Ok(())
     }
 }
+/// Why a file that should start with `magic` does not: cut short inside it, or another file.
+fn not_ours(bytes: &[u8], magic: &[u8], what: &str) -> String {
+    if magic.starts_with(bytes) {
+        format!("cut short: {} bytes, not even its magic", bytes.len())
+    } else {
+        format!("not a ballot {what} file (bad magic)")
+    }
+}
+
 /// An earlier format's state file body, its header checked.
 fn checked_body_v2(bytes: &[u8]) -> Result<&[u8], String> {
     if bytes.len() < HEADER_LEN_V2 {
@@ -646,7 +655,7 @@ fn decode_log(
     log: &mut EncodedLog,
 ) -> Result<(Vec<Entry>, bool), String> {
     if !bytes.starts_with(LOG_MAGIC) {
-        return Err("not a ballot log file (bad magic)".into());
+        return Err(not_ours(bytes, LOG_MAGIC, "log"));
     }
     let end = LOG_MAGIC.len() as u64 + mark.log_bytes;
     let Some(below) = usize::try_from(end).ok().and_then(|end| bytes.get(..end)) else {
@@ -690,7 +699,7 @@ fn decode_log(
 /// with whole records after it, or entries out of order, is corruption.
 fn decode_log_v2(bytes: &[u8], log: &mut EncodedLog) -> Result<Vec<Entry>, String> {
     if !bytes.starts_with(LOG_MAGIC) {
-        return Err("not a ballot log file (bad magic)".into());
+        return Err(not_ours(bytes, LOG_MAGIC, "log"));
     }
     let mut entries = Vec::new();
     let mut at = LOG_MAGIC.len();

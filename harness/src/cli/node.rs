@@ -242,14 +242,11 @@ async fn next_line<R: tokio::io::AsyncBufRead + Unpin>(
 ) -> std::io::Result<Option<Result<Vec<u8>, usize>>> {
     use tokio::io::AsyncBufReadExt;
     let (mut line, mut length) = (Vec::new(), 0usize);
+    let whole = |line, length| if length > MAX_COMMAND_BYTES { Err(length) } else { Ok(line) };
     loop {
         let buffer = input.fill_buf().await?;
         if buffer.is_empty() {
-            return Ok((length > 0).then_some(if length > MAX_COMMAND_BYTES {
-                Err(length)
-            } else {
-                Ok(line)
-            }));
+            return Ok((length > 0).then(|| whole(line, length)));
         }
         let (chunk, ends) = match buffer.iter().position(|&b| b == b'\n') {
             Some(at) => (&buffer[..at], true),
@@ -264,7 +261,7 @@ async fn next_line<R: tokio::io::AsyncBufRead + Unpin>(
         let used = chunk.len() + usize::from(ends);
         input.consume(used);
         if ends {
-            return Ok(Some(if length > MAX_COMMAND_BYTES { Err(length) } else { Ok(line) }));
+            return Ok(Some(whole(line, length)));
         }
     }
 }
