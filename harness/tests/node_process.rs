@@ -266,9 +266,9 @@ fn a_node_killed_at_any_moment_starts_again_with_what_it_committed() {
         let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
         let last_start = history
             .lines()
+            .rev()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter(|e| e["kind"] == "start")
-            .last()
+            .find(|e| e["kind"] == "start")
             .unwrap();
         let log_len = last_start["log_len"].as_u64().unwrap();
         assert!(log_len >= committed, "round {round}: {log_len} entries, {committed} committed");
