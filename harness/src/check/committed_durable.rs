@@ -48,39 +48,25 @@ pub(crate) fn committed_durable(v: &Views) -> Vec<Violation> {
                 reported.entry(n).or_default().insert(*index, *term);
                 judge(&mut missing, n, logs.get(n), *index, *term);
             }
-            EventKind::Start { log_len, .. } => {
-                if let Some((&index, _)) =
-                    reported.get(&n).and_then(|r| r.range(log_len + 1..).next())
-                {
-                    out.push(violation(
-                        "committed-durable",
-                        e.t_ms,
-                        vec![n],
-                        format!(
-                            "node {n} restarted with {log_len} entries, losing committed entry {index}"
-                        ),
-                    ));
-                    continue;
-                }
-                // A start that says what the log holds: every committed entry must be there.
-                let Some(log) = logs.apply(n, &e.kind) else { continue };
-                for (&index, &term) in reported.get(&n).into_iter().flatten() {
-                    judge(&mut missing, n, log, index, term);
-                }
-                if let Some(&index) = missing.get(&n).and_then(|m| m.first()) {
-                    let term = reported[&n][&index];
-                    out.push(violation(
-                        "committed-durable",
-                        e.t_ms,
-                        vec![n],
-                        format!("node {n} restarted without committed entry {index} (term {term})"),
-                    ));
-                }
-            }
             kind => {
+                if let EventKind::Start { log_len, .. } = kind {
+                    let lost = reported.get(&n).and_then(|r| r.range(log_len + 1..).next());
+                    if let Some((&index, _)) = lost {
+                        out.push(violation(
+                            "committed-durable",
+                            e.t_ms,
+                            vec![n],
+                            format!(
+                                "node {n} restarted with {log_len} entries, losing committed entry {index}"
+                            ),
+                        ));
+                        continue;
+                    }
+                }
+                // A write, or a start that says what the log holds: the entries it changes
+                // are from its first index (1 for a start), or the log's end if that comes
+                // first.
                 let Some(first) = DurableLogs::first_changed(kind) else { continue };
-                // The entries a write changes: from its first index, or the log's end if that
-                // comes first.
                 let from = first.min(logs.get(n).len() as u64 + 1);
                 let Some(log) = logs.apply(n, kind) else { continue };
                 for (&index, &term) in reported.get(&n).into_iter().flat_map(|r| r.range(from..)) {
@@ -88,11 +74,16 @@ pub(crate) fn committed_durable(v: &Views) -> Vec<Violation> {
                 }
                 if let Some(&index) = missing.get(&n).and_then(|m| m.first()) {
                     let term = reported[&n][&index];
+                    let what = if matches!(kind, EventKind::Start { .. }) {
+                        "restarted without"
+                    } else {
+                        "overwrote"
+                    };
                     out.push(violation(
                         "committed-durable",
                         e.t_ms,
                         vec![n],
-                        format!("node {n} overwrote committed entry {index} (term {term})"),
+                        format!("node {n} {what} committed entry {index} (term {term})"),
                     ));
                 }
             }
