@@ -6,29 +6,36 @@
 
 use super::{violation, Violation};
 use crate::faults::{index, Op};
-use crate::history::{EventKind, Views};
+use crate::history::{Event, EventKind, Views};
 use std::collections::BTreeSet;
+
+/// The node a `corrupt` step damaged, if `e` is one that applied.
+fn damaged(e: &Event) -> Option<usize> {
+    match &e.kind {
+        EventKind::Fault { step, skipped: false } => match &step.op {
+            Op::Corrupt(c) => Some(index(c.node)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
 
 /// Every node stopped by a crash or a power loss and started again starts from its disk and
 /// keeps running; a node whose disk the schedule damaged may refuse.
 pub(crate) fn recovers(v: &Views) -> Vec<Violation> {
-    let mut damaged = BTreeSet::new();
+    let mut damaged_nodes = BTreeSet::new();
     let mut restarted = BTreeSet::new();
     let mut out = Vec::new();
     for e in v.history().events() {
+        damaged_nodes.extend(damaged(e));
         match (&e.kind, e.node) {
-            (EventKind::Fault { step, skipped: false }, _) => {
-                if let Op::Corrupt(c) = &step.op {
-                    damaged.insert(index(c.node));
-                }
-            }
             (EventKind::Restart, Some(n)) => {
                 restarted.insert(n);
             }
             (EventKind::Start { .. } | EventKind::Role { .. }, Some(n)) => {
                 restarted.remove(&n);
             }
-            (EventKind::Stopped { error }, Some(n)) if !damaged.contains(&n) => {
+            (EventKind::Stopped { error }, Some(n)) if !damaged_nodes.contains(&n) => {
                 let what = if restarted.remove(&n) {
                     "refused to start from its disk after a restart"
                 } else {
@@ -50,18 +57,13 @@ pub(crate) fn recovers(v: &Views) -> Vec<Violation> {
 /// Judged from the first restart of a node whose disk was not damaged to the end of the run
 /// (a run that restarts nothing says nothing of recovery).
 pub(crate) fn judged_ms(v: &Views) -> f64 {
-    let mut damaged = BTreeSet::new();
+    let mut damaged_nodes = BTreeSet::new();
     for e in v.history().events() {
-        match (&e.kind, e.node) {
-            (EventKind::Fault { step, skipped: false }, _) => {
-                if let Op::Corrupt(c) = &step.op {
-                    damaged.insert(index(c.node));
-                }
-            }
-            (EventKind::Restart, Some(n)) if !damaged.contains(&n) => {
+        damaged_nodes.extend(damaged(e));
+        if let (EventKind::Restart, Some(n)) = (&e.kind, e.node) {
+            if !damaged_nodes.contains(&n) {
                 return v.end_ms() - e.t_ms;
             }
-            _ => {}
         }
     }
     0.0
