@@ -80,16 +80,18 @@ fn plan<'v>(v: &'v Views, phase: &LivenessPhase) -> Option<Plan<'v>> {
         })
         .max()?;
     let mut last_start: BTreeMap<usize, f64> = BTreeMap::new();
-    let mut sizes: BTreeMap<u64, usize> = BTreeMap::new();
+    // Each proposal's size by (index, term): leaders of different terms propose at the same
+    // indexes, and only the entries of the leader's log count.
+    let mut sizes: BTreeMap<(u64, u64), usize> = BTreeMap::new();
     for e in events {
         let Some(n) = e.node else { continue };
         match &e.kind {
             EventKind::Start { .. } => {
                 last_start.insert(n, e.t_ms);
             }
-            EventKind::Propose { index, value, bytes, .. } => {
+            EventKind::Propose { index, term, value, bytes } => {
                 let size = bytes.map_or(value.len(), |b| b as usize);
-                sizes.insert(*index, size);
+                sizes.insert((*index, *term), size);
             }
             _ => {}
         }
@@ -128,7 +130,10 @@ fn plan<'v>(v: &'v Views, phase: &LivenessPhase) -> Option<Plan<'v>> {
             let matching = log.iter().zip(&leader_log).take_while(|(a, b)| a == b).count() as u64;
             let divergent = log.len() as u64 - matching;
             let missing: Vec<usize> = (matching + 1..=commit.max(matching))
-                .map(|i| sizes.get(&i).copied().unwrap_or(0))
+                .map(|i| {
+                    let term = leader_log.get(i as usize - 1).copied().unwrap_or(0);
+                    sizes.get(&(i, term)).copied().unwrap_or(0)
+                })
                 .collect();
             let batches = batches(&missing, max_count, max_bytes);
             let bound_ms = allowance(v, divergent, batches);

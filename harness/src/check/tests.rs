@@ -456,6 +456,18 @@ fn replication() {
     };
     assert!(check("replication", &large(650.0)).is_empty());
     assert_broken("replication", &large(700.0), 654.0, &[2, 1]);
+    // Small writes a stale leader proposed at the same indexes in an older term change
+    // nothing: the allowance is sized by the phase leader's own entries.
+    let replaced = |at: f64| {
+        let mut h = large(at);
+        for i in 4..=103 {
+            let stale = K::Propose { index: i, term: 2, value: "y".into(), bytes: None };
+            h.record(at + 1.0, Some(0), stale);
+        }
+        h
+    };
+    assert!(check("replication", &replaced(650.0)).is_empty());
+    assert_broken("replication", &replaced(700.0), 654.0, &[2, 1]);
     // No phase leader, or a catch-up that would end after the run: nothing judged.
     assert!(check("replication", &phase(&[])).is_empty());
     let short = history(&[
