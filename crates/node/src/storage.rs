@@ -469,8 +469,13 @@ impl<F: FileSystem> FileStorage<F> {
         Ok(())
     }
 
-    /// Loads a state file of the earlier formats (see the module's documentation).
-    fn load_earlier(&mut self, bytes: &[u8]) -> Result<PersistedState, StorageError> {
+    /// Loads a state file of the earlier formats (see the module's documentation), beside
+    /// the log file `log_file` as read.
+    fn load_earlier(
+        &mut self,
+        bytes: &[u8],
+        log_file: Option<Vec<u8>>,
+    ) -> Result<PersistedState, StorageError> {
         let body = checked_body_v2(bytes).map_err(|reason| self.corrupt(&self.path, reason))?;
         let undecodable = |e: postcard::Error| format!("undecodable: {e}");
         self.rewrite_log = true;
@@ -483,7 +488,6 @@ impl<F: FileSystem> FileStorage<F> {
         }
         self.hard_state =
             postcard::from_bytes(body).map_err(|e| self.corrupt(&self.path, undecodable(e)))?;
-        let log_file = self.fs.read(&self.log_path).map_err(|e| self.io(&self.log_path, e))?;
         let log_file = log_file.ok_or_else(|| {
             self.corrupt(&self.path, format!("its log file {} is missing", self.log_path.display()))
         })?;
@@ -519,7 +523,7 @@ impl<F: FileSystem> Storage for FileStorage<F> {
             };
         };
         if bytes.starts_with(MAGIC_V1) || bytes.starts_with(MAGIC_V2) {
-            return self.load_earlier(&bytes);
+            return self.load_earlier(&bytes, log_file);
         }
         if !bytes.starts_with(MAGIC) {
             return Err(self.corrupt(&self.path, not_ours(&bytes, MAGIC, "state")));

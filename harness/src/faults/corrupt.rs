@@ -21,6 +21,22 @@ pub enum Damage {
 }
 
 impl Damage {
+    /// Damages one of `files` (a name, and its bytes), drawn from `rng` among those that are
+    /// not empty: the file and its bytes after, or `None` if every one is empty.
+    pub fn apply_to_one<T>(
+        self,
+        files: Vec<(T, Vec<u8>)>,
+        rng: &mut impl rand::Rng,
+    ) -> Option<(T, Vec<u8>)> {
+        let mut files: Vec<_> = files.into_iter().filter(|(_, bytes)| !bytes.is_empty()).collect();
+        if files.is_empty() {
+            return None;
+        }
+        let (file, mut bytes) = files.swap_remove(rng.random_range(0..files.len()));
+        self.apply(&mut bytes, rng);
+        Some((file, bytes))
+    }
+
     /// Does the damage to a file's `bytes` (not empty), drawing where from `rng`.
     pub fn apply(self, bytes: &mut Vec<u8>, rng: &mut impl rand::Rng) {
         match self {

@@ -18,7 +18,7 @@ use crate::schedule::{Schedule, Step};
 use crate::seed::derive_seed;
 use ballot_node::{wall_ms, StdFileSystem};
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -147,18 +147,12 @@ impl ProcessCluster {
         self.damaged += 1;
         let label = format!("node {i} damage {}", self.damaged);
         let mut rng = StdRng::seed_from_u64(derive_seed(self.schedule.seed, &label));
-        let files: Vec<(PathBuf, Vec<u8>)> = ["state", "state.log"]
+        let files = ["state", "state.log"]
             .iter()
             .map(|name| self.node_dir(i).join(name))
-            .filter_map(|path| {
-                std::fs::read(&path).ok().filter(|b| !b.is_empty()).map(|b| (path, b))
-            })
+            .filter_map(|path| std::fs::read(&path).ok().map(|b| (path, b)))
             .collect();
-        if files.is_empty() {
-            return;
-        }
-        let (path, mut bytes) = files[rng.random_range(0..files.len())].clone();
-        what.apply(&mut bytes, &mut rng);
+        let Some((path, bytes)) = what.apply_to_one(files, &mut rng) else { return };
         if let Err(e) = StdFileSystem.write_atomic_blocking(&path, &bytes) {
             self.exited.push(format!("node {i}: could not damage {}: {e}", path.display()));
         }

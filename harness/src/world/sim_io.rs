@@ -100,17 +100,9 @@ impl NodeControl {
     /// flipped, or one file cut at a byte inside it, durably.
     pub(crate) fn damage(&self, dir: &str, what: crate::faults::Damage) {
         self.with_files(dir, |rng, files| {
-            let files: Vec<_> = files
-                .into_iter()
-                .filter_map(|path| {
-                    simfs::read(&path).ok().filter(|b| !b.is_empty()).map(|b| (path, b))
-                })
-                .collect();
-            if files.is_empty() {
-                return;
-            }
-            let (path, mut bytes) = files[rng.random_range(0..files.len())].clone();
-            what.apply(&mut bytes, rng);
+            let files =
+                files.into_iter().filter_map(|path| simfs::read(&path).ok().map(|b| (path, b)));
+            let Some((path, bytes)) = what.apply_to_one(files.collect(), rng) else { return };
             let _ = simfs::write(&path, bytes).and_then(|()| simfs::File::open(&path)?.sync_all());
         });
     }

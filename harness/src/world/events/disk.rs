@@ -192,19 +192,10 @@ impl EventFs {
     /// byte inside it, in a file drawn from the disk's generator.
     pub(crate) fn damage(&self, what: crate::faults::Damage) {
         let mut s = self.state();
-        let files: Vec<u64> = s
-            .image
-            .names
-            .values()
-            .copied()
-            .filter(|i| s.image.inodes.get(i).is_some_and(|f| f.data.len > 0))
-            .collect();
-        if files.is_empty() {
-            return;
-        }
-        let i = files[s.rng.random_range(0..files.len())];
-        let mut bytes = s.image.inodes[&i].data.to_vec();
-        what.apply(&mut bytes, &mut s.rng);
+        let files =
+            s.image.names.values().filter_map(|i| Some((*i, s.image.inodes.get(i)?.data.to_vec())));
+        let files = files.collect();
+        let Some((i, bytes)) = what.apply_to_one(files, &mut s.rng) else { return };
         let data = Contents::new(bytes);
         s.image.inodes.insert(i, Inode { data: data.clone(), synced: data });
     }
