@@ -44,7 +44,10 @@ fn undisturbed<'a>(v: &'a Views) -> Vec<Undisturbed<'a>> {
 /// ways of breaking that are reported: a node becoming a candidate of a term above the
 /// leader's (one of its term or older can neither win nor depose it), and the leader losing
 /// its leadership while the conditions still hold (without crashing or pausing) to a
-/// higher term that reached it any other way (an answer to its heartbeat, say). The
+/// higher term that reached it any other way (an answer to its heartbeat, say), unless some
+/// node held that term before the working majority began (a campaign made while the leader
+/// had none, whose vote requests a partition dropped: it disrupts once when it returns, as
+/// Raft with pre-vote must). The
 /// target of a `transfer` may campaign within the transfer's lifetime, and its leader step
 /// down then or to the term of that campaign later: the application asked for it.
 pub(crate) fn no_disruption(v: &Views) -> Vec<Violation> {
@@ -66,6 +69,12 @@ pub(crate) fn no_disruption(v: &Views) -> Vec<Violation> {
         if let Some(Some((node, at))) = carrier {
             if v.transfer_to(node, at) {
                 continue; // the term of a campaign the leader asked for, reaching it late
+            }
+            if at < u.since {
+                // A term some node held before the leader's working majority began: a
+                // campaign made while the leader had none (its vote requests lost to a
+                // partition), carried back in later. Pre-vote cannot take a term back.
+                continue;
             }
         }
         let (nodes, how) = match carrier {

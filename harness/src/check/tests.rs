@@ -911,6 +911,24 @@ fn no_disruption_restarts_when_the_majority_is_swapped() {
         ])
     };
     assert!(check("no-disruption", &swap(3_030.0)).is_empty(), "right after the swap");
+    // A term node 2 raised by a campaign while the leader had no majority (node 2 isolated
+    // right after, its vote requests lost), carried back at the heal, deposes the leader:
+    // pre-vote cannot take it back. The same term first held inside the working majority's
+    // time is a disruption.
+    let carried = |campaign_at: f64| {
+        history(&[
+            (100.0, Some(0), role(Role::Leader, 1)),
+            (500.0, None, fault(500, Isolate { node: NodeRef::Index(0) })),
+            (campaign_at, Some(2), role(Role::Candidate, 2)),
+            (1_000.0, None, fault(1_000, Heal {})),
+            (1_000.0, None, fault(1_000, Isolate { node: NodeRef::Index(2) })),
+            (5_000.0, None, fault(5_000, Heal {})),
+            (5_050.0, Some(0), role(Role::Follower, 2)),
+        ])
+    };
+    assert!(check("no-disruption", &carried(990.0)).is_empty());
+    let found = check("no-disruption", &carried(3_000.0));
+    assert!(found.iter().any(|v| v.t_ms == 3_000.0), "the in-window campaign: {found:?}");
     // Once the new majority has been kept for three maximum election timeouts, it counts.
     assert_broken("no-disruption", &swap(4_000.0), 4_000.0, &[0]);
     // A majority that only grows (node 2 rejoins) is kept: node 1 stays throughout.
