@@ -8,14 +8,11 @@
 //! [`crate::cli::main`]; the main binary hands any command naming a fixture to that binary.
 
 use crate::world::{EventNodeFn, Host};
-use ballot_core::Config;
 use ballot_node::ElectionCore;
-use serde::{Deserialize, Serialize};
+pub use ballot_schedule::CoreName;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::str::FromStr;
 use std::sync::Mutex;
 
 /// Starts a node on one core: `|host| Box::pin(world::serve::<C>(host))` for that core's `C`.
@@ -34,6 +31,7 @@ static INSTALLED: Mutex<BTreeMap<CoreName, Installed>> = Mutex::new(BTreeMap::ne
 /// Makes `core`, implemented by `C`, runnable in this process, in every world: a fixture
 /// build calls it before [`crate::cli::main`].
 pub fn install<C: ElectionCore>(core: CoreName) {
+    ballot_schedule::declare_installed(core);
     let installed = Installed {
         turmoil: |host| Box::pin(crate::world::serve::<C>(host)),
         events: crate::world::event_node::<C>,
@@ -49,104 +47,4 @@ pub(crate) fn installed(core: CoreName) -> Option<Serve> {
 /// How to make a node on `core` in the event world, if a fixture build installed it.
 pub(crate) fn installed_event_node(core: CoreName) -> Option<EventNodeFn> {
     INSTALLED.lock().expect("installed cores").get(&core).map(|i| i.events)
-}
-
-/// An election core by name.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum CoreName {
-    /// `ballot`: ballot's own core, `ballot-core`.
-    #[default]
-    #[serde(rename = "ballot")]
-    Ballot,
-    /// `raft-rs`: TiKV's `raft` crate 0.7, through `ballot-raft-rs`.
-    #[serde(rename = "raft-rs")]
-    RaftRs,
-    /// `raft-rs-0.3.0`: a known-bug fixture (raft-rs PR #84), built apart by `make fixtures`.
-    #[serde(rename = "raft-rs-0.3.0")]
-    RaftRs030,
-    /// `raft-rs-0.3.1`: the release that fixed it, built apart by `make fixtures`.
-    #[serde(rename = "raft-rs-0.3.1")]
-    RaftRs031,
-}
-
-impl CoreName {
-    /// Every core, in the order `--help` lists them.
-    pub const ALL: [CoreName; 4] =
-        [CoreName::Ballot, CoreName::RaftRs, CoreName::RaftRs030, CoreName::RaftRs031];
-
-    /// The name schedules and `--core` use.
-    pub fn name(self) -> &'static str {
-        match self {
-            CoreName::Ballot => "ballot",
-            CoreName::RaftRs => "raft-rs",
-            CoreName::RaftRs030 => "raft-rs-0.3.0",
-            CoreName::RaftRs031 => "raft-rs-0.3.1",
-        }
-    }
-
-    /// Whether this build can run it: the fixtures need a build of their own.
-    pub fn available(self) -> bool {
-        match self {
-            CoreName::Ballot => true,
-            CoreName::RaftRs => cfg!(feature = "raft-rs"),
-            fixture => installed(fixture).is_some(),
-        }
-    }
-
-    /// Whether the core records coverage marks (only ballot's core has them).
-    pub fn has_marks(self) -> bool {
-        self == CoreName::Ballot
-    }
-
-    /// Whether the core has an adaptive election timeout.
-    pub fn has_adaptive_timeout(self) -> bool {
-        self == CoreName::Ballot
-    }
-
-    /// Whether the core has ballot's split-vote backoff (others ignore the option).
-    pub fn has_split_vote_backoff(self) -> bool {
-        self == CoreName::Ballot
-    }
-
-    /// Why `config` cannot run on this core (naming the field), if it cannot.
-    pub fn refuses(self, config: &Config) -> Option<(&'static str, String)> {
-        if config.adaptive_timeout && !self.has_adaptive_timeout() {
-            let why = format!("{self} has no adaptive election timeout");
-            return Some(("cluster.adaptive_timeout", why));
-        }
-        None
-    }
-}
-
-impl fmt::Display for CoreName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for CoreName {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        CoreName::ALL.into_iter().find(|c| c.name() == s).ok_or_else(|| {
-            let names: Vec<_> = CoreName::ALL.iter().map(|c| c.name()).collect();
-            format!("unknown core {s:?}, expected one of {}", names.join(", "))
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_round_trip_through_text_and_json() {
-        for core in CoreName::ALL {
-            assert_eq!(core.name().parse::<CoreName>(), Ok(core));
-            let json = serde_json::to_string(&core).unwrap();
-            assert_eq!(json, format!("\"{core}\""));
-            assert_eq!(serde_json::from_str::<CoreName>(&json).unwrap(), core);
-        }
-        assert!("raft".parse::<CoreName>().unwrap_err().contains("raft-rs-0.3.1"));
-    }
 }

@@ -38,13 +38,14 @@ pub mod cli;
 pub mod cores;
 pub mod diagnose;
 pub mod explore;
-pub mod faults;
 pub mod history;
 pub mod report;
 pub mod run;
-pub mod schedule;
 mod seed;
 pub mod world;
+
+pub use ballot_schedule as schedule;
+pub use ballot_schedule::faults;
 
 pub use check::{Class, Violation, PROPERTIES};
 pub use cores::CoreName;

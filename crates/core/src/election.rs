@@ -1,9 +1,9 @@
 //! Campaigns and votes: pre-vote, RequestVote, the up-to-date rule and the lease check.
 
-use crate::leader::LeaderState;
 use crate::log::Payload;
 use crate::mark::Mark;
 use crate::message::{Body, Message};
+use crate::progress::LeaderState;
 use crate::raft::Raft;
 use crate::timeout::{draw_timeout, split_retry_ms};
 use crate::types::Role;

@@ -2,10 +2,10 @@
 
 use crate::config::{Config, ConfigError};
 use crate::error::{InitError, StepError};
-use crate::leader::LeaderState;
 use crate::log::{Entry, Log};
 use crate::mark::Mark;
 use crate::message::{Body, Message};
+use crate::progress::LeaderState;
 use crate::ready::{HardState, PersistedState, Ready, SoftState};
 use crate::timeout::{draw_timeout, turn_key, turn_range, AdaptiveTimeout, SplitVoteBackoff};
 use crate::types::{LogIndex, Millis, NodeId, Role, Term};

@@ -1,6 +1,6 @@
 //! One snapshot of a node's state, for applications, tests and dashboards.
 
-use crate::leader::LeaderState;
+use crate::progress::LeaderState;
 use crate::raft::Raft;
 use crate::types::{LogIndex, Millis, NodeId, Role, Term};
 use std::collections::BTreeMap;

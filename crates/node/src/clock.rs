@@ -50,10 +50,7 @@ impl Clock for TokioClock {
     }
 }
 
-/// The slowest rate a [`RateClock`] runs at, × real time (a hundredth).
-pub const MIN_CLOCK_RATE: f64 = 0.01;
-/// The fastest rate a [`RateClock`] runs at, × real time (a hundred times).
-pub const MAX_CLOCK_RATE: f64 = 100.0;
+pub use ballot_core::limits::{MAX_CLOCK_RATE, MIN_CLOCK_RATE};
 
 /// Where a [`RateClock`] stood when its rate last changed, and the rate since.
 #[derive(Clone, Copy, Debug)]

@@ -11,31 +11,13 @@
 use crate::core::ElectionCore;
 use thiserror::Error;
 
+pub use ballot_core::limits::{check_budget, MAX_DATAGRAM, MAX_ENTRY_BYTES};
+
 /// Marks a ballot datagram.
 const MAGIC: [u8; 2] = *b"BL";
 /// The wire format version this build speaks (2: TimeoutNow carries its transfer's expiry).
 pub const WIRE_VERSION: u8 = 2;
-const HEADER_LEN: usize = 2 + 1 + 8;
-/// Largest datagram sent or accepted, bytes (fits a UDP datagram with room to spare).
-pub const MAX_DATAGRAM: usize = 60 * 1024;
-/// Bytes an AppendEntries may need beyond its entries (ids, terms, indexes, times), as an
-/// upper bound for every core's encoding.
-const MESSAGE_OVERHEAD_BYTES: usize = 256;
-/// The largest `Config::max_bytes_per_message` a node accepts, bytes: a batch that full
-/// still fits one datagram.
-pub const MAX_ENTRY_BYTES: usize = MAX_DATAGRAM - HEADER_LEN - MESSAGE_OVERHEAD_BYTES;
-
-/// Checks that AppendEntries cut to `config`'s byte budget fit one datagram.
-pub fn check_budget(config: &ballot_core::Config) -> Result<(), ballot_core::ConfigError> {
-    if config.max_bytes_per_message > MAX_ENTRY_BYTES {
-        return Err(ballot_core::ConfigError::Unsupported(format!(
-            "max_bytes_per_message ({}) must be at most {MAX_ENTRY_BYTES} bytes: a batch that \
-             full would not fit one {MAX_DATAGRAM}-byte datagram",
-            config.max_bytes_per_message
-        )));
-    }
-    Ok(())
-}
+const HEADER_LEN: usize = ballot_core::limits::DATAGRAM_HEADER_BYTES;
 
 /// Why a datagram was refused.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]

@@ -11,7 +11,6 @@ mod check;
 mod diagnose;
 mod fixture;
 mod node;
-mod processes;
 mod repro;
 mod run;
 mod shrink;

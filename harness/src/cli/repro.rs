@@ -66,10 +66,10 @@ pub(crate) fn repro(args: ReproArgs) -> ExitCode {
     let result = if world.simulated() {
         crate::run::run_in(&saved.schedule, world).expect("fixture cores were handed over")
     } else {
-        if let Some(problem) = super::processes::refuse(&saved.schedule, false) {
+        if let Some(problem) = super::run::processes::refuse(&saved.schedule, false) {
             return bad_input(problem);
         }
-        match super::processes::run_once(&saved.schedule, None) {
+        match super::run::processes::run_once(&saved.schedule, None) {
             Ok(result) => result,
             Err(e) => {
                 eprintln!("error: {e}");

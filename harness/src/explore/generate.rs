@@ -3,7 +3,8 @@
 //! partitions, crashes, pauses, drift, loss, proposals), under a swarm mix per schedule.
 //! Schedules are plain data, so proptest can shrink them.
 
-use crate::faults::{Clock, Disk, Heal, Restart, Shape};
+use super::shapes::{self, Shape};
+use crate::faults::{Clock, Disk, Heal, Restart};
 use crate::schedule::{ClusterSpec, DiskSpec, NetworkSpec, NodeRef, Op, Schedule, Step, FORMAT};
 use crate::seed::derive_seed;
 use proptest::prelude::*;
@@ -14,7 +15,7 @@ use proptest::test_runner::{Config as RunnerConfig, RngAlgorithm, TestRng, TestR
 /// whose bit is set in `mix`, so that rare combinations get runs of their own instead of
 /// being drowned by every other fault. The shapes come from the fault files (`faults/`).
 fn swarm_shape(n: usize, mix: u64) -> impl Strategy<Value = Shape> {
-    let kinds = Op::shapes(n);
+    let kinds = shapes::all(n);
     assert!(kinds.len() <= 64, "a swarm mix has a bit for each of 64 shapes at most");
     let enabled: Vec<_> = kinds
         .iter()

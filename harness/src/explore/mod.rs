@@ -6,4 +6,5 @@ pub mod generate;
 mod guide;
 pub mod merge;
 pub mod mutate;
+pub mod shapes;
 pub mod shrink;

@@ -1,0 +1,120 @@
+//! The election cores a schedule can name (`cluster.core`, `--core`; SPEC.md), and what each
+//! one supports. Which of them a build can run: `ballot` always, `raft-rs` (raft-rs 0.7) with
+//! the feature `raft-rs`, and the known-bug fixtures (raft-rs 0.3.0 and 0.3.1) in their own
+//! builds (`make fixtures`), which declare their core before they run anything.
+
+use ballot_core::Config;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Mutex;
+
+/// Fixture cores this process's build has installed.
+static INSTALLED: Mutex<BTreeSet<CoreName>> = Mutex::new(BTreeSet::new());
+
+/// Declares that this build runs `core` (a fixture build, before anything reads a schedule).
+pub fn declare_installed(core: CoreName) {
+    INSTALLED.lock().expect("installed cores").insert(core);
+}
+
+/// An election core by name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum CoreName {
+    /// `ballot`: ballot's own core, `ballot-core`.
+    #[default]
+    #[serde(rename = "ballot")]
+    Ballot,
+    /// `raft-rs`: TiKV's `raft` crate 0.7, through `ballot-raft-rs`.
+    #[serde(rename = "raft-rs")]
+    RaftRs,
+    /// `raft-rs-0.3.0`: a known-bug fixture (raft-rs PR #84), built apart by `make fixtures`.
+    #[serde(rename = "raft-rs-0.3.0")]
+    RaftRs030,
+    /// `raft-rs-0.3.1`: the release that fixed it, built apart by `make fixtures`.
+    #[serde(rename = "raft-rs-0.3.1")]
+    RaftRs031,
+}
+
+impl CoreName {
+    /// Every core, in the order `--help` lists them.
+    pub const ALL: [CoreName; 4] =
+        [CoreName::Ballot, CoreName::RaftRs, CoreName::RaftRs030, CoreName::RaftRs031];
+
+    /// The name schedules and `--core` use.
+    pub fn name(self) -> &'static str {
+        match self {
+            CoreName::Ballot => "ballot",
+            CoreName::RaftRs => "raft-rs",
+            CoreName::RaftRs030 => "raft-rs-0.3.0",
+            CoreName::RaftRs031 => "raft-rs-0.3.1",
+        }
+    }
+
+    /// Whether this build can run it: raft-rs with the feature `raft-rs`, the fixtures once
+    /// their own build has [`declare_installed`] them.
+    pub fn available(self) -> bool {
+        match self {
+            CoreName::Ballot => true,
+            CoreName::RaftRs => cfg!(feature = "raft-rs"),
+            fixture => INSTALLED.lock().expect("installed cores").contains(&fixture),
+        }
+    }
+
+    /// Whether the core records coverage marks (only ballot's core has them).
+    pub fn has_marks(self) -> bool {
+        self == CoreName::Ballot
+    }
+
+    /// Whether the core has an adaptive election timeout.
+    pub fn has_adaptive_timeout(self) -> bool {
+        self == CoreName::Ballot
+    }
+
+    /// Whether the core has ballot's split-vote backoff (others ignore the option).
+    pub fn has_split_vote_backoff(self) -> bool {
+        self == CoreName::Ballot
+    }
+
+    /// Why `config` cannot run on this core (naming the field), if it cannot.
+    pub fn refuses(self, config: &Config) -> Option<(&'static str, String)> {
+        if config.adaptive_timeout && !self.has_adaptive_timeout() {
+            let why = format!("{self} has no adaptive election timeout");
+            return Some(("cluster.adaptive_timeout", why));
+        }
+        None
+    }
+}
+
+impl fmt::Display for CoreName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for CoreName {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        CoreName::ALL.into_iter().find(|c| c.name() == s).ok_or_else(|| {
+            let names: Vec<_> = CoreName::ALL.iter().map(|c| c.name()).collect();
+            format!("unknown core {s:?}, expected one of {}", names.join(", "))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_through_text_and_json() {
+        for core in CoreName::ALL {
+            assert_eq!(core.name().parse::<CoreName>(), Ok(core));
+            let json = serde_json::to_string(&core).unwrap();
+            assert_eq!(json, format!("\"{core}\""));
+            assert_eq!(serde_json::from_str::<CoreName>(&json).unwrap(), core);
+        }
+        assert!("raft".parse::<CoreName>().unwrap_err().contains("raft-rs-0.3.1"));
+    }
+}
