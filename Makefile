@@ -17,7 +17,9 @@ test: fixtures
 
 ## rustfmt check, clippy with warnings denied (the raft-rs 0.3 adapter too, outside the
 ## workspace), cargo doc without warnings, every command the docs show run by make readme,
-## and no async runtime or simulator in the core.
+## no import circle between modules (scripts/import-circles.py, proved on its own cases
+## first), no async runtime or simulator in the core, and none of them, nor proptest or
+## clap, under the judge.
 lint:
 	$(CARGO) fmt --all -- --check
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --workspace --all-features
@@ -26,8 +28,12 @@ lint:
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 	cp fixtures/raft-rs-0.3.1/Cargo.lock crates/raft-rs-0.3/Cargo.lock
 	cd crates/raft-rs-0.3 && $(CARGO) clippy --target-dir ../../target/fixtures -- -D warnings
+	python3 scripts/import-circles.py --self-test
+	python3 scripts/import-circles.py
 	@if $(CARGO) tree -p ballot-core -e normal --prefix none | grep -E '^(tokio|turmoil|async-std|smol) '; then \
 		echo "ballot-core must not depend on an async runtime or a simulator"; exit 1; fi
+	@if $(CARGO) tree -p ballot-judge -e normal --prefix none | grep -E '^(tokio|turmoil|async-std|smol|proptest|clap) '; then \
+		echo "ballot-judge must not depend on a runtime, a simulator, proptest or clap"; exit 1; fi
 
 ## Format the code in place.
 fmt:

@@ -140,7 +140,7 @@ BUGS = {
         self.role = Role::PreCandidate;""",
     ),
     # log and commit: a leader commits an entry of an earlier term by counting replicas
-    # (the Figure 8 mistake). Found by the Figure 8 shape (faults/partition_oneway.rs): an
+    # (the Figure 8 mistake). Found by the Figure 8 shape (explore/shapes/partition_oneway.rs): an
     # intermediate leader whose no-op nobody else holds, and a catch-up in several batches
     # cut short by a crash.
     "commit-old-term-directly": (
@@ -149,7 +149,7 @@ BUGS = {
         "let own_term = self.log.term_at(candidate).is_some();",
     ),
     # log and commit: a follower commits up to the leader's commit index even beyond what
-    # it knows matches the leader's log. Found by the stale-suffix shape (faults/isolate.rs):
+    # it knows matches the leader's log. Found by the stale-suffix shape (explore/shapes/isolate.rs):
     # a leader backing off over a stale suffix, with heartbeats and refusals crossing, sends
     # an AppendEntries from below where the logs part before the one that truncates.
     "commit-beyond-match": (
@@ -177,7 +177,7 @@ BUGS = {
     # lease: the promise a follower made by acknowledging a leader ends when a message of a
     # higher term makes it forget that leader (a response of another term, say), so it votes
     # while the leader still holds its lease (issue 39: two leaders with a lease at once).
-    # Found by the transfer shape amid asymmetric links (faults/transfer.rs).
+    # Found by the transfer shape amid asymmetric links (explore/shapes/transfer.rs).
     "lease-forgotten-on-term-raise": (
         "crates/core/src/election.rs",
         """        let heard_recently =

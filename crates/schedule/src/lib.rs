@@ -12,6 +12,7 @@
 
 mod cores;
 pub mod faults;
+mod world_name;
 
 pub use crate::faults::Op;
 use crate::faults::Timing;
@@ -20,6 +21,7 @@ pub use cores::{declare_installed, CoreName};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use thiserror::Error;
+pub use world_name::WorldName;
 
 /// The schedule format this build reads and writes.
 pub const FORMAT: u32 = 1;

@@ -1,0 +1,183 @@
+//! Frequent elections: a live leader, reaching a majority and not asked to hand over, lost
+//! its term to another node's campaign, or a node it reached campaigned; and what set each
+//! one off. (Campaigns of a node cut off from the leader disturb no one until it rejoins and
+//! its higher term deposes the leader: that is when it counts, with the cut as its cause.)
+
+use super::{unexplained, Cause, Finding, Symptom, RECOMMENDED_HEARTBEAT_MS};
+use crate::history::{EventKind, LeaderSpan, Views};
+use ballot_core::Role;
+use ballot_schedule::faults::Conditions;
+use std::collections::BTreeMap;
+
+/// One election under a live leader: who campaigned (raised its term past the leader's),
+/// when, and whose term it ended or challenged.
+struct Disruption {
+    t_ms: f64,
+    node: usize,
+    leader: usize,
+}
+
+/// The conditions over `[from, to]`.
+fn during<'v>(views: &'v Views, from: f64, to: f64) -> impl Iterator<Item = &'v Conditions> {
+    views.stretches().filter(move |(f, t, _)| *t > from && *f <= to).map(|(_, _, c)| c)
+}
+
+/// Whether leader `s` led, reached a majority and was not handing over at `t_ms`.
+fn live_at(views: &Views, s: &LeaderSpan, t_ms: f64) -> bool {
+    views.conditions_at(t_ms).in_majority(s.node) && !views.transferring(s.node, t_ms)
+}
+
+/// The first disruption of each live leader's term: a node it reached that campaigned, or
+/// the first node whose term passed the leader's when the leader lost its term while live.
+fn disruptions(views: &Views) -> Vec<Disruption> {
+    let events = views.history().events();
+    let mut out = Vec::new();
+    for s in views.leaders() {
+        let campaigned_under = events.iter().find(|e| {
+            let Some(n) = e.node else { return false };
+            matches!(e.kind, EventKind::Role { role: Role::Candidate, term, .. } if term > s.term)
+                && n != s.node
+                && s.from_ms <= e.t_ms
+                && e.t_ms < s.to_ms
+                && live_at(views, s, e.t_ms)
+                && views.conditions_at(e.t_ms).reach(s.node).contains(&n)
+                && !views.transfer_to(n, e.t_ms)
+        });
+        let deposed = (s.to_ms < views.end_ms() && live_at(views, s, s.to_ms))
+            .then(|| {
+                events.iter().find(|e| {
+                    e.node.is_some_and(|n| n != s.node)
+                        && matches!(e.kind, EventKind::Role { term, .. } if term > s.term)
+                })
+            })
+            .flatten()
+            .filter(|e| live_at(views, s, e.t_ms))
+            .filter(|e| e.node.is_some_and(|n| !views.transfer_to(n, e.t_ms)));
+        let first = [campaigned_under, deposed]
+            .into_iter()
+            .flatten()
+            .min_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
+        if let Some(e) = first {
+            out.push(Disruption {
+                t_ms: e.t_ms,
+                node: e.node.expect("a node's event"),
+                leader: s.node,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
+    out
+}
+
+/// Every election under a live leader, grouped in one finding with the causes the history
+/// shows for each.
+pub(super) fn frequent_elections(views: &Views) -> Option<Finding> {
+    let disruptions = disruptions(views);
+    let (first, last) = (disruptions.first()?, disruptions.last()?);
+    let t = &views.setup().timing;
+    // What a node's timer covers before it fires: its longest timeout at the slowest pace
+    // the drift bound allows, and a heartbeat before that.
+    let window = t.longest_timeout_ms as f64 * (1.0 + t.clock_drift_bound) + t.heartbeat_ms as f64;
+    let mut found: BTreeMap<&'static str, (Vec<f64>, Cause)> = BTreeMap::new();
+    for d in &disruptions {
+        let before: Vec<&Conditions> = during(views, d.t_ms - window, d.t_ms).collect();
+        for cause in causes_of(views, d, &before) {
+            found.entry(cause.name).or_insert_with(|| (Vec::new(), cause)).0.push(d.t_ms);
+        }
+    }
+    let causes = found
+        .into_values()
+        .map(|(at, mut cause)| {
+            let times: Vec<String> = at.iter().take(5).map(|t| format!("{t:.0}")).collect();
+            let more = if at.len() > 5 { ", ..." } else { "" };
+            cause.detail = format!("{} (at {} ms{more})", cause.detail, times.join(", "));
+            cause
+        })
+        .collect();
+    let mut nodes: Vec<usize> = disruptions.iter().flat_map(|d| [d.node, d.leader]).collect();
+    nodes.sort();
+    nodes.dedup();
+    Some(Finding {
+        symptom: Symptom::FrequentElections,
+        from_ms: first.t_ms,
+        to_ms: last.t_ms,
+        nodes,
+        summary: format!(
+            "{} campaign(s) against a live leader that reached a majority, from {:.0} to {:.0} ms",
+            disruptions.len(),
+            first.t_ms,
+            last.t_ms
+        ),
+        causes,
+    })
+}
+
+/// What the conditions `before` a disruption show set it off.
+fn causes_of(views: &Views, d: &Disruption, before: &[&Conditions]) -> Vec<Cause> {
+    let t = &views.setup().timing;
+    let mut causes = Vec::new();
+    let mut cause = |name, detail: String, fix: &str| {
+        causes.push(Cause { name, detail, fix: fix.to_string() });
+    };
+    if before.iter().any(|c| c.link_down(d.leader, d.node) || c.link_down(d.node, d.leader)) {
+        let fix = if !t.pre_vote {
+            "turn pre-vote on: a node that rejoins asks first, and the others, still hearing \
+             their leader, refuse"
+        } else if !t.check_quorum {
+            "turn check-quorum on: with it, voters that still hear their leader refuse a \
+             (pre-)vote, so a node cut off from the leader alone cannot win one"
+        } else {
+            "with pre-vote and check-quorum on, it won over nodes that could not hear the \
+             leader either (a partial partition, or a one-way link): repair the links"
+        };
+        let detail =
+            format!("node {} could not hear leader {} before it campaigned", d.node, d.leader);
+        cause("cut_off_from_leader", detail, fix);
+    }
+    if before.iter().any(|c| c.paused[d.node]) {
+        let detail =
+            format!("node {} was paused (a long GC, a stopped VM) and its timer ran out", d.node);
+        cause("paused_node", detail, "turn pre-vote on, so a node that wakes asks before it disrupts; keep pauses shorter than the election timeout");
+    }
+    if before.iter().any(|c| !c.up[d.node]) {
+        let detail = format!("node {} restarted just before it campaigned", d.node);
+        cause("restarted_node", detail, "turn pre-vote on: a restarted node that hears no heartbeat yet asks before it raises its term");
+    }
+    let slow =
+        before.iter().map(|c| c.clock_rates[d.node]).find(|r| *r < 1.0 - t.clock_drift_bound);
+    if let Some(rate) = slow {
+        let detail = format!(
+            "node {}'s clock ran at {rate}x real time, beyond the {} drift bound",
+            d.node, t.clock_drift_bound
+        );
+        cause(
+            "clock_drift",
+            detail,
+            "keep clocks within the drift bound (NTP); the adaptive election timeout absorbs some",
+        );
+    }
+    if let Some(loss) = before.iter().map(|c| c.loss).find(|l| *l > 0.0) {
+        let detail =
+            format!("{:.0} % of messages were lost: heartbeats missed in a row", loss * 100.0);
+        cause("message_loss", detail, "fix the network; pre-vote and check-quorum ride out loss, and a shorter heartbeat sends more per timeout");
+    }
+    let latency = before.iter().map(|c| c.latency_ms[1]).max().unwrap_or(0);
+    if t.heartbeat_ms * 2 + t.round_trip_ms(latency) >= t.election_timeout_min_ms {
+        let detail = format!(
+            "a heartbeat every {} ms and a round trip of up to {} ms leave less than one more \
+             heartbeat before the {} ms minimum election timeout",
+            t.heartbeat_ms,
+            t.round_trip_ms(latency),
+            t.election_timeout_min_ms
+        );
+        let fix = format!("a shorter heartbeat ({RECOMMENDED_HEARTBEAT_MS} ms), or a minimum election timeout several round trips long");
+        cause("heartbeat_close_to_timeout", detail, &fix);
+    }
+    if causes.is_empty() {
+        causes.push(unexplained(
+            views,
+            &format!("node {} campaigned under live leader {}", d.node, d.leader),
+        ));
+    }
+    causes
+}
