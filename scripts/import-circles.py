@@ -2,12 +2,13 @@
 """Fails when the modules of a crate import each other in a circle (make lint).
 
 The rule, for every module M of every crate in the workspace: M's child modules, each taken
-whole (a folder with everything under it), must not import each other in a circle; and M's
-own file counts as one more member of that family when it calls into a child (declaring a
-child and re-exporting its items is not a call). An import is any path in the code (`use`
-lines and paths written inline, `crate::`, `super::`, `self::`, a child's name, or a name
-a `use` brought in), followed through `pub use` re-exports to the file that defines the item.
-Cargo already refuses circles between crates.
+whole (a folder with everything under it), must not import each other in a circle. M's own
+file is the ground its children share, not one of them: it declares, re-exports and calls its
+children, and they use its items (a checker's `Violation`, a fault's `Conditions`). An import
+is any path in the code (`use` lines and paths written inline, `crate::`, `super::`,
+`self::`, a child's name, or a name a `use` brought in), followed through `pub use`
+re-exports to the file that defines the item, so a name re-exported by a parent counts as
+an import of the sibling that defines it. Cargo already refuses circles between crates.
 
     python3 scripts/import-circles.py            # every crate of the workspace
     python3 scripts/import-circles.py DIR...     # the crates whose src/ is under DIR
@@ -202,15 +203,15 @@ def analyse(crate):
     for m in crate.files:
         lines = text[m].split("\n")
         declared = []
-        for is_pub, line, paths in use_trees(text[m]):
+        for _is_pub, line, paths in use_trees(text[m]):
             for segs, _alias in paths:
-                declared.append((list(segs), line, is_pub))
+                declared.append((list(segs), line))
         for no, line in enumerate(lines, 1):
             if re.match(r"\s*(pub(\([^)]*\))?\s+)?use\s", line):
                 continue
             for p in path_re.findall(line):
-                declared.append((p.split("::"), no, False))
-        for segs, line, is_pub in declared:
+                declared.append((p.split("::"), no))
+        for segs, line in declared:
             segs = [s for s in segs if s != "*"] or segs
             if segs and segs[-1] == "self":
                 segs = segs[:-1]
@@ -220,15 +221,12 @@ def analyse(crate):
             where = locate(target)
             if where is None or where == m:
                 continue
-            # A parent naming its own child to re-export it is not a call into the child.
-            if is_pub and where[: len(m)] == m:
-                continue
             edges.setdefault((m, where), line)
     return edges
 
 
 def circles(crate, edges):
-    """Circles among the members of each family: a module's own file and its children."""
+    """Circles among the children of each module, each child taken whole."""
     found = []
     modules = sorted(crate.files)
     for parent in modules:

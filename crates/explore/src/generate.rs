@@ -1,5 +1,5 @@
 //! proptest strategies for whole schedules: cluster size and core options, network, and a
-//! sequence of fault shapes (each fault file in `faults/` says which shapes it draws: Jepsen's
+//! sequence of fault shapes (one file a fault in [`crate::shapes`] says which it draws: Jepsen's
 //! partitions, crashes, pauses, drift, loss, proposals), under a swarm mix per schedule.
 //! Schedules are plain data, so proptest can shrink them.
 
@@ -13,7 +13,7 @@ use proptest::test_runner::{Config as RunnerConfig, RngAlgorithm, TestRng, TestR
 
 /// Swarm testing (as TigerBeetle's simulator does): each schedule enables only the shapes
 /// whose bit is set in `mix`, so that rare combinations get runs of their own instead of
-/// being drowned by every other fault. The shapes come from the fault files (`faults/`).
+/// being drowned by every other fault. The shapes come from [`crate::shapes`].
 fn swarm_shape(n: usize, mix: u64) -> impl Strategy<Value = Shape> {
     let kinds = shapes::all(n);
     assert!(kinds.len() <= 64, "a swarm mix has a bit for each of 64 shapes at most");
