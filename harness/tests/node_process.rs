@@ -85,7 +85,8 @@ fn assert_refused(out: &Output, expected: &str) {
 }
 
 /// SIGTERM and SIGINT (Ctrl-C) stop a node at once though its stdin is still open, with
-/// exit 0 and its state saved.
+/// exit 0, its state saved and a `stop` event last in its history (a clean stop, which the
+/// judge and `diagnose` tell from a crash).
 #[test]
 fn a_signal_stops_a_node_whose_stdin_is_open() {
     for sig in ["TERM", "INT"] {
@@ -98,6 +99,10 @@ fn a_signal_stops_a_node_whose_stdin_is_open() {
         assert_eq!(done.status.code(), Some(0), "SIG{sig}: {}", stderr(&done));
         assert!(start.elapsed() < Duration::from_secs(5));
         assert_eq!(std::fs::read(dir.join("state")).unwrap().len(), 64, "its state was saved");
+        let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+        let last: serde_json::Value =
+            serde_json::from_str(history.lines().last().unwrap()).unwrap();
+        assert_eq!(last["kind"], "stop", "SIG{sig}: {history}");
     }
 }
 

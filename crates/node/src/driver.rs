@@ -90,15 +90,19 @@ impl<T: Transport, S: Storage, C: ElectionCore> Node<T, S, C> {
     /// Runs until shut down, inside a `node` tracing span carrying its id (each batch of
     /// work in a `term` span).
     ///
-    /// Runs until shut down (`Ok`) or until it cannot go on safely (`Err`, after publishing
-    /// `stopped` and reporting [`NodeEvent::Stopped`]).
+    /// Runs until shut down (`Ok`, after reporting [`NodeEvent::Shutdown`]) or until it
+    /// cannot go on safely (`Err`, after publishing `stopped` and reporting
+    /// [`NodeEvent::Stopped`]).
     pub async fn run(mut self) -> Result<(), NodeError> {
         let id = self.machine.id();
         let span = tracing::info_span!("node", id = id.0);
         let result = self.run_loop().instrument(span).await;
-        if let Err(e) = &result {
-            warn!(node = id.0, error = %e, "node stopped");
-            self.observer.event(id, &NodeEvent::Stopped { error: e.to_string() });
+        match &result {
+            Ok(()) => self.observer.event(id, &NodeEvent::Shutdown),
+            Err(e) => {
+                warn!(node = id.0, error = %e, "node stopped");
+                self.observer.event(id, &NodeEvent::Stopped { error: e.to_string() });
+            }
         }
         self.machine.stop();
         for (_, (_, reply)) in std::mem::take(&mut self.pending) {

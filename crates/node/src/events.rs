@@ -104,6 +104,9 @@ pub enum NodeEvent {
     },
     /// The core met a rare situation (coverage marks: for test harnesses).
     Mark(ballot_core::Mark),
+    /// The node was shut down on request ([`crate::NodeHandle::shutdown`]): a clean stop,
+    /// with everything it announced durable.
+    Shutdown,
     /// The node stopped because it could not go on safely.
     Stopped {
         /// Why.

@@ -247,6 +247,7 @@ impl HistoryWriter {
                 v
             }
             NodeEvent::Mark(mark) => json!({"kind": "mark", "mark": mark.name()}),
+            NodeEvent::Shutdown => json!({"kind": "stop"}),
             NodeEvent::Stopped { error } => json!({"kind": "stopped", "error": error}),
             NodeEvent::Received { from, append_entries: true, from_leader: true } => {
                 seen.heard = self.index.get(from).map(|&i| (i, t_ms));

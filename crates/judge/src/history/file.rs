@@ -407,7 +407,7 @@ fn read_node_file(
         if starts && running {
             events.push(Event { t_ms: last_merged, node: event.node, kind: EventKind::Crash });
         }
-        running = !matches!(event.kind, EventKind::Stopped { .. });
+        running = !matches!(event.kind, EventKind::Stop | EventKind::Stopped { .. });
         (last_t, last_merged) = (event.t_ms, t);
         // A lease's end is on the node's clock, as its `t_ms`: move it as the event moves,
         // at the rate that clock ran.

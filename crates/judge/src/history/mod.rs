@@ -155,6 +155,9 @@ pub enum EventKind {
     Crash,
     /// The node was started again.
     Restart,
+    /// The node was shut down cleanly (a real node's SIGTERM, say): it is down, and lost
+    /// nothing it announced.
+    Stop,
     /// The node stopped on its own (a disk error).
     Stopped {
         /// Why.
@@ -262,7 +265,7 @@ impl History {
                         last_heartbeat: None,
                     };
                 }
-                EventKind::Crash | EventKind::Stopped { .. } => {
+                EventKind::Crash | EventKind::Stop | EventKind::Stopped { .. } => {
                     view.up = false;
                     view.role = Role::Follower;
                     view.leader = None;

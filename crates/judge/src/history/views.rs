@@ -400,7 +400,8 @@ impl<'h> Views<'h> {
             .max_by_key(|s| s.term)
     }
 
-    /// Times from a leader's crash to the next node becoming leader, milliseconds.
+    /// Times from a leader's crash (or clean stop) to the next node becoming leader,
+    /// milliseconds.
     pub fn failovers(&self) -> Vec<f64> {
         let mut leader: Option<usize> = None;
         let mut crashed_at: Option<f64> = None;
@@ -413,7 +414,7 @@ impl<'h> Views<'h> {
                     }
                     leader = Some(n);
                 }
-                (EventKind::Crash, Some(n)) if leader == Some(n) => {
+                (EventKind::Crash | EventKind::Stop, Some(n)) if leader == Some(n) => {
                     crashed_at = Some(e.t_ms);
                     leader = None;
                 }
@@ -476,7 +477,7 @@ fn role_spans(h: &History, end: f64) -> Vec<RoleSpan> {
         let state = match e.kind {
             EventKind::Role { role, term, .. } => NodeState::Running(role, term),
             EventKind::Start { term, .. } => NodeState::Running(Role::Follower, term),
-            EventKind::Crash | EventKind::Stopped { .. } => NodeState::Down,
+            EventKind::Crash | EventKind::Stop | EventKind::Stopped { .. } => NodeState::Down,
             _ => continue,
         };
         if open[n].state == state {
@@ -523,7 +524,10 @@ fn lease_spans(h: &History) -> Vec<LeaseSpan> {
             terms.insert(n, term);
         }
         let ends_lease = match &e.kind {
-            EventKind::Lease { .. } | EventKind::Crash | EventKind::Stopped { .. } => true,
+            EventKind::Lease { .. }
+            | EventKind::Crash
+            | EventKind::Stop
+            | EventKind::Stopped { .. } => true,
             EventKind::Role { role, .. } => *role != Role::Leader,
             _ => false,
         };
@@ -578,7 +582,9 @@ fn conditions_event_by_event(h: &History, setup: &Setup) -> Vec<(f64, Conditions
             (EventKind::Fault { step, skipped: false }, _) => {
                 step.op.apply(&mut c);
             }
-            (EventKind::Crash | EventKind::Stopped { .. }, Some(n)) => c.up[n] = false,
+            (EventKind::Crash | EventKind::Stop | EventKind::Stopped { .. }, Some(n)) => {
+                c.up[n] = false
+            }
             (EventKind::Restart | EventKind::Start { .. }, Some(n)) => c.up[n] = true,
             _ => continue,
         }

@@ -80,6 +80,7 @@ impl Observer for Recorder {
                 EventKind::AppendAck { leader: self::index(*leader), term: term.0, index: *index }
             }
             NodeEvent::AppendAnswered { success: false, .. } => return,
+            NodeEvent::Shutdown => EventKind::Stop,
             NodeEvent::Stopped { error } => EventKind::Stopped { error: error.clone() },
             NodeEvent::Mark(mark) => EventKind::Mark { mark: mark.name().to_string() },
             NodeEvent::Sent { .. } => {
