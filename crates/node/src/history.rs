@@ -48,6 +48,13 @@ fn ends_with_newline(path: &Path) -> io::Result<bool> {
     Ok(last[0] == b'\n')
 }
 
+/// How often a node writes a `peers` summary of what it sent to and heard from each member,
+/// milliseconds of its own clock, at least: the summary goes out with the first event after
+/// the period ends. A running node always has events (heartbeats, answers, campaigns), so
+/// the summaries are also its file's pulse: a file that falls silent for longer, without a
+/// `stop`, is of a node that was killed or hung.
+pub const PEERS_PERIOD_MS: f64 = 1000.0;
+
 /// What the writer keeps between events to write them as the simulator does.
 #[derive(Default)]
 struct Seen {
@@ -57,6 +64,82 @@ struct Seen {
     last_ack: Option<(u64, u64)>,
     /// The leader it last heard an AppendEntries from, and when (its `t_ms`).
     heard: Option<(usize, f64)>,
+    /// When the current `peers` period began (`t_ms`), once the node has started.
+    period_from: Option<f64>,
+    /// Traffic with each member (by index) in the current period.
+    peers: BTreeMap<usize, PeerCount>,
+    /// Datagrams dropped in the current period, by reason.
+    dropped: BTreeMap<&'static str, u64>,
+}
+
+/// One member's traffic in the current `peers` period.
+#[derive(Default)]
+struct PeerCount {
+    /// Messages sent to it.
+    sent: u64,
+    /// Messages from it that the core accepted.
+    heard: u64,
+    /// When it was last heard from (`t_ms`), in this run of the node.
+    last_heard: Option<f64>,
+    /// The longest time without a message from it in this period, milliseconds.
+    longest_silence: f64,
+}
+
+impl Seen {
+    /// A new run of the node began at `t_ms`: nothing heard yet, a new period.
+    fn start(&mut self, t_ms: f64) {
+        self.heard = None;
+        self.period_from = Some(t_ms);
+        self.peers.clear();
+        self.dropped.clear();
+    }
+
+    /// The `peers` summary of the period that ended by `t_ms`, if one did, and a new period
+    /// from `t_ms` on.
+    fn summary_due(&mut self, t_ms: f64) -> Option<Value> {
+        let from = self.period_from?;
+        if t_ms - from < PEERS_PERIOD_MS {
+            return None;
+        }
+        let peers: Vec<Value> = self
+            .peers
+            .iter_mut()
+            .map(|(&node, count)| {
+                let silent_since = count.last_heard.map_or(from, |h| h.max(from));
+                let longest = count.longest_silence.max(t_ms - silent_since);
+                let summary = json!({
+                    "node": node,
+                    "sent": count.sent,
+                    "heard": count.heard,
+                    "last_heard_ms": count.last_heard.map(|h| t_ms - h),
+                    "longest_silence_ms": longest,
+                });
+                *count = PeerCount { last_heard: count.last_heard, ..PeerCount::default() };
+                summary
+            })
+            .collect();
+        let mut v = json!({"kind": "peers", "period_ms": t_ms - from, "peers": peers});
+        if !self.dropped.is_empty() {
+            v["dropped"] = json!(std::mem::take(&mut self.dropped));
+        }
+        self.period_from = Some(t_ms);
+        Some(v)
+    }
+
+    /// A message went to member `peer`.
+    fn sent(&mut self, peer: usize) {
+        self.peers.entry(peer).or_default().sent += 1;
+    }
+
+    /// A message from member `peer` was accepted at `t_ms`.
+    fn heard_from(&mut self, peer: usize, t_ms: f64) {
+        let from = self.period_from.unwrap_or(t_ms);
+        let count = self.peers.entry(peer).or_default();
+        let silent_since = count.last_heard.map_or(from, |h| h.max(from));
+        count.longest_silence = count.longest_silence.max(t_ms - silent_since);
+        count.heard += 1;
+        count.last_heard = Some(t_ms);
+    }
 }
 
 /// An [`Observer`] that writes the node's history to a file.
@@ -141,6 +224,7 @@ impl HistoryWriter {
                 "members": config.members.iter().map(|(id, addr)| json!({"id": id.0, "addr": addr.to_string()})).collect::<Vec<_>>(),
                 "config": config.core,
                 "wall_ms": wall_ms(),
+                "peers_period_ms": PEERS_PERIOD_MS,
             });
             sink.line(&meta.to_string())?;
             sink.out.flush()?;
@@ -182,6 +266,7 @@ impl HistoryWriter {
         let ix = |id: Option<NodeId>| id.map_or(Value::Null, |id| self.index(id));
         Some(match event {
             NodeEvent::Started { hard_state, log_len, log_terms } => {
+                seen.start(t_ms);
                 seen.term = hard_state.term.0;
                 let runs: Vec<[u64; 2]> = log_terms.iter().map(|(t, k)| [t.0, *k]).collect();
                 json!({"kind": "start", "term": hard_state.term.0, "voted_for": ix(hard_state.voted_for), "log_len": log_len, "log_terms": runs})
@@ -249,14 +334,26 @@ impl HistoryWriter {
             NodeEvent::Mark(mark) => json!({"kind": "mark", "mark": mark.name()}),
             NodeEvent::Shutdown => json!({"kind": "stop"}),
             NodeEvent::Stopped { error } => json!({"kind": "stopped", "error": error}),
-            NodeEvent::Received { from, append_entries: true, from_leader: true } => {
-                seen.heard = self.index.get(from).map(|&i| (i, t_ms));
+            NodeEvent::Received { from, append_entries, from_leader } => {
+                if let Some(&i) = self.index.get(from) {
+                    seen.heard_from(i, t_ms);
+                    if *append_entries && *from_leader {
+                        seen.heard = Some((i, t_ms));
+                    }
+                }
                 return None;
             }
-            NodeEvent::AppendAnswered { success: false, .. }
-            | NodeEvent::Received { .. }
-            | NodeEvent::Sent { .. }
-            | NodeEvent::Dropped { .. } => return None,
+            NodeEvent::Sent { to } => {
+                if let Some(&i) = self.index.get(to) {
+                    seen.sent(i);
+                }
+                return None;
+            }
+            NodeEvent::Dropped { reason } => {
+                *seen.dropped.entry(reason).or_default() += 1;
+                return None;
+            }
+            NodeEvent::AppendAnswered { success: false, .. } => return None,
         })
     }
 }
@@ -265,7 +362,18 @@ impl Observer for HistoryWriter {
     fn event(&self, node: NodeId, event: &NodeEvent) {
         let t_ms = self.clock.now_ms() as f64;
         let mut seen = self.seen.lock().expect("history lock");
-        let Some(mut line) = self.fields(event, t_ms, &mut seen) else { return };
+        if let Some(summary) = seen.summary_due(t_ms) {
+            self.write(summary, node, t_ms);
+        }
+        if let Some(line) = self.fields(event, t_ms, &mut seen) {
+            self.write(line, node, t_ms);
+        }
+    }
+}
+
+impl HistoryWriter {
+    /// Writes `line`, an event of `node` at `t_ms` of its clock.
+    fn write(&self, mut line: Value, node: NodeId, t_ms: f64) {
         line["t_ms"] = json!(t_ms);
         line["wall_ms"] = json!(wall_ms());
         line["node"] = self.index(node);
@@ -510,5 +618,82 @@ mod tests {
             .map(|l| l["events"].as_u64().unwrap())
             .sum();
         assert_eq!(noted, dropped, "the notes count every event dropped");
+    }
+
+    /// A clock the test sets.
+    #[derive(Default)]
+    struct SetClock(AtomicU64);
+
+    impl Clock for SetClock {
+        fn now_ms(&self) -> ballot_core::Millis {
+            self.0.load(Ordering::Relaxed)
+        }
+        fn sleep_until(&self, _: ballot_core::Millis) -> crate::clock::Sleep {
+            unreachable!("the writer never sleeps")
+        }
+    }
+
+    /// Once a period has passed, the next event brings a `peers` summary first: per member,
+    /// messages sent and heard, how long since it was last heard and the longest silence
+    /// (from the period's start when nothing came before); and the datagrams dropped. The
+    /// counts start again; a new run starts a new period. Sends and receives write nothing
+    /// else.
+    #[test]
+    fn a_peers_summary_comes_once_a_period() {
+        let path =
+            std::env::temp_dir().join(format!("ballot-history-peers-{}.jsonl", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let clock = Arc::new(SetClock::default());
+        let writer =
+            HistoryWriter::create_write_through(&path, &config(), clock.clone(), 1 << 20).unwrap();
+        let at = |ms: u64, event: NodeEvent| {
+            clock.0.store(ms, Ordering::Relaxed);
+            writer.event(NodeId(9), &event);
+        };
+        let hs = HardState { term: Term(1), voted_for: None };
+        at(0, NodeEvent::Started { hard_state: hs, log_len: 0, log_terms: vec![] });
+        let heard =
+            || NodeEvent::Received { from: NodeId(4), append_entries: true, from_leader: true };
+        at(100, heard());
+        at(400, heard());
+        at(450, NodeEvent::Sent { to: NodeId(4) });
+        at(500, NodeEvent::Dropped { reason: "bad_magic" });
+        at(999, NodeEvent::Sent { to: NodeId(4) });
+        assert_eq!(lines(&path).len(), 2, "the meta line and the start, no summary yet");
+        at(1_200, NodeEvent::Sent { to: NodeId(4) });
+        let written = lines(&path);
+        assert_eq!(written[0]["peers_period_ms"], PEERS_PERIOD_MS);
+        let summary = &written[2];
+        assert_eq!(
+            (summary["kind"].as_str(), summary["t_ms"].as_f64()),
+            (Some("peers"), Some(1200.0))
+        );
+        assert_eq!(summary["period_ms"], 1200.0);
+        assert_eq!(summary["dropped"]["bad_magic"], 1);
+        let peer = &summary["peers"][0];
+        assert_eq!(
+            (peer["node"].as_u64(), peer["sent"].as_u64(), peer["heard"].as_u64()),
+            (Some(0), Some(2), Some(2))
+        );
+        assert_eq!(
+            (peer["last_heard_ms"].as_f64(), peer["longest_silence_ms"].as_f64()),
+            (Some(800.0), Some(800.0))
+        );
+        at(2_300, NodeEvent::Sent { to: NodeId(4) });
+        let second = &lines(&path)[3];
+        let peer = &second["peers"][0];
+        assert_eq!(
+            (peer["sent"].as_u64(), peer["heard"].as_u64()),
+            (Some(1), Some(0)),
+            "counted afresh"
+        );
+        assert_eq!(
+            (peer["last_heard_ms"].as_f64(), peer["longest_silence_ms"].as_f64()),
+            (Some(1900.0), Some(1100.0))
+        );
+        assert!(second.get("dropped").is_none());
+        at(2_400, NodeEvent::Started { hard_state: hs, log_len: 0, log_terms: vec![] });
+        at(3_000, NodeEvent::Sent { to: NodeId(4) });
+        assert_eq!(lines(&path).len(), 5, "a new run, a new period: {:?}", lines(&path));
     }
 }

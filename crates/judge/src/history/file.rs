@@ -84,6 +84,10 @@ pub struct NodeMeta {
     pub config: ballot_core::Config,
     /// When the file was begun, Unix milliseconds.
     pub wall_ms: f64,
+    /// How often the node writes a `peers` summary, milliseconds of its clock, at least
+    /// (absent from the files of builds that wrote none): its file's pulse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peers_period_ms: Option<f64>,
 }
 
 /// What a real cluster's histories say of it.
@@ -237,6 +241,13 @@ fn read_simulator(
 /// names (its own, a leader, a candidate, a vote) is one of the cluster's.
 fn check_event(event: &Event, nodes: usize) -> Result<(), String> {
     check_time("t_ms", event.t_ms)?;
+    if let EventKind::Peers { period_ms, peers, .. } = &event.kind {
+        check_time("period_ms", *period_ms)?;
+        for p in peers {
+            check_time("longest_silence_ms", p.longest_silence_ms)?;
+            p.last_heard_ms.map_or(Ok(()), |ms| check_time("last_heard_ms", ms))?;
+        }
+    }
     if let EventKind::Start { log_len, log_terms, .. } = &event.kind {
         if *log_len > MAX_LOG_LEN {
             return Err(format!(
@@ -283,6 +294,7 @@ fn read_cluster(
     let mut nodes_read = Vec::new();
     let mut events: Vec<Event> = Vec::new();
     let mut dropped_events = 0;
+    let mut files_read = Vec::new();
     for (name, meta, lines) in files {
         if meta.cluster_id != first.cluster_id {
             return Err(format!(
@@ -306,12 +318,29 @@ fn read_cluster(
             return Err(format!("{name}: a second file of node {}", meta.node));
         }
         nodes_read.push(meta.node);
-        let (of_node, dropped) = read_node_file(&name, &meta, lines, origin_wall_ms)?;
-        events.extend(of_node);
-        dropped_events += dropped;
+        let read = read_node_file(&name, &meta, lines, origin_wall_ms)?;
+        dropped_events += read.dropped;
+        let pulse_ms = meta
+            .peers_period_ms
+            .map(|period| period.max(meta.config.election_timeout_max_ms as f64));
+        files_read.push((read, pulse_ms));
+    }
+    let end_ms =
+        files_read.iter().filter_map(|(r, _)| r.events.last()).map(|e| e.t_ms).fold(0.0, f64::max);
+    for (read, pulse_ms) in files_read {
+        let silent = match (read.events.last(), pulse_ms) {
+            (Some(last), Some(pulse)) => {
+                read.running && !read.ends_dropped && end_ms - last.t_ms > SILENT_PULSES * pulse
+            }
+            _ => false,
+        };
+        let crash = silent.then(|| {
+            let last = read.events.last().expect("silent after an event");
+            Event { t_ms: last.t_ms, node: last.node, kind: EventKind::Crash }
+        });
+        events.extend(read.events.into_iter().chain(crash));
     }
     // Events of one instant keep their file's order, and the files theirs.
-    let end_ms = events.iter().map(|e| e.t_ms).fold(0.0, f64::max);
     let history = History::merged(first.members.len(), events);
     nodes_read.sort();
     let cluster = ClusterMeta {
@@ -337,21 +366,38 @@ pub fn read_node_events(path: &std::path::Path, origin_wall_ms: f64) -> Result<V
         MetaLine::Node(meta) => meta,
         MetaLine::Simulator(_) => return Err(format!("{name}: not a node's history")),
     };
-    let (events, _) = read_node_file(&name, &meta, lines, origin_wall_ms)?;
-    Ok(events.into_iter().filter(|e| !matches!(e.kind, EventKind::Crash)).collect())
+    let read = read_node_file(&name, &meta, lines, origin_wall_ms)?;
+    Ok(read.events.into_iter().filter(|e| !matches!(e.kind, EventKind::Crash)).collect())
 }
 
-/// One node's file after its meta line: its events in order of the node's monotonic clock (a
-/// `start` begins a new run of it), dated by wall time since `origin_wall_ms`, and the events
-/// its writer dropped. A `start` after a run that did not stop means the node crashed,
-/// recorded right after the last event of that run (a killed process writes nothing more).
+/// A node whose file falls silent for this many pulses (its `peers` period, or its longest
+/// election timeout if longer: a node with no leader only campaigns that often) before the
+/// other files end, and not after a `stop`, was killed or hung right after its last event.
+const SILENT_PULSES: f64 = 3.0;
+
+/// One node's file as read.
+struct NodeFile {
+    /// Its events in order of the node's monotonic clock (a `start` begins a new run of it),
+    /// dated by wall time since the origin.
+    events: Vec<Event>,
+    /// Events its writer said it dropped.
+    dropped: u64,
+    /// Its last run did not end in a `stop` or `stopped`.
+    running: bool,
+    /// A `dropped` line came after its last event (the file reached its bound, say).
+    ends_dropped: bool,
+}
+
+/// One node's file after its meta line, dated by wall time since `origin_wall_ms`. A
+/// `start` after a run that did not stop means the node crashed, recorded right after the
+/// last event of that run (a killed process writes nothing more).
 fn read_node_file(
     name: &str,
     meta: &NodeMeta,
     lines: impl Iterator<Item = (usize, io::Result<String>)>,
     origin_wall_ms: f64,
-) -> Result<(Vec<Event>, u64), String> {
-    let (mut events, mut dropped) = (Vec::new(), 0);
+) -> Result<NodeFile, String> {
+    let (mut events, mut dropped, mut ends_dropped) = (Vec::new(), 0, false);
     // The node's monotonic time of its last event, whether its run was still going, and the
     // merged time of that event (a crash is dated there).
     let (mut last_t, mut running, mut last_merged) = (f64::NEG_INFINITY, false, 0.0);
@@ -375,6 +421,7 @@ fn read_node_file(
         if value.get("kind").and_then(|k| k.as_str()) == Some("dropped") {
             // A full file's last line counts as one event dropped at least.
             dropped += value.get("events").and_then(|e| e.as_u64()).unwrap_or(1);
+            ends_dropped = true;
             continue;
         }
         let wall =
@@ -418,8 +465,9 @@ fn read_node_file(
             kind => kind,
         };
         events.push(Event { t_ms: t, node: event.node, kind });
+        ends_dropped = false;
     }
-    Ok((events, dropped))
+    Ok(NodeFile { events, dropped, running, ends_dropped })
 }
 
 /// The error of an event dated before the one before it.

@@ -13,6 +13,7 @@ pub use views::{
 use ballot_core::Role;
 use ballot_schedule::Step;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 /// One thing that happened, at `t_ms` of simulated time, on `node` (if it concerns one).
@@ -158,6 +159,17 @@ pub enum EventKind {
     /// The node was shut down cleanly (a real node's SIGTERM, say): it is down, and lost
     /// nothing it announced.
     Stop,
+    /// What a real node sent to and heard from each member over the last period (written
+    /// by `ballot_node::HistoryWriter`, never by the simulator).
+    Peers {
+        /// The period, milliseconds of the node's clock.
+        period_ms: f64,
+        /// One member each, those it exchanged messages with in this run.
+        peers: Vec<PeerTraffic>,
+        /// Datagrams it dropped in the period, by reason (`bad_magic`, `wrong_cluster`, ...).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        dropped: BTreeMap<String, u64>,
+    },
     /// The node stopped on its own (a disk error).
     Stopped {
         /// Why.
@@ -165,10 +177,30 @@ pub enum EventKind {
     },
 }
 
+/// One member's traffic with the node writing a `peers` summary, over the summary's period.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerTraffic {
+    /// The member.
+    pub node: usize,
+    /// Messages sent to it.
+    pub sent: u64,
+    /// Messages from it that the node's core accepted.
+    pub heard: u64,
+    /// Milliseconds since it was last heard from, at the summary (none: not in this run).
+    pub last_heard_ms: Option<f64>,
+    /// The longest time in the period without a message from it, milliseconds.
+    pub longest_silence_ms: f64,
+}
+
 impl EventKind {
     /// The nodes an event names besides its own: a leader, a candidate, a vote, whom a
-    /// follower heard.
-    pub fn nodes(&self) -> impl Iterator<Item = usize> {
+    /// follower heard, the members a summary counts.
+    pub fn nodes(&self) -> impl Iterator<Item = usize> + '_ {
+        let peers = match self {
+            EventKind::Peers { peers, .. } => &peers[..],
+            _ => &[],
+        };
         let (a, b) = match *self {
             EventKind::Start { voted_for, .. } | EventKind::Persist { voted_for, .. } => {
                 (voted_for, None)
@@ -178,7 +210,7 @@ impl EventKind {
             EventKind::AppendAck { leader, .. } => (Some(leader), None),
             _ => (None, None),
         };
-        a.into_iter().chain(b)
+        a.into_iter().chain(b).chain(peers.iter().map(|p| p.node))
     }
 }
 
