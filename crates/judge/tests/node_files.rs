@@ -10,9 +10,44 @@ fn meta(node: usize) -> String {
 }
 
 fn meta_of(node: usize, rest: &str) -> String {
+    meta_with(node, "{}", rest)
+}
+
+/// The meta line of node `node` with core configuration `config` (JSON) and `rest`.
+fn meta_with(node: usize, config: &str, rest: &str) -> String {
     format!(
-        r#"{{"kind":"meta","format":1,"source":"node","cluster_id":7,"node":{node},"members":[{{"id":0,"addr":"a"}},{{"id":1,"addr":"b"}},{{"id":2,"addr":"c"}}],"config":{{}},"wall_ms":1000.0{rest}}}"#
+        r#"{{"kind":"meta","format":1,"source":"node","cluster_id":7,"node":{node},"members":[{{"id":0,"addr":"a"}},{{"id":1,"addr":"b"}},{{"id":2,"addr":"c"}}],"config":{config},"wall_ms":1000.0{rest}}}"#
     )
+}
+
+/// The files of three nodes with core configuration `config`, each from its lines.
+fn files_with(config: &str, nodes: [Vec<String>; 3]) -> Vec<(String, String)> {
+    let pulse = r#","peers_period_ms":1000.0"#;
+    let text = |n: usize, lines: &[String]| {
+        format!("{}\n{}\n", meta_with(n, config, pulse), lines.join("\n"))
+    };
+    nodes.iter().enumerate().map(|(n, lines)| (format!("node-{n}.jsonl"), text(n, lines))).collect()
+}
+
+/// The causes `diagnose` names for `symptom` in these files.
+fn causes(files: Vec<(String, String)>, symptom: Symptom) -> Vec<&'static str> {
+    let run = judge(files).expect("well-formed files");
+    let found = diagnose(&run.views());
+    found
+        .iter()
+        .filter(|f| f.symptom == symptom)
+        .flat_map(|f| f.causes.iter().map(|c| c.name))
+        .collect()
+}
+
+/// A `peers` summary of `node` at `t` ms over a second: to and from each other member,
+/// `sent` messages sent and `heard` heard, silent for `silence` ms at the longest.
+fn traffic(node: usize, t: f64, sent: u64, heard: u64, silence: f64) -> String {
+    let others: Vec<String> = (0..3)
+        .filter(|&p| p != node)
+        .map(|p| format!(r#"{{"node":{p},"sent":{sent},"heard":{heard},"last_heard_ms":null,"longest_silence_ms":{silence}}}"#))
+        .collect();
+    event(node, t, &format!(r#""kind":"peers","period_ms":1000.0,"peers":[{}]"#, others.join(",")))
 }
 
 /// An event of `node` at `t` ms (its clock and wall time agree), with its other fields.
@@ -156,4 +191,164 @@ fn a_leader_whose_file_falls_silent_was_killed_after_its_last_event() {
 fn without_a_pulse_nothing_is_inferred_from_a_file_that_ends() {
     let run = judge(killed_leader(false)).expect("well-formed files");
     assert!(!run.history.events().iter().any(|e| e.kind == EventKind::Crash));
+}
+
+/// Node 0 leads term 1; from 1,100 ms its process is stopped (a stall it records when it
+/// wakes at 2,100 ms), node 1 times out and leads term 2 from 1,410 ms; node 0 leads on in
+/// term 1 until it hears of term 2. From the files alone: the leader stalled.
+#[test]
+fn a_stalled_leader_is_named_from_its_own_stall() {
+    let files = files_with(
+        "{}",
+        [
+            vec![
+                start(0, 0.0, 0),
+                role(0, 100.0, "candidate", 1, None),
+                role(0, 110.0, "leader", 1, Some(0)),
+                event(0, 2100.0, r#""kind":"stall","late_ms":1000.0"#),
+                role(0, 2120.0, "follower", 2, Some(1)),
+            ],
+            vec![
+                start(1, 0.0, 0),
+                role(1, 105.0, "follower", 1, Some(0)),
+                role(1, 1400.0, "candidate", 2, None),
+                role(1, 1410.0, "leader", 2, Some(1)),
+            ],
+            vec![
+                start(2, 0.0, 0),
+                role(2, 105.0, "follower", 1, Some(0)),
+                role(2, 1405.0, "follower", 2, Some(1)),
+            ],
+        ],
+    );
+    assert_eq!(causes(files.clone(), Symptom::FrequentElections), ["paused_leader"]);
+    assert_eq!(causes(files, Symptom::TwoLeaders), ["paused_leader"]);
+}
+
+/// Node 0 leads term 1 and is stopped at 1,000 ms; node 1 campaigns at 1,200 ms but its save
+/// of the new term takes 900 ms, so it leads only at 2,110 ms. From the files: a slow disk.
+#[test]
+fn a_slow_failover_on_a_slow_save_names_the_disk() {
+    let save =
+        |node, t: f64| event(node, t, r#""kind":"persist","term":2,"voted_for":1,"save_ms":900.0"#);
+    let files = files_with(
+        "{}",
+        [
+            vec![
+                start(0, 0.0, 0),
+                role(0, 100.0, "candidate", 1, None),
+                role(0, 110.0, "leader", 1, Some(0)),
+                event(0, 1000.0, r#""kind":"stop""#),
+            ],
+            vec![
+                start(1, 0.0, 0),
+                role(1, 105.0, "follower", 1, Some(0)),
+                role(1, 1200.0, "candidate", 2, None),
+                save(1, 2100.0),
+                role(1, 2110.0, "leader", 2, Some(1)),
+            ],
+            vec![
+                start(2, 0.0, 0),
+                role(2, 105.0, "follower", 1, Some(0)),
+                role(2, 2105.0, "follower", 2, Some(1)),
+            ],
+        ],
+    );
+    assert_eq!(causes(files, Symptom::SlowFailover), ["slow_disk"]);
+}
+
+/// Without pre-vote, node 2 hears no leader and campaigns in terms 2 to 6; when it rejoins,
+/// its term deposes leader 0. From the files: it was cut off, and pre-vote is the fix.
+#[test]
+fn a_node_rejoining_without_pre_vote_is_named_from_its_campaigns() {
+    let mut third = vec![start(2, 0.0, 0), role(2, 105.0, "follower", 1, Some(0))];
+    third.extend((2..=6).map(|term| role(2, 400.0 + 300.0 * term as f64, "candidate", term, None)));
+    let files = files_with(
+        r#"{"pre_vote":false}"#,
+        [
+            vec![
+                start(0, 0.0, 0),
+                role(0, 100.0, "candidate", 1, None),
+                role(0, 110.0, "leader", 1, Some(0)),
+                role(0, 2300.0, "follower", 6, None),
+            ],
+            vec![
+                start(1, 0.0, 0),
+                role(1, 105.0, "follower", 1, Some(0)),
+                role(1, 2300.0, "follower", 6, None),
+            ],
+            third,
+        ],
+    );
+    let run = judge(files.clone()).expect("well-formed files");
+    let found = diagnose(&run.views());
+    let fix = found.iter().flat_map(|f| &f.causes).find(|c| c.name == "cut_off_from_leader");
+    assert!(fix.is_some_and(|c| c.fix.contains("pre-vote")), "{found:#?}");
+    assert_eq!(causes(files, Symptom::FrequentElections), ["cut_off_from_leader"]);
+}
+
+/// Without check-quorum, leader 0 is cut off from both others (its summaries: nothing heard
+/// for whole periods) and leads on in term 1 while node 1 leads term 2. From the files: a
+/// partition without check-quorum.
+#[test]
+fn a_leader_cut_off_without_check_quorum_is_named_from_its_summaries() {
+    let files = files_with(
+        r#"{"check_quorum":false}"#,
+        [
+            vec![
+                start(0, 0.0, 0),
+                role(0, 100.0, "candidate", 1, None),
+                role(0, 110.0, "leader", 1, Some(0)),
+                traffic(0, 1005.0, 20, 20, 60.0),
+                traffic(0, 2005.0, 20, 0, 1000.0),
+                traffic(0, 3005.0, 20, 0, 1000.0),
+                role(0, 3500.0, "follower", 2, Some(1)),
+            ],
+            vec![
+                start(1, 0.0, 0),
+                role(1, 105.0, "follower", 1, Some(0)),
+                traffic(1, 1005.0, 20, 20, 60.0),
+                role(1, 1400.0, "candidate", 2, None),
+                role(1, 1410.0, "leader", 2, Some(1)),
+            ],
+            vec![
+                start(2, 0.0, 0),
+                role(2, 105.0, "follower", 1, Some(0)),
+                role(2, 1405.0, "follower", 2, Some(1)),
+            ],
+        ],
+    );
+    assert_eq!(causes(files, Symptom::TwoLeaders), ["partition_without_check_quorum"]);
+}
+
+/// Two in five messages between the nodes go unheard, by their summaries, and a follower's
+/// timer runs out under a live leader. From the files: loss.
+#[test]
+fn loss_is_named_from_what_the_nodes_sent_and_heard() {
+    let files = files_with(
+        "{}",
+        [
+            vec![
+                start(0, 0.0, 0),
+                role(0, 100.0, "candidate", 1, None),
+                role(0, 110.0, "leader", 1, Some(0)),
+                traffic(0, 1005.0, 40, 24, 200.0),
+                role(0, 1430.0, "follower", 2, Some(1)),
+            ],
+            vec![
+                start(1, 0.0, 0),
+                role(1, 105.0, "follower", 1, Some(0)),
+                traffic(1, 1006.0, 40, 24, 200.0),
+                role(1, 1400.0, "candidate", 2, None),
+                role(1, 1410.0, "leader", 2, Some(1)),
+            ],
+            vec![
+                start(2, 0.0, 0),
+                role(2, 105.0, "follower", 1, Some(0)),
+                traffic(2, 1007.0, 40, 24, 200.0),
+                role(2, 1405.0, "follower", 2, Some(1)),
+            ],
+        ],
+    );
+    assert_eq!(causes(files, Symptom::FrequentElections), ["message_loss"]);
 }

@@ -155,6 +155,7 @@ impl<T: Transport, S: Storage, C: ElectionCore> Node<T, S, C> {
                 },
                 () = sleep => {}
             }
+            self.machine.woke(wake, self.clock.now_ms());
         }
     }
 
@@ -208,8 +209,9 @@ impl<T: Transport, S: Storage, C: ElectionCore> Node<T, S, C> {
         while let Some(mut flush) = self.machine.next_flush() {
             self.send_all(std::mem::take(&mut flush.first)).await;
             if let Some(write) = &flush.write {
+                let began = self.clock.now_ms();
                 self.storage.save(write.hard_state, write.log_write.as_ref()).await?;
-                self.machine.persisted(write);
+                self.machine.persisted(write, self.clock.now_ms().saturating_sub(began));
             }
             let finished = self.machine.finish(flush);
             self.send_all(finished.after).await;

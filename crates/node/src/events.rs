@@ -1,6 +1,6 @@
 //! What a node reports as it runs: for histories, metrics and logs.
 
-use ballot_core::{HardState, LogIndex, NodeId, Role, Term};
+use ballot_core::{HardState, LogIndex, Millis, NodeId, Role, Term};
 
 /// Something that happened in a node, reported to its [`Observer`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +31,8 @@ pub enum NodeEvent {
         /// Log entries written: the first index (everything stored from there on was
         /// replaced) and the term of each entry written.
         entries: Option<(LogIndex, Vec<Term>)>,
+        /// How long the write took, milliseconds of the node's clock.
+        took_ms: Millis,
     },
     /// A vote or pre-vote request was answered (a vote after it was persisted).
     Vote {
@@ -101,6 +103,12 @@ pub enum NodeEvent {
     Dropped {
         /// Why, as a short stable name.
         reason: &'static str,
+    },
+    /// The node's timers fired late: it woke `late_ms` (milliseconds of its clock) after a
+    /// deadline, more than a heartbeat: the process was paused, or starved of CPU.
+    Stalled {
+        /// How late.
+        late_ms: Millis,
     },
     /// The core met a rare situation (coverage marks: for test harnesses).
     Mark(ballot_core::Mark),

@@ -275,8 +275,8 @@ impl HistoryWriter {
                 seen.term = term.0;
                 json!({"kind": "role", "role": role, "term": term.0, "leader": ix(*leader)})
             }
-            NodeEvent::Persisted { hard_state, entries } => {
-                let mut v = json!({"kind": "persist"});
+            NodeEvent::Persisted { hard_state, entries, took_ms } => {
+                let mut v = json!({"kind": "persist", "save_ms": took_ms});
                 if let Some(hs) = hard_state {
                     v["term"] = json!(hs.term.0);
                     if let Some(vote) = hs.voted_for {
@@ -333,6 +333,7 @@ impl HistoryWriter {
             }
             NodeEvent::Mark(mark) => json!({"kind": "mark", "mark": mark.name()}),
             NodeEvent::Shutdown => json!({"kind": "stop"}),
+            NodeEvent::Stalled { late_ms } => json!({"kind": "stall", "late_ms": late_ms}),
             NodeEvent::Stopped { error } => json!({"kind": "stopped", "error": error}),
             NodeEvent::Received { from, append_entries, from_leader } => {
                 if let Some(&i) = self.index.get(from) {

@@ -124,6 +124,15 @@ impl<C: ElectionCore> NodeMachine<C> {
         Ok(NodeMachine { core, config, addresses, observer, stats, leadership })
     }
 
+    /// The node woke at `now` for a deadline at `deadline` (local milliseconds): more than a
+    /// heartbeat late is a stall, reported as [`NodeEvent::Stalled`].
+    pub fn woke(&self, deadline: Millis, now: Millis) {
+        let late_ms = now.saturating_sub(deadline);
+        if late_ms > self.config.core.heartbeat_ms {
+            self.observer.event(self.config.id, &NodeEvent::Stalled { late_ms });
+        }
+    }
+
     /// This node's id.
     pub fn id(&self) -> NodeId {
         self.config.id
@@ -267,13 +276,14 @@ impl<C: ElectionCore> NodeMachine<C> {
         Some(Flush { first, write, persisted_messages, committed })
     }
 
-    /// Reports a batch's write durable ([`NodeEvent::Persisted`]).
-    pub fn persisted(&mut self, write: &Write) {
+    /// Reports a batch's write durable ([`NodeEvent::Persisted`]), after `took_ms` of the
+    /// node's clock.
+    pub fn persisted(&mut self, write: &Write, took_ms: Millis) {
         let entries = write
             .log_write
             .as_ref()
             .map(|w| (w.first_index, w.entries.iter().map(|e| e.term).collect()));
-        let event = NodeEvent::Persisted { hard_state: write.hard_state, entries };
+        let event = NodeEvent::Persisted { hard_state: write.hard_state, entries, took_ms };
         self.observer.event(self.config.id, &event);
     }
 

@@ -62,7 +62,7 @@ fn a_vote_leaves_only_after_the_write_that_records_it() {
     assert!(flush.first.is_empty(), "nothing may leave before the vote is durable");
     let write = flush.write.clone().expect("term and vote to write");
     assert_eq!(write.hard_state, Some(HardState { term: Term(5), voted_for: Some(NodeId(2)) }));
-    m.persisted(&write);
+    m.persisted(&write, 0);
     let finished = m.finish(flush);
     assert_eq!(finished.after.len(), 1);
     assert_eq!(finished.after[0].to, addr(2));
@@ -93,4 +93,18 @@ fn garbage_and_wrong_senders_are_dropped_and_counted() {
     assert_eq!(stats.dropped.values().sum::<u64>(), 3, "{:?}", stats.dropped);
     assert_eq!(stats.dropped.get("wrong_source"), Some(&2));
     assert_eq!(m.core().soft_state().term, Term(0), "nothing reached the core");
+}
+
+/// Waking more than a heartbeat (50 ms) after a deadline is a stall, reported with how late;
+/// a heartbeat or less is not.
+#[test]
+fn waking_more_than_a_heartbeat_late_is_a_stall() {
+    let events = Arc::new(Events::default());
+    let m = machine(events.clone());
+    events.0.lock().unwrap().clear();
+    m.woke(1_000, 990);
+    m.woke(1_000, 1_050);
+    assert_eq!(*events.0.lock().unwrap(), []);
+    m.woke(1_000, 3_020);
+    assert_eq!(*events.0.lock().unwrap(), [NodeEvent::Stalled { late_ms: 2_020 }]);
 }

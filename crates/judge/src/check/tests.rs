@@ -33,6 +33,7 @@ fn persist_log(first: u64, terms: &[u64]) -> K {
         voted_for: None,
         first_index: Some(first),
         terms: Some(terms.to_vec()),
+        save_ms: None,
     }
 }
 
@@ -103,8 +104,13 @@ fn vote_once() {
     // A candidacy lost in a crash before its vote reached the disk was never announced
     // (persist before send): voting for another candidate of that term after the restart is
     // allowed. One that reached the disk is not forgotten.
-    let persisted_self =
-        K::Persist { term: Some(3), voted_for: Some(1), first_index: None, terms: None };
+    let persisted_self = K::Persist {
+        term: Some(3),
+        voted_for: Some(1),
+        first_index: None,
+        terms: None,
+        save_ms: None,
+    };
     let restart = K::Start { term: 2, voted_for: None, log_len: 0, log_terms: None };
     let forgotten = history(&[
         (1.0, Some(1), role(Role::Candidate, 3)),
@@ -132,8 +138,13 @@ fn term_monotonic() {
         (4.0, Some(0), role(Role::Candidate, 3)),
     ]);
     assert!(check("term-monotonic", &good).is_empty());
-    let persist_term =
-        |term| K::Persist { term: Some(term), voted_for: None, first_index: None, terms: None };
+    let persist_term = |term| K::Persist {
+        term: Some(term),
+        voted_for: None,
+        first_index: None,
+        terms: None,
+        save_ms: None,
+    };
     // A term raised in memory and lost in a crash before its write completed was never
     // announced (persist before send): forgetting it is allowed.
     let forgotten_before_durable = history(&[
@@ -650,6 +661,7 @@ fn vote_durable() {
         voted_for,
         first_index: None,
         terms: None,
+        save_ms: None,
     };
     let vote = |term, candidate| answer(term, candidate, true);
     let good = history(&[

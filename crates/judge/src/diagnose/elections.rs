@@ -3,6 +3,7 @@
 //! one off. (Campaigns of a node cut off from the leader disturb no one until it rejoins and
 //! its higher term deposes the leader: that is when it counts, with the cut as its cause.)
 
+use super::evidence::{self, LOSS_WORTH_NAMING};
 use super::{unexplained, Cause, Finding, Symptom, RECOMMENDED_HEARTBEAT_MS};
 use crate::history::{EventKind, LeaderSpan, Views};
 use ballot_core::Role;
@@ -15,6 +16,9 @@ struct Disruption {
     t_ms: f64,
     node: usize,
     leader: usize,
+    /// The leader's term, and the end of its leadership.
+    term: u64,
+    led_until: f64,
 }
 
 /// The conditions over `[from, to]`.
@@ -62,6 +66,8 @@ fn disruptions(views: &Views) -> Vec<Disruption> {
                 t_ms: e.t_ms,
                 node: e.node.expect("a node's event"),
                 leader: s.node,
+                term: s.term,
+                led_until: s.to_ms,
             });
         }
     }
@@ -81,7 +87,7 @@ pub(super) fn frequent_elections(views: &Views) -> Option<Finding> {
     let mut found: BTreeMap<&'static str, (Vec<f64>, Cause)> = BTreeMap::new();
     for d in &disruptions {
         let before: Vec<&Conditions> = during(views, d.t_ms - window, d.t_ms).collect();
-        for cause in causes_of(views, d, &before) {
+        for cause in causes_of(views, d, &before, window) {
             found.entry(cause.name).or_insert_with(|| (Vec::new(), cause)).0.push(d.t_ms);
         }
     }
@@ -112,14 +118,20 @@ pub(super) fn frequent_elections(views: &Views) -> Option<Finding> {
     })
 }
 
-/// What the conditions `before` a disruption show set it off.
-fn causes_of(views: &Views, d: &Disruption, before: &[&Conditions]) -> Vec<Cause> {
+/// What the conditions `before` a disruption (over the `window` before it), or the nodes'
+/// own records, show set it off.
+fn causes_of(views: &Views, d: &Disruption, before: &[&Conditions], window: f64) -> Vec<Cause> {
     let t = &views.setup().timing;
+    let from = d.t_ms - window;
     let mut causes = Vec::new();
     let mut cause = |name, detail: String, fix: &str| {
         causes.push(Cause { name, detail, fix: fix.to_string() });
     };
-    if before.iter().any(|c| c.link_down(d.leader, d.node) || c.link_down(d.node, d.leader)) {
+    let cut = before.iter().any(|c| c.link_down(d.leader, d.node) || c.link_down(d.node, d.leader));
+    // A node that campaigns again and again while the leader leads hears no leader: it is
+    // cut off from it.
+    let campaigns = evidence::campaigns(views, d.node, d.term, d.led_until);
+    if cut || campaigns.len() >= 2 {
         let fix = if !t.pre_vote {
             "turn pre-vote on: a node that rejoins asks first, and the others, still hearing \
              their leader, refuse"
@@ -130,14 +142,43 @@ fn causes_of(views: &Views, d: &Disruption, before: &[&Conditions]) -> Vec<Cause
             "with pre-vote and check-quorum on, it won over nodes that could not hear the \
              leader either (a partial partition, or a one-way link): repair the links"
         };
-        let detail =
-            format!("node {} could not hear leader {} before it campaigned", d.node, d.leader);
+        let detail = if cut {
+            format!("node {} could not hear leader {} before it campaigned", d.node, d.leader)
+        } else {
+            format!(
+                "node {} campaigned in terms {} to {} while leader {} led term {}: it heard no \
+                 leader",
+                d.node,
+                campaigns[0],
+                campaigns[campaigns.len() - 1],
+                d.leader,
+                d.term
+            )
+        };
         cause("cut_off_from_leader", detail, fix);
     }
-    if before.iter().any(|c| c.paused[d.node]) {
-        let detail =
-            format!("node {} was paused (a long GC, a stopped VM) and its timer ran out", d.node);
+    let stalled = evidence::stall(views, d.node, from, d.t_ms);
+    if before.iter().any(|c| c.paused[d.node]) || stalled.is_some() {
+        let detail = match stalled {
+            Some(s) => format!(
+                "node {}'s timers fired {:.0} ms late at {:.0} ms (paused or starved of CPU), \
+                 and its election timer ran out",
+                d.node, s.late_ms, s.t_ms
+            ),
+            None => format!(
+                "node {} was paused (a long GC, a stopped VM) and its timer ran out",
+                d.node
+            ),
+        };
         cause("paused_node", detail, "turn pre-vote on, so a node that wakes asks before it disrupts; keep pauses shorter than the election timeout");
+    }
+    if let Some(s) = evidence::stall(views, d.leader, from, d.t_ms) {
+        let detail = format!(
+            "leader {}'s timers fired {:.0} ms late at {:.0} ms (paused or starved of CPU): no \
+             heartbeat went out, and node {}'s election timer ran out",
+            d.leader, s.late_ms, s.t_ms, d.node
+        );
+        cause("paused_leader", detail, "keep the leader's process from pausing or starving (CPU to spare, no swapping, short GC pauses): a pause longer than the minimum election timeout costs an election");
     }
     if before.iter().any(|c| !c.up[d.node]) {
         let detail = format!("node {} restarted just before it campaigned", d.node);
@@ -156,9 +197,17 @@ fn causes_of(views: &Views, d: &Disruption, before: &[&Conditions]) -> Vec<Cause
             "keep clocks within the drift bound (NTP); the adaptive election timeout absorbs some",
         );
     }
+    let counted = evidence::loss(views, from, d.t_ms).filter(|(l, _)| *l >= LOSS_WORTH_NAMING);
     if let Some(loss) = before.iter().map(|c| c.loss).find(|l| *l > 0.0) {
         let detail =
             format!("{:.0} % of messages were lost: heartbeats missed in a row", loss * 100.0);
+        cause("message_loss", detail, "fix the network; pre-vote and check-quorum ride out loss, and a shorter heartbeat sends more per timeout");
+    } else if let Some((loss, sent)) = counted {
+        let detail = format!(
+            "{:.0} % of the {sent} messages the nodes sent each other were not heard (their \
+             peers summaries): heartbeats missed in a row",
+            loss * 100.0
+        );
         cause("message_loss", detail, "fix the network; pre-vote and check-quorum ride out loss, and a shorter heartbeat sends more per timeout");
     }
     let latency = before.iter().map(|c| c.latency_ms[1]).max().unwrap_or(0);

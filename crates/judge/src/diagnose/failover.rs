@@ -2,6 +2,7 @@
 //! reach a majority) to the next leader, against what the configuration allows and what the
 //! design's 150–300 ms timeouts would allow.
 
+use super::evidence;
 use super::{
     unexplained, Cause, Finding, Symptom, RECOMMENDED_HEARTBEAT_MS, RECOMMENDED_TIMEOUT_MS,
 };
@@ -200,6 +201,21 @@ pub(super) fn slow_failovers(views: &Views) -> Vec<Finding> {
                 fix: "fix the network: lost vote requests and answers cost a timeout each".into(),
             });
         }
+        // Every term and vote is synced before it is announced: a slow save is on the path.
+        let slow_save = evidence::slowest_save(views, lost, f.elected_ms)
+            .filter(|(_, _, ms)| *ms >= SLOW_SAVE_SHARE * gap.max(t.heartbeat_ms as f64));
+        if let Some((node, at, ms)) = slow_save {
+            causes.push(Cause {
+                name: "slow_disk",
+                detail: format!(
+                    "node {node}'s save ending at {at:.0} ms took {ms:.0} ms: every term and \
+                     vote is synced before it is announced"
+                ),
+                fix: "a faster disk, or one no other writer shares (its sync latency is on \
+                      every election's path); no timing setting makes a save faster"
+                    .into(),
+            });
+        }
         if causes.is_empty() {
             causes.push(unexplained(views, &format!("electing took {electing:.0} ms")));
         }
@@ -220,6 +236,9 @@ pub(super) fn slow_failovers(views: &Views) -> Vec<Finding> {
     }
     out
 }
+
+/// A save that took this share of a slow failover (or of a heartbeat, if longer) is named.
+const SLOW_SAVE_SHARE: f64 = 0.2;
 
 /// A vote refused in time, with whether the candidate's log was behind the voter's.
 struct Refusal {

@@ -12,6 +12,7 @@
 //! none.
 
 mod elections;
+mod evidence;
 mod failover;
 mod overlap;
 

@@ -2,6 +2,7 @@
 //! is an `election-safety` violation) for longer than the new leader's first message takes to
 //! reach the old one, and why the older one did not know it was deposed.
 
+use super::evidence;
 use super::{unexplained, Cause, Finding, Symptom};
 use crate::history::{LeaderSpan, Views};
 
@@ -50,15 +51,25 @@ fn overlap(views: &Views, old: &LeaderSpan, new: &LeaderSpan, from: f64, to: f64
         views.stretches().filter(|(f, e, _)| *e > from && *f < to).map(|(_, _, c)| c).collect();
     let mut causes = Vec::new();
     let length = to - from;
-    if during.iter().any(|c| c.paused[old.node]) {
+    let stalled = evidence::stall(views, old.node, from, to);
+    let cut_off = evidence::cut_off_from_majority(views, old.node, from, to);
+    if during.iter().any(|c| c.paused[old.node]) || stalled.is_some() {
+        let detail = match stalled {
+            Some(s) => format!(
+                "node {}'s timers fired {:.0} ms late at {:.0} ms (paused or starved of CPU): \
+                 it still believed it led",
+                old.node, s.late_ms, s.t_ms
+            ),
+            None => format!("node {} was paused: it still believed it led", old.node),
+        };
         causes.push(Cause {
             name: "paused_leader",
-            detail: format!("node {} was paused: it still believed it led", old.node),
+            detail,
             fix: "fence every write with the term (the leader token): a paused leader's \
                   writes carry a term the others have passed"
                 .into(),
         });
-    } else if during.iter().any(|c| !c.in_majority(old.node)) {
+    } else if during.iter().any(|c| !c.in_majority(old.node)) || cut_off.is_some() {
         let (name, fix) = if !t.check_quorum {
             ("partition_without_check_quorum", "turn check-quorum on: a leader that hears no majority within an election timeout steps down")
         } else if length > t.step_down_bound_ms() * (1.0 + t.clock_drift_bound) {
@@ -69,11 +80,17 @@ fn overlap(views: &Views, old: &LeaderSpan, new: &LeaderSpan, from: f64, to: f64
                 "expected until check-quorum steps the old leader down; fence writes with the term",
             )
         };
+        let evidence = match cut_off {
+            Some((period, end)) if !during.iter().any(|c| !c.in_majority(old.node)) => format!(
+                " (its peers summary at {end:.0} ms: no majority heard from in {period:.0} ms)"
+            ),
+            _ => String::new(),
+        };
         causes.push(Cause {
             name,
             detail: format!(
                 "node {} (term {}) was cut off from the majority and led on for {length:.0} ms \
-                 beside node {} (term {})",
+                 beside node {} (term {}){evidence}",
                 old.node, old.term, new.node, new.term
             ),
             fix: fix.into(),

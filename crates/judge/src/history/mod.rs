@@ -88,6 +88,9 @@ pub enum EventKind {
         /// Term of each entry written from `first_index` on.
         #[serde(skip_serializing_if = "Option::is_none", default)]
         terms: Option<Vec<u64>>,
+        /// How long the write took, milliseconds of the node's clock (a real node's file).
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        save_ms: Option<f64>,
     },
     /// A follower told a leader that its log matches the leader's through `index` (an
     /// AppendEntries success). Recorded when the (term, index) answered changes, not for
@@ -159,6 +162,12 @@ pub enum EventKind {
     /// The node was shut down cleanly (a real node's SIGTERM, say): it is down, and lost
     /// nothing it announced.
     Stop,
+    /// A real node's timers fired `late_ms` late (more than a heartbeat): the process was
+    /// paused, or starved of CPU, for about that long before this event.
+    Stall {
+        /// How late, milliseconds of the node's clock.
+        late_ms: f64,
+    },
     /// What a real node sent to and heard from each member over the last period (written
     /// by `ballot_node::HistoryWriter`, never by the simulator).
     Peers {

@@ -35,11 +35,12 @@ impl Observer for Recorder {
             NodeEvent::Role { role, term, leader } => {
                 EventKind::Role { role: *role, term: term.0, leader: leader.map(index) }
             }
-            NodeEvent::Persisted { hard_state, entries } => EventKind::Persist {
+            NodeEvent::Persisted { hard_state, entries, .. } => EventKind::Persist {
                 term: hard_state.map(|h| h.term.0),
                 voted_for: hard_state.and_then(|h| h.voted_for).map(index),
                 first_index: entries.as_ref().map(|e| e.0),
                 terms: entries.as_ref().map(|e| e.1.iter().map(|t| t.0).collect()),
+                save_ms: None,
             },
             NodeEvent::Vote { term, candidate, granted, pre_vote } => {
                 let heard = history.views()[n].last_heartbeat;
@@ -94,7 +95,10 @@ impl Observer for Recorder {
                 history.heard_leader(n, heard);
                 return;
             }
-            NodeEvent::Received { .. } | NodeEvent::Dropped { .. } => return,
+            // What only a real node's own file keeps (a simulated run has the fault record).
+            NodeEvent::Received { .. } | NodeEvent::Dropped { .. } | NodeEvent::Stalled { .. } => {
+                return
+            }
         };
         history.record(t, Some(n), kind);
     }

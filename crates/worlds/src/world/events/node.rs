@@ -221,7 +221,7 @@ impl<C: ElectionCore> CoreNode<C> {
                     self.saving = Some((flush, self.time.sim_ms(), journal));
                     return Some(Next::Disk(bill));
                 }
-                machine.persisted(write);
+                machine.persisted(write, 0);
             }
             let finished = machine.finish(flush);
             out.extend(finished.after);
@@ -329,10 +329,10 @@ impl<C: ElectionCore> EventNode for CoreNode<C> {
     }
 
     fn disk_done(&mut self, out: &mut Vec<Datagram>) -> Next {
-        let Some((flush, _, _)) = self.saving.take() else { return Next::Nothing };
+        let Some((flush, began, _)) = self.saving.take() else { return Next::Nothing };
         let Some(machine) = self.machine.as_mut() else { return Next::Nothing };
         if let Some(write) = &flush.write {
-            machine.persisted(write);
+            machine.persisted(write, (self.time.sim_ms() - began).max(0.0).round() as Millis);
         }
         let finished = machine.finish(flush);
         out.extend(finished.after);
