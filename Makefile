@@ -6,7 +6,7 @@ JOBS ?=
 MUTANTS_OUT ?= target/mutants
 BALLOT := target/release/ballot
 
-.PHONY: test lint fmt chaos soak build fixtures fixtures-lock hunt-raft-rs prove-bugs processes mutants timeline bench readme
+.PHONY: test lint fmt chaos soak build fixtures fixtures-lock hunt-raft-rs prove-bugs processes mutants timeline bench readme history-cost
 
 ## Run every test: unit, rule tables, simulated clusters, generated schedules, doc tests,
 ## and the raft-rs 0.3 fixtures' known bugs replayed on their own builds.
@@ -75,6 +75,11 @@ chaos: build
 ## (1,000,000 event-world and 50,000 turmoil runs; about 40 minutes on 2 cores).
 soak:
 	scripts/soak.sh
+
+## What a real node's history costs: bytes a second per node of a three-node cluster on
+## loopback, idle and under load (docs/diagnose.md): make history-cost [PHASE_S=10] [RATE=100].
+history-cost: build
+	python3 scripts/history-cost.py $(or $(PHASE_S),10) $(or $(RATE),100)
 
 ## Run the commands of the README and the guide that no test runs (the UDP example, --json of every command,
 ## a short chaos, the worked failure) and check what they must do.

@@ -63,6 +63,11 @@ grep -q 'ms of real time' "$work/processes-check.out"
 make -s processes N=3 > "$work/processes.log"
 grep -q '^   3 of 3 agree on safety' "$work/processes.log"
 
+echo "== what a real node's history costs (docs/diagnose.md), short phases"
+make -s history-cost PHASE_S=3 > "$work/history-cost.log"
+grep -q '^| idle | 0 |' "$work/history-cost.log"
+grep -q '^| load |' "$work/history-cost.log"
+
 echo "== judging a large history (docs/benchmarks.md measures 200 MB the same way)"
 python3 scripts/big-history.py "$work/big" 20 > /dev/null
 $ballot check "$work/big/node-0.jsonl" "$work/big/node-1.jsonl" "$work/big/node-2.jsonl" | grep -q '^verdict: Pass'

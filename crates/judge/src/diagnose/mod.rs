@@ -8,8 +8,10 @@
 //! | frequent elections | a heartbeat round trip close to the minimum timeout, loss, a paused or restarted node, a node cut off from the leader (without pre-vote or check-quorum), clock drift |
 //! | two leaders | a leader cut off from the majority (without check-quorum, or longer than it allows), clocks out of step |
 //!
-//! Every finding is derived from the same [`Views`] the checkers read; a healthy run gives
-//! none.
+//! A history with a fault record (a simulated run's) shows partitions, loss and pauses
+//! there; a real cluster's files show them in what the nodes wrote of themselves: stalls,
+//! save times, `peers` summaries, campaigns term after term (`evidence`). Every finding is
+//! derived from the same [`Views`] the checkers read; a healthy run gives none.
 
 mod elections;
 mod evidence;
