@@ -106,6 +106,30 @@ fn a_signal_stops_a_node_whose_stdin_is_open() {
     }
 }
 
+/// A node whose clock runs at twice real time says so in its `peers` summaries, measured
+/// against the wall clock: what `diagnose` needs to name clock drift from a real node's file.
+#[test]
+fn a_node_measures_its_clock_rate_against_the_wall_clock() {
+    let dir = scratch("clock-rate");
+    let (mut child, mut out) = start(&dir, &[]);
+    wait_for(&mut out, "leader node 1");
+    let stdin = child.stdin.as_mut().unwrap();
+    stdin.write_all(b"{\"clock_rate\": 2.0}\n").unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(1_800));
+    signal(&child, "TERM");
+    let done = finish(child);
+    assert_eq!(done.status.code(), Some(0), "{}", stderr(&done));
+    let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    let rates: Vec<f64> = history
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["kind"] == "peers")
+        .filter_map(|e| e["clock_rate"].as_f64())
+        .collect();
+    assert!(rates.iter().any(|r| (1.8..2.2).contains(r)), "{rates:?} in {history}");
+}
+
 /// A bad line on stdin (not JSON, not UTF-8, far too long, a clock rate out of bounds) gets
 /// one short error line, and the commands after it are taken as usual.
 #[test]

@@ -352,3 +352,45 @@ fn loss_is_named_from_what_the_nodes_sent_and_heard() {
     );
     assert_eq!(causes(files, Symptom::FrequentElections), ["message_loss"]);
 }
+
+/// Leader 0's clock runs at half speed (its summary says so against the wall clock): its
+/// heartbeats come late, and node 1's timer runs out. From the files: clock drift.
+#[test]
+fn a_slow_leader_clock_is_named_from_its_summaries() {
+    let slow = event(
+        0,
+        1005.0,
+        r#""kind":"peers","period_ms":500.0,"clock_rate":0.5,"peers":[{"node":1,"sent":10,"heard":10,"last_heard_ms":10.0,"longest_silence_ms":100.0},{"node":2,"sent":10,"heard":10,"last_heard_ms":10.0,"longest_silence_ms":100.0}]"#,
+    );
+    let files = files_with(
+        "{}",
+        [
+            vec![
+                start(0, 0.0, 0),
+                role(0, 100.0, "candidate", 1, None),
+                role(0, 110.0, "leader", 1, Some(0)),
+                slow,
+                role(0, 1420.0, "follower", 2, Some(1)),
+            ],
+            vec![
+                start(1, 0.0, 0),
+                role(1, 105.0, "follower", 1, Some(0)),
+                role(1, 1400.0, "candidate", 2, None),
+                role(1, 1410.0, "leader", 2, Some(1)),
+            ],
+            vec![
+                start(2, 0.0, 0),
+                role(2, 105.0, "follower", 1, Some(0)),
+                role(2, 1405.0, "follower", 2, Some(1)),
+            ],
+        ],
+    );
+    let run = judge(files.clone()).expect("well-formed files");
+    let found = diagnose(&run.views());
+    let drift = found.iter().flat_map(|f| &f.causes).find(|c| c.name == "clock_drift");
+    assert!(
+        drift.is_some_and(|c| c.detail.contains("leader 0") && c.detail.contains("0.50x")),
+        "{found:#?}"
+    );
+    assert_eq!(causes(files, Symptom::FrequentElections), ["clock_drift"]);
+}

@@ -55,6 +55,10 @@ fn ends_with_newline(path: &Path) -> io::Result<bool> {
 /// `stop`, is of a node that was killed or hung.
 pub const PEERS_PERIOD_MS: f64 = 1000.0;
 
+/// How far from 1 the rate of the node's clock against the wall clock must be for a `peers`
+/// summary to give it (NTP keeps a wall clock within a fraction of this).
+const CLOCK_RATE_SHOWN: f64 = 0.01;
+
 /// What the writer keeps between events to write them as the simulator does.
 #[derive(Default)]
 struct Seen {
@@ -64,8 +68,10 @@ struct Seen {
     last_ack: Option<(u64, u64)>,
     /// The leader it last heard an AppendEntries from, and when (its `t_ms`).
     heard: Option<(usize, f64)>,
-    /// When the current `peers` period began (`t_ms`), once the node has started.
+    /// When the current `peers` period began (`t_ms`), once the node has started, and the
+    /// wall time then.
     period_from: Option<f64>,
+    period_wall: f64,
     /// Traffic with each member (by index) in the current period.
     peers: BTreeMap<usize, PeerCount>,
     /// Datagrams dropped in the current period, by reason.
@@ -86,17 +92,20 @@ struct PeerCount {
 }
 
 impl Seen {
-    /// A new run of the node began at `t_ms`: nothing heard yet, a new period.
-    fn start(&mut self, t_ms: f64) {
+    /// A new run of the node began at `t_ms` (`wall` ms of wall time): nothing heard yet, a
+    /// new period.
+    fn start(&mut self, t_ms: f64, wall: f64) {
         self.heard = None;
         self.period_from = Some(t_ms);
+        self.period_wall = wall;
         self.peers.clear();
         self.dropped.clear();
     }
 
-    /// The `peers` summary of the period that ended by `t_ms`, if one did, and a new period
-    /// from `t_ms` on.
-    fn summary_due(&mut self, t_ms: f64) -> Option<Value> {
+    /// The `peers` summary of the period that ended by `t_ms` (`wall` ms of wall time), if
+    /// one did, and a new period from `t_ms` on. It gives the rate at which the node's clock
+    /// ran against the wall clock over the period when that is off 1 by more than 1 %.
+    fn summary_due(&mut self, t_ms: f64, wall: f64) -> Option<Value> {
         let from = self.period_from?;
         if t_ms - from < PEERS_PERIOD_MS {
             return None;
@@ -122,7 +131,12 @@ impl Seen {
         if !self.dropped.is_empty() {
             v["dropped"] = json!(std::mem::take(&mut self.dropped));
         }
+        let rate = (t_ms - from) / (wall - self.period_wall);
+        if rate.is_finite() && rate > 0.0 && (rate - 1.0).abs() > CLOCK_RATE_SHOWN {
+            v["clock_rate"] = json!(rate);
+        }
         self.period_from = Some(t_ms);
+        self.period_wall = wall;
         Some(v)
     }
 
@@ -266,7 +280,7 @@ impl HistoryWriter {
         let ix = |id: Option<NodeId>| id.map_or(Value::Null, |id| self.index(id));
         Some(match event {
             NodeEvent::Started { hard_state, log_len, log_terms } => {
-                seen.start(t_ms);
+                seen.start(t_ms, wall_ms());
                 seen.term = hard_state.term.0;
                 let runs: Vec<[u64; 2]> = log_terms.iter().map(|(t, k)| [t.0, *k]).collect();
                 json!({"kind": "start", "term": hard_state.term.0, "voted_for": ix(hard_state.voted_for), "log_len": log_len, "log_terms": runs})
@@ -363,7 +377,7 @@ impl Observer for HistoryWriter {
     fn event(&self, node: NodeId, event: &NodeEvent) {
         let t_ms = self.clock.now_ms() as f64;
         let mut seen = self.seen.lock().expect("history lock");
-        if let Some(summary) = seen.summary_due(t_ms) {
+        if let Some(summary) = seen.summary_due(t_ms, wall_ms()) {
             self.write(summary, node, t_ms);
         }
         if let Some(line) = self.fields(event, t_ms, &mut seen) {

@@ -120,3 +120,17 @@ fn a_paused_leader_is_named() {
     );
     assert_eq!(causes(&found, Symptom::TwoLeaders), ["paused_leader"], "{found:#?}");
 }
+
+/// A leader whose clock runs slow sends its heartbeats late, and a follower's timer runs out:
+/// clock drift, named on the leader (a campaigner's slow clock sets nothing off).
+#[test]
+fn an_election_under_a_leader_with_a_slow_clock_names_its_clock() {
+    let found = findings(
+        r#"{"format":1,"seed":3,"cluster":{"nodes":3},"duration_ms":10000,
+            "steps":[{"at_ms":1000,"op":"clock","node":"leader","rate":0.3},
+                     {"at_ms":6000,"op":"latency","ms":[1,5]}]}"#,
+    );
+    assert_eq!(causes(&found, Symptom::FrequentElections), ["clock_drift"], "{found:#?}");
+    let f = found.iter().find(|f| f.symptom == Symptom::FrequentElections).unwrap();
+    assert!(f.causes[0].detail.contains("leader 2's clock ran at 0.30x"), "{f:?}");
+}

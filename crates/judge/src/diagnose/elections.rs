@@ -184,12 +184,29 @@ fn causes_of(views: &Views, d: &Disruption, before: &[&Conditions], window: f64)
         let detail = format!("node {} restarted just before it campaigned", d.node);
         cause("restarted_node", detail, "turn pre-vote on: a restarted node that hears no heartbeat yet asks before it raises its term");
     }
-    let slow =
-        before.iter().map(|c| c.clock_rates[d.node]).find(|r| *r < 1.0 - t.clock_drift_bound);
-    if let Some(rate) = slow {
+    // A campaigner's clock running fast fires its election timer early; a leader's running
+    // slow sends its heartbeats late. (Either way the other side's timer runs out.)
+    let bound = t.clock_drift_bound;
+    // The rates that set nothing off: any but fast for the campaigner, any but slow for the
+    // leader.
+    let (not_fast, not_slow) = ((0.0, 1.0 + bound), (1.0 - bound, f64::INFINITY));
+    let recorded = |n: usize, (low, high): (f64, f64)| {
+        before.iter().map(|c| c.clock_rates[n]).find(|r| !(low..=high).contains(r))
+    };
+    let drifted = [(d.node, "node", not_fast), (d.leader, "leader", not_slow)]
+        .into_iter()
+        .find_map(|(n, who, ok)| {
+            let rate = recorded(n, ok).map(|r| (r, String::new())).or_else(|| {
+                evidence::clock_rate(views, n, (from, d.t_ms), ok)
+                    .map(|(r, at)| (r, format!(" (its peers summary at {at:.0} ms)")))
+            });
+            rate.map(|(r, seen)| (n, who, r, seen))
+        });
+    if let Some((n, who, rate, seen)) = drifted {
+        let what = if rate > 1.0 { "its timers fire early" } else { "its heartbeats come late" };
         let detail = format!(
-            "node {}'s clock ran at {rate}x real time, beyond the {} drift bound",
-            d.node, t.clock_drift_bound
+            "{who} {n}'s clock ran at {rate:.2}x real time{seen}, beyond the {bound} drift \
+             bound: {what}"
         );
         cause(
             "clock_drift",

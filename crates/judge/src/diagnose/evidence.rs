@@ -120,6 +120,30 @@ pub(super) fn cut_off_from_majority(
         .max_by(|a, b| a.0.total_cmp(&b.0))
 }
 
+/// The rate `node`'s clock ran at against the wall clock around `[from, to]`, by its
+/// summaries, when it was outside `[low, high]`: the one farthest out, and the summary's end.
+pub(super) fn clock_rate(
+    views: &Views,
+    node: usize,
+    (from, to): (f64, f64),
+    (low, high): (f64, f64),
+) -> Option<(f64, f64)> {
+    views
+        .history()
+        .events()
+        .iter()
+        .filter(|e| e.node == Some(node))
+        .filter_map(|e| match e.kind {
+            EventKind::Peers { period_ms: p, clock_rate: Some(r), .. }
+                if e.t_ms + p >= from && e.t_ms - 2.0 * p <= to && !(low..=high).contains(&r) =>
+            {
+                Some((r, e.t_ms))
+            }
+            _ => None,
+        })
+        .max_by(|a, b| (a.0 - 1.0).abs().total_cmp(&(b.0 - 1.0).abs()))
+}
+
 /// The terms above `term` that `node` campaigned in (became a candidate) before `t_ms`, in
 /// order: a node that campaigns again and again hears no leader.
 pub(super) fn campaigns(views: &Views, node: usize, term: u64, t_ms: f64) -> Vec<u64> {

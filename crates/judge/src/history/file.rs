@@ -241,8 +241,11 @@ fn read_simulator(
 /// names (its own, a leader, a candidate, a vote) is one of the cluster's.
 fn check_event(event: &Event, nodes: usize) -> Result<(), String> {
     check_time("t_ms", event.t_ms)?;
-    if let EventKind::Peers { period_ms, peers, .. } = &event.kind {
+    if let EventKind::Peers { period_ms, peers, clock_rate, .. } = &event.kind {
         check_time("period_ms", *period_ms)?;
+        if clock_rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
+            return Err(format!("clock_rate {clock_rate:?}: a rate is above 0"));
+        }
         for p in peers {
             check_time("longest_silence_ms", p.longest_silence_ms)?;
             p.last_heard_ms.map_or(Ok(()), |ms| check_time("last_heard_ms", ms))?;

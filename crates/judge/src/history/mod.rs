@@ -178,6 +178,10 @@ pub enum EventKind {
         /// Datagrams it dropped in the period, by reason (`bad_magic`, `wrong_cluster`, ...).
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         dropped: BTreeMap<String, u64>,
+        /// The rate its clock ran at against the wall clock over the period, when off 1 by
+        /// more than 1 %.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        clock_rate: Option<f64>,
     },
     /// The node stopped on its own (a disk error).
     Stopped {
