@@ -6,7 +6,7 @@ JOBS ?=
 MUTANTS_OUT ?= target/mutants
 BALLOT := target/release/ballot
 
-.PHONY: test lint fmt chaos soak build fixtures fixtures-lock hunt-raft-rs prove-bugs processes mutants timeline bench readme history-cost
+.PHONY: test lint fmt chaos soak build fixtures fixtures-lock hunt-raft-rs prove-bugs processes mutants timeline bench readme history-cost diagnose-matrix
 
 ## Run every test: unit, rule tables, simulated clusters, generated schedules, doc tests,
 ## and the raft-rs 0.3 fixtures' known bugs replayed on their own builds.
@@ -80,6 +80,12 @@ soak:
 ## loopback, idle and under load (docs/diagnose.md): make history-cost [PHASE_S=10] [RATE=100].
 history-cost: build
 	python3 scripts/history-cost.py $(or $(PHASE_S),10) $(or $(RATE),100)
+
+## How often diagnose names the right cause from real nodes' own files: scenarios of known
+## cause on `ballot node` processes, scored right, wrong or missed (docs/diagnose.md); exit 1
+## under 9 in 10: make diagnose-matrix [QUICK=1] (QUICK: the 3-node scenarios only).
+diagnose-matrix: build
+	python3 scripts/diagnose-matrix.py $(if $(QUICK),--quick)
 
 ## Run the commands of the README and the guide that no test runs (the UDP example, --json of every command,
 ## a short chaos, the worked failure) and check what they must do.

@@ -322,3 +322,55 @@ fn the_processes_world_refuses_what_it_cannot_do() {
         assert!(stderr.contains("processes"), "{args:?}: {stderr}");
     }
 }
+
+/// Diagnosis from a real cluster's own files, with no fault record (the small version of
+/// `make diagnose-matrix`): a paused leader, and a leader cut off without check-quorum, each
+/// run on processes with `--record`, then `ballot diagnose` on the nodes' history files
+/// alone names the cause the schedule set up, and nothing else.
+#[test]
+fn diagnose_names_the_cause_from_the_nodes_files_alone() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let cases = [
+        (
+            r#"{"format":1,"seed":1,"cluster":{"nodes":3},"duration_ms":6000,
+                "steps":[{"at_ms":2000,"op":"pause","node":"leader"},{"at_ms":3500,"op":"heal"}]}"#,
+            "two_leaders",
+            "paused_leader",
+        ),
+        (
+            r#"{"format":1,"seed":1,"cluster":{"nodes":3,"check_quorum":false},"duration_ms":6000,
+                "steps":[{"at_ms":2000,"op":"isolate","node":"leader"},{"at_ms":4000,"op":"heal"}]}"#,
+            "two_leaders",
+            "partition_without_check_quorum",
+        ),
+    ];
+    for (i, (schedule, symptom, cause)) in cases.into_iter().enumerate() {
+        let dir = std::env::temp_dir().join(format!("ballot-matrix-{}-{i}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("schedule.json");
+        std::fs::write(&path, schedule).unwrap();
+        let record = dir.join("record");
+        let ran = Command::new(env!("CARGO_BIN_EXE_ballot"))
+            .args(["run", path.to_str().unwrap(), "--world", "processes", "--record"])
+            .arg(&record)
+            .output()
+            .unwrap();
+        assert!(ran.status.code().is_some(), "{}", String::from_utf8_lossy(&ran.stderr));
+        let files: Vec<_> =
+            (0..3).map(|n| record.join(format!("node-{n}-history.jsonl"))).collect();
+        let out = Command::new(env!("CARGO_BIN_EXE_ballot"))
+            .args(["diagnose", "--json"])
+            .args(&files)
+            .output()
+            .unwrap();
+        let found: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let findings = found["findings"].as_array().unwrap();
+        let named = |f: &serde_json::Value| {
+            f["causes"].as_array().unwrap().iter().any(|c| c["name"] == cause)
+        };
+        assert!(findings.iter().any(|f| f["symptom"] == symptom), "{cause}: {found:#}");
+        assert!(findings.iter().all(named), "{cause}: {found:#}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -26,9 +26,14 @@ fn during<'v>(views: &'v Views, from: f64, to: f64) -> impl Iterator<Item = &'v 
     views.stretches().filter(move |(f, t, _)| *t > from && *f <= to).map(|(_, _, c)| c)
 }
 
-/// Whether leader `s` led, reached a majority and was not handing over at `t_ms`.
+/// Whether leader `s` led, reached a majority and was not handing over at `t_ms` (by the
+/// fault record, and by its own file when it wrote one: not stalled, and its summaries show
+/// it heard a majority).
 fn live_at(views: &Views, s: &LeaderSpan, t_ms: f64) -> bool {
-    views.conditions_at(t_ms).in_majority(s.node) && !views.transferring(s.node, t_ms)
+    views.conditions_at(t_ms).in_majority(s.node)
+        && !views.transferring(s.node, t_ms)
+        && evidence::stall(views, s.node, t_ms, t_ms).is_none()
+        && evidence::cut_off_from_majority(views, s.node, t_ms, t_ms).is_none()
 }
 
 /// The first disruption of each live leader's term: a node it reached that campaigned, or

@@ -66,38 +66,55 @@ fn summaries<'v>(
     })
 }
 
-/// Messages lost between the nodes around `[from, to]`, as their summaries count them (the
-/// periods that overlap it, and one on each side: loss is a condition of the network, and a
-/// short window holds few messages): for each pair that both wrote summaries of those
-/// periods, what one sent the other against what the other heard from it. (fraction lost,
-/// messages sent), when enough were sent to say.
+/// Messages lost around `[from, to]`, as the leaders' summaries count them (the periods that
+/// overlap it, and two on each side: loss is a condition of the network, and a short window
+/// holds few messages). A leader's summary says, for one period, how many messages it sent
+/// each member (heartbeats and entries, each answered) and how many it heard back: the share
+/// heard back is the round trip's, `(1 - loss)` squared. A member that went silent (nothing
+/// heard in the period, none for half of it at its end, or none for an election timeout) was
+/// cut off, paused or dead, not lossy, and is left out. Loss is then the median over the
+/// summaries, so that one period a member died in does not pass for it. (fraction lost one
+/// way, messages sent), when enough were sent to say.
 pub(super) fn loss(views: &Views, from: f64, to: f64) -> Option<(f64, u64)> {
-    let n = views.history().size();
-    let mut sent = vec![vec![0u64; n]; n];
-    let mut heard = vec![vec![0u64; n]; n];
-    let mut wrote = vec![false; n];
-    for node in 0..n {
-        for (_, _, peers) in summaries(views, node, (from, to), 1.0) {
-            wrote[node] = true;
-            for p in peers.iter().filter(|p| p.node < n) {
-                sent[node][p.node] += p.sent;
-                heard[p.node][node] += p.heard;
+    let cut_ms = views.setup().timing.election_timeout_max_ms as f64;
+    // Whether `node` led at some time in the period that ended at `end`.
+    let led = |node: usize, end: f64, period: f64| {
+        views.leadership_of(node).any(|s| s.from_ms <= end && end - period <= s.to_ms)
+    };
+    let mut per_summary = Vec::new();
+    let mut total = 0;
+    for node in 0..views.history().size() {
+        // A leader's, whose messages ask for an answer each; a follower answers what it
+        // hears, so its own counts match whatever the loss.
+        let led_then =
+            summaries(views, node, (from, to), 2.0).filter(|(end, p, _)| led(node, *end, *p));
+        for (_, period, peers) in led_then {
+            let (mut sent, mut heard) = (0, 0);
+            let alive = |p: &&PeerTraffic| {
+                p.heard > 0
+                    && p.longest_silence_ms < cut_ms
+                    && p.last_heard_ms.is_some_and(|ms| ms < period / 2.0)
+            };
+            for p in peers.iter().filter(alive) {
+                sent += p.sent;
+                heard += p.heard.min(p.sent);
+            }
+            if sent >= MIN_MESSAGES_A_SUMMARY {
+                per_summary.push(1.0 - (heard as f64 / sent as f64).sqrt());
+                total += sent;
             }
         }
     }
-    let (mut total_sent, mut total_heard) = (0, 0);
-    for a in (0..n).filter(|&a| wrote[a]) {
-        for b in (0..n).filter(|&b| b != a && wrote[b]) {
-            total_sent += sent[a][b];
-            total_heard += heard[a][b].min(sent[a][b]);
-        }
-    }
-    (total_sent >= MIN_MESSAGES_FOR_LOSS)
-        .then(|| (1.0 - total_heard as f64 / total_sent as f64, total_sent))
+    per_summary.sort_by(f64::total_cmp);
+    let median = per_summary.get(per_summary.len() / 2).copied()?;
+    (total >= MIN_MESSAGES_FOR_LOSS).then_some((median, total))
 }
 
 /// Fewer messages than this say nothing of loss (a period's edge moves a few).
-const MIN_MESSAGES_FOR_LOSS: u64 = 40;
+const MIN_MESSAGES_FOR_LOSS: u64 = 20;
+
+/// A summary of fewer messages sent says nothing of loss on its own.
+const MIN_MESSAGES_A_SUMMARY: u64 = 5;
 
 /// Loss below this is a period's edge, not the network.
 pub(super) const LOSS_WORTH_NAMING: f64 = 0.1;
@@ -134,8 +151,12 @@ pub(super) fn clock_rate(
         .iter()
         .filter(|e| e.node == Some(node))
         .filter_map(|e| match e.kind {
+            // The period is on the node's clock: at rate `r` it lasted `p / r` of real time.
+            // A summary up to two periods after the window still tells of its clock then.
             EventKind::Peers { period_ms: p, clock_rate: Some(r), .. }
-                if e.t_ms + p >= from && e.t_ms - 2.0 * p <= to && !(low..=high).contains(&r) =>
+                if e.t_ms + p / r >= from
+                    && e.t_ms - 3.0 * p / r <= to
+                    && !(low..=high).contains(&r) =>
             {
                 Some((r, e.t_ms))
             }

@@ -191,13 +191,23 @@ pub(super) fn slow_failovers(views: &Views) -> Vec<Finding> {
             });
         }
         causes.extend(election_causes(views, &refusals, &f));
-        if f.loss > 0.0 {
-            causes.push(Cause {
-                name: "message_loss",
-                detail: format!(
+        let counted = evidence::loss(views, lost, f.elected_ms)
+            .filter(|(l, _)| *l >= evidence::LOSS_WORTH_NAMING);
+        if f.loss > 0.0 || counted.is_some() {
+            let detail = match counted {
+                Some((loss, sent)) if f.loss == 0.0 => format!(
+                    "about {:.0} % of messages were lost while the cluster voted (the leaders' \
+                     peers summaries: {sent} sent)",
+                    loss * 100.0
+                ),
+                _ => format!(
                     "up to {:.0} % of messages were lost while the cluster voted",
                     f.loss * 100.0
                 ),
+            };
+            causes.push(Cause {
+                name: "message_loss",
+                detail,
                 fix: "fix the network: lost vote requests and answers cost a timeout each".into(),
             });
         }
