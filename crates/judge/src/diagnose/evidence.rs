@@ -4,8 +4,13 @@
 //! quote (node, time, numbers), or nothing; a simulated history, which has none of these
 //! events, gives nothing here and is diagnosed from its fault record.
 
-use crate::history::{EventKind, PeerTraffic, Views};
+use crate::history::{Event, EventKind, PeerTraffic, Views};
 use ballot_core::Role;
+
+/// The events of `node`, in order.
+fn events_of<'v>(views: &'v Views, node: usize) -> impl Iterator<Item = &'v Event> {
+    views.history().events().iter().filter(move |e| e.node == Some(node))
+}
 
 /// A stall a node recorded: its timers fired `late_ms` late at `t_ms` (it was paused or
 /// starved from about `t_ms - late_ms` on).
@@ -18,11 +23,7 @@ pub(super) struct Stall {
 
 /// The longest stall of `node` that overlapped `[from, to]`.
 pub(super) fn stall(views: &Views, node: usize, from: f64, to: f64) -> Option<Stall> {
-    views
-        .history()
-        .events()
-        .iter()
-        .filter(|e| e.node == Some(node))
+    events_of(views, node)
         .filter_map(|e| match e.kind {
             EventKind::Stall { late_ms } => Some(Stall { node, t_ms: e.t_ms, late_ms }),
             _ => None,
@@ -54,15 +55,13 @@ fn summaries<'v>(
     (from, to): (f64, f64),
     slack: f64,
 ) -> impl Iterator<Item = (f64, f64, &'v [PeerTraffic])> {
-    views.history().events().iter().filter(move |e| e.node == Some(node)).filter_map(move |e| {
-        match &e.kind {
-            EventKind::Peers { period_ms: p, peers, .. }
-                if e.t_ms + slack * p >= from && e.t_ms - p - slack * p <= to =>
-            {
-                Some((e.t_ms, *p, &peers[..]))
-            }
-            _ => None,
+    events_of(views, node).filter_map(move |e| match &e.kind {
+        EventKind::Peers { period_ms: p, peers, .. }
+            if e.t_ms + slack * p >= from && e.t_ms - p - slack * p <= to =>
+        {
+            Some((e.t_ms, *p, &peers[..]))
         }
+        _ => None,
     })
 }
 
@@ -145,11 +144,7 @@ pub(super) fn clock_rate(
     (from, to): (f64, f64),
     (low, high): (f64, f64),
 ) -> Option<(f64, f64)> {
-    views
-        .history()
-        .events()
-        .iter()
-        .filter(|e| e.node == Some(node))
+    events_of(views, node)
         .filter_map(|e| match e.kind {
             // The period is on the node's clock: at rate `r` it lasted `p / r` of real time.
             // A summary up to two periods after the window still tells of its clock then.
@@ -168,11 +163,8 @@ pub(super) fn clock_rate(
 /// The terms above `term` that `node` campaigned in (became a candidate) before `t_ms`, in
 /// order: a node that campaigns again and again hears no leader.
 pub(super) fn campaigns(views: &Views, node: usize, term: u64, t_ms: f64) -> Vec<u64> {
-    views
-        .history()
-        .events()
-        .iter()
-        .filter(|e| e.node == Some(node) && e.t_ms <= t_ms)
+    events_of(views, node)
+        .filter(|e| e.t_ms <= t_ms)
         .filter_map(|e| match e.kind {
             EventKind::Role { role: Role::Candidate, term: t, .. } if t > term => Some(t),
             _ => None,
