@@ -30,41 +30,39 @@ def at(t, op, **fields):
     return {"at_ms": t, "op": op, **fields}
 
 
-# (name, cause, symptom, schedule): cause None is a healthy run (nothing to find).
+# (nodes, name, cause, symptom, schedule): cause None is a healthy run (nothing to find).
 SCENARIOS = []
 for n, seed in [(3, 1), (5, 2)]:
     SCENARIOS += [
-        (f"cut off without check-quorum, {n} nodes", "partition_without_check_quorum", "two_leaders",
+        (n, f"cut off without check-quorum, {n} nodes", "partition_without_check_quorum", "two_leaders",
          schedule(seed, {"nodes": n, "check_quorum": False}, 7000,
                   [at(2000, "isolate", node="leader"), at(4500, "heal")])),
-        (f"rejoins without pre-vote, {n} nodes", "cut_off_from_leader", "frequent_elections",
+        (n, f"rejoins without pre-vote, {n} nodes", "cut_off_from_leader", "frequent_elections",
          schedule(seed, {"nodes": n, "pre_vote": False, "check_quorum": False}, 7000,
                   [at(2000, "isolate", node="follower"), at(4000, "heal")])),
-        (f"paused leader, {n} nodes", "paused_leader", "two_leaders",
+        (n, f"paused leader, {n} nodes", "paused_leader", "two_leaders",
          schedule(seed, {"nodes": n}, 7000,
                   [at(2000, "pause", node="leader"), at(3500, "heal")])),
-        (f"slow leader clock, {n} nodes", "clock_drift", "frequent_elections",
+        (n, f"slow leader clock, {n} nodes", "clock_drift", "frequent_elections",
          schedule(seed, {"nodes": n}, 8000,
                   [at(1000, "clock", node="leader", rate=0.3), at(6000, "latency", ms=[1, 5])])),
-        (f"long timeouts, leader killed, {n} nodes", "timeouts_too_long", "slow_failover",
+        (n, f"long timeouts, leader killed, {n} nodes", "timeouts_too_long", "slow_failover",
          schedule(seed, {"nodes": n, "election_timeout_ms": [1500, 3000], "heartbeat_ms": 150}, 12000,
                   [at(3000, "crash", node="leader")])),
-        (f"loss, {n} nodes", "message_loss", ("frequent_elections", "slow_failover"),
+        (n, f"loss, {n} nodes", "message_loss", ("frequent_elections", "slow_failover"),
          schedule(seed, {"nodes": n}, 9000,
                   [at(1000, "loss", rate=0.35), at(7000, "loss", rate=0.0)])),
-        (f"split votes, {n} nodes", "split_votes", "slow_failover",
+        (n, f"split votes, {n} nodes", "split_votes", "slow_failover",
          schedule(seed, {"nodes": n, "election_timeout_ms": [150, 151], "pre_vote": False,
                          "split_vote_backoff": False, "staggered_timeouts": False}, 8000,
                   [at(2000, "crash", node="leader")])),
-        (f"healthy, {n} nodes", None, None, schedule(seed, {"nodes": n}, 5000, [])),
-        (f"leader killed and left down, {n} nodes", None, None,
+        (n, f"healthy, {n} nodes", None, None, schedule(seed, {"nodes": n}, 5000, [])),
+        (n, f"leader killed and left down, {n} nodes", None, None,
          schedule(seed, {"nodes": n}, 6000, [at(2000, "crash", node="leader")])),
-        (f"leader killed and restarted, {n} nodes", None, None,
+        (n, f"leader killed and restarted, {n} nodes", None, None,
          schedule(seed, {"nodes": n}, 7000,
                   [at(2000, "crash", node=0), at(3500, "restart", node=0)])),
     ]
-
-QUICK = set(range(10))  # the 3-node scenarios
 
 
 def run(name, sched, work):
@@ -98,8 +96,8 @@ def main():
     quick = "--quick" in sys.argv
     as_json = "--json" in sys.argv
     rows = []
-    for i, (name, cause, symptom, sched) in enumerate(SCENARIOS):
-        if quick and i not in QUICK:
+    for nodes, name, cause, symptom, sched in SCENARIOS:
+        if quick and nodes != 3:
             continue
         with tempfile.TemporaryDirectory(prefix="ballot-matrix-") as work:
             found = run(name, sched, work)

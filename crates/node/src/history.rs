@@ -91,6 +91,14 @@ struct PeerCount {
     longest_silence: f64,
 }
 
+impl PeerCount {
+    /// How long it has been silent at `t_ms`, counting from `from` (the period's start) if it
+    /// was last heard before that, milliseconds.
+    fn silent_for(&self, from: f64, t_ms: f64) -> f64 {
+        t_ms - self.last_heard.map_or(from, |h| h.max(from))
+    }
+}
+
 impl Seen {
     /// A new run of the node began at `t_ms` (`wall` ms of wall time): nothing heard yet, a
     /// new period.
@@ -102,20 +110,20 @@ impl Seen {
         self.dropped.clear();
     }
 
-    /// The `peers` summary of the period that ended by `t_ms` (`wall` ms of wall time), if
-    /// one did, and a new period from `t_ms` on. It gives the rate at which the node's clock
-    /// ran against the wall clock over the period when that is off 1 by more than 1 %.
-    fn summary_due(&mut self, t_ms: f64, wall: f64) -> Option<Value> {
+    /// The `peers` summary of the period that ended by `t_ms`, if one did, and a new period
+    /// from `t_ms` on. It gives the rate at which the node's clock ran against the wall clock
+    /// (read, with `wall`, only then) over the period when that is off 1 by more than 1 %.
+    fn summary_due(&mut self, t_ms: f64, wall: impl FnOnce() -> f64) -> Option<Value> {
         let from = self.period_from?;
         if t_ms - from < PEERS_PERIOD_MS {
             return None;
         }
+        let wall = wall();
         let peers: Vec<Value> = self
             .peers
             .iter_mut()
             .map(|(&node, count)| {
-                let silent_since = count.last_heard.map_or(from, |h| h.max(from));
-                let longest = count.longest_silence.max(t_ms - silent_since);
+                let longest = count.longest_silence.max(count.silent_for(from, t_ms));
                 let summary = json!({
                     "node": node,
                     "sent": count.sent,
@@ -149,8 +157,7 @@ impl Seen {
     fn heard_from(&mut self, peer: usize, t_ms: f64) {
         let from = self.period_from.unwrap_or(t_ms);
         let count = self.peers.entry(peer).or_default();
-        let silent_since = count.last_heard.map_or(from, |h| h.max(from));
-        count.longest_silence = count.longest_silence.max(t_ms - silent_since);
+        count.longest_silence = count.longest_silence.max(count.silent_for(from, t_ms));
         count.heard += 1;
         count.last_heard = Some(t_ms);
     }
@@ -377,7 +384,7 @@ impl Observer for HistoryWriter {
     fn event(&self, node: NodeId, event: &NodeEvent) {
         let t_ms = self.clock.now_ms() as f64;
         let mut seen = self.seen.lock().expect("history lock");
-        if let Some(summary) = seen.summary_due(t_ms, wall_ms()) {
+        if let Some(summary) = seen.summary_due(t_ms, wall_ms) {
             self.write(summary, node, t_ms);
         }
         if let Some(line) = self.fields(event, t_ms, &mut seen) {

@@ -219,17 +219,21 @@ fn causes_of(views: &Views, d: &Disruption, before: &[&Conditions], window: f64)
             "keep clocks within the drift bound (NTP); the adaptive election timeout absorbs some",
         );
     }
-    let counted = evidence::loss(views, from, d.t_ms).filter(|(l, _)| *l >= LOSS_WORTH_NAMING);
-    if let Some(loss) = before.iter().map(|c| c.loss).find(|l| *l > 0.0) {
-        let detail =
-            format!("{:.0} % of messages were lost: heartbeats missed in a row", loss * 100.0);
-        cause("message_loss", detail, "fix the network; pre-vote and check-quorum ride out loss, and a shorter heartbeat sends more per timeout");
-    } else if let Some((loss, sent)) = counted {
-        let detail = format!(
-            "{:.0} % of the {sent} messages the nodes sent each other were not heard (their \
-             peers summaries): heartbeats missed in a row",
-            loss * 100.0
-        );
+    // Loss from the fault record, else (only then read) from the leaders' summaries.
+    let loss = match before.iter().map(|c| c.loss).find(|l| *l > 0.0) {
+        Some(loss) => Some(format!("{:.0} % of messages were lost", loss * 100.0)),
+        None => evidence::loss(views, from, d.t_ms).filter(|(l, _)| *l >= LOSS_WORTH_NAMING).map(
+            |(l, sent)| {
+                format!(
+                    "about {:.0} % of messages were lost (the leaders' peers summaries: {sent} \
+                     sent)",
+                    l * 100.0
+                )
+            },
+        ),
+    };
+    if let Some(lost) = loss {
+        let detail = format!("{lost}: heartbeats missed in a row");
         cause("message_loss", detail, "fix the network; pre-vote and check-quorum ride out loss, and a shorter heartbeat sends more per timeout");
     }
     let latency = before.iter().map(|c| c.latency_ms[1]).max().unwrap_or(0);

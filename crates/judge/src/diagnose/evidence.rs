@@ -16,7 +16,6 @@ fn events_of<'v>(views: &'v Views, node: usize) -> impl Iterator<Item = &'v Even
 /// starved from about `t_ms - late_ms` on).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) struct Stall {
-    pub(super) node: usize,
     pub(super) t_ms: f64,
     pub(super) late_ms: f64,
 }
@@ -25,7 +24,7 @@ pub(super) struct Stall {
 pub(super) fn stall(views: &Views, node: usize, from: f64, to: f64) -> Option<Stall> {
     events_of(views, node)
         .filter_map(|e| match e.kind {
-            EventKind::Stall { late_ms } => Some(Stall { node, t_ms: e.t_ms, late_ms }),
+            EventKind::Stall { late_ms } => Some(Stall { t_ms: e.t_ms, late_ms }),
             _ => None,
         })
         .filter(|s| s.t_ms >= from && s.t_ms - s.late_ms <= to)

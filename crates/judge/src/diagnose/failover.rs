@@ -191,20 +191,24 @@ pub(super) fn slow_failovers(views: &Views) -> Vec<Finding> {
             });
         }
         causes.extend(election_causes(views, &refusals, &f));
-        let counted = evidence::loss(views, lost, f.elected_ms)
-            .filter(|(l, _)| *l >= evidence::LOSS_WORTH_NAMING);
-        if f.loss > 0.0 || counted.is_some() {
-            let detail = match counted {
-                Some((loss, sent)) if f.loss == 0.0 => format!(
-                    "about {:.0} % of messages were lost while the cluster voted (the leaders' \
-                     peers summaries: {sent} sent)",
-                    loss * 100.0
-                ),
-                _ => format!(
-                    "up to {:.0} % of messages were lost while the cluster voted",
-                    f.loss * 100.0
-                ),
-            };
+        // Loss from the fault record, else (only then read) from the leaders' summaries.
+        let loss = if f.loss > 0.0 {
+            Some(format!(
+                "up to {:.0} % of messages were lost while the cluster voted",
+                f.loss * 100.0
+            ))
+        } else {
+            evidence::loss(views, lost, f.elected_ms)
+                .filter(|(l, _)| *l >= evidence::LOSS_WORTH_NAMING)
+                .map(|(l, sent)| {
+                    format!(
+                        "about {:.0} % of messages were lost while the cluster voted (the \
+                         leaders' peers summaries: {sent} sent)",
+                        l * 100.0
+                    )
+                })
+        };
+        if let Some(detail) = loss {
             causes.push(Cause {
                 name: "message_loss",
                 detail,

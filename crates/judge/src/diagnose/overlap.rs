@@ -53,6 +53,7 @@ fn overlap(views: &Views, old: &LeaderSpan, new: &LeaderSpan, from: f64, to: f64
     let length = to - from;
     let stalled = evidence::stall(views, old.node, from, to);
     let cut_off = evidence::cut_off_from_majority(views, old.node, from, to);
+    let recorded_cut = during.iter().any(|c| !c.in_majority(old.node));
     if during.iter().any(|c| c.paused[old.node]) || stalled.is_some() {
         let detail = match stalled {
             Some(s) => format!(
@@ -69,7 +70,7 @@ fn overlap(views: &Views, old: &LeaderSpan, new: &LeaderSpan, from: f64, to: f64
                   writes carry a term the others have passed"
                 .into(),
         });
-    } else if during.iter().any(|c| !c.in_majority(old.node)) || cut_off.is_some() {
+    } else if recorded_cut || cut_off.is_some() {
         let (name, fix) = if !t.check_quorum {
             ("partition_without_check_quorum", "turn check-quorum on: a leader that hears no majority within an election timeout steps down")
         } else if length > t.step_down_bound_ms() * (1.0 + t.clock_drift_bound) {
@@ -81,7 +82,7 @@ fn overlap(views: &Views, old: &LeaderSpan, new: &LeaderSpan, from: f64, to: f64
             )
         };
         let evidence = match cut_off {
-            Some((period, end)) if !during.iter().any(|c| !c.in_majority(old.node)) => format!(
+            Some((period, end)) if !recorded_cut => format!(
                 " (its peers summary at {end:.0} ms: no majority heard from in {period:.0} ms)"
             ),
             _ => String::new(),

@@ -331,16 +331,16 @@ fn read_cluster(
     let end_ms =
         files_read.iter().filter_map(|(r, _)| r.events.last()).map(|e| e.t_ms).fold(0.0, f64::max);
     for (read, pulse_ms) in files_read {
-        let silent = match (read.events.last(), pulse_ms) {
-            (Some(last), Some(pulse)) => {
-                read.running && !read.ends_dropped && end_ms - last.t_ms > SILENT_PULSES * pulse
+        let crash = match (read.events.last(), pulse_ms) {
+            (Some(last), Some(pulse))
+                if read.running
+                    && !read.ends_dropped
+                    && end_ms - last.t_ms > SILENT_PULSES * pulse =>
+            {
+                Some(Event { t_ms: last.t_ms, node: last.node, kind: EventKind::Crash })
             }
-            _ => false,
+            _ => None,
         };
-        let crash = silent.then(|| {
-            let last = read.events.last().expect("silent after an event");
-            Event { t_ms: last.t_ms, node: last.node, kind: EventKind::Crash }
-        });
         events.extend(read.events.into_iter().chain(crash));
     }
     // Events of one instant keep their file's order, and the files theirs.
