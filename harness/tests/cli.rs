@@ -664,3 +664,51 @@ fn node_refuses_a_bad_configuration() {
         "core configuration",
     );
 }
+
+/// `run --record DIR` in the turmoil world keeps each node's own history file, as `ballot
+/// node` writes it, on the simulated clocks: the same bytes on every run of a seed (a second
+/// run replaces the first's files, it does not append to them), and `ballot diagnose` on
+/// them alone names what the schedule did. The event world runs no node files: bad input.
+#[test]
+fn a_simulated_run_keeps_each_nodes_own_file() {
+    let dir = scratch("record");
+    let schedule = write(
+        &dir,
+        "s.json",
+        r#"{"format":1,"seed":1,"cluster":{"nodes":3},"duration_ms":6000,
+            "steps":[{"at_ms":2000,"op":"pause","node":"leader"},{"at_ms":3500,"op":"heal"}]}"#,
+    );
+    let files = |record: &Path| -> Vec<String> {
+        (0..3)
+            .map(|n| {
+                std::fs::read_to_string(record.join(format!("node-{n}-history.jsonl"))).unwrap()
+            })
+            .collect()
+    };
+    let (first, second) = (dir.join("first"), dir.join("second"));
+    for record in [&first, &second, &second] {
+        let out = ballot(&["run", &schedule, "--record", record.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    }
+    assert_eq!(files(&first), files(&second), "the same seed, the same node files");
+    let meta: serde_json::Value =
+        serde_json::from_str(files(&first)[0].lines().next().unwrap()).unwrap();
+    assert_eq!((meta["kind"].as_str(), meta["source"].as_str()), (Some("meta"), Some("node")));
+    let paths: Vec<String> = (0..3)
+        .map(|n| first.join(format!("node-{n}-history.jsonl")).to_str().unwrap().to_string())
+        .collect();
+    let mut args = vec!["diagnose", "--json"];
+    args.extend(paths.iter().map(String::as_str));
+    let found = json_of(&ballot(&args));
+    let findings = found["findings"].as_array().unwrap();
+    assert!(!findings.is_empty(), "{found:#}");
+    for f in findings {
+        let causes: Vec<&str> =
+            f["causes"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+        assert!(causes.contains(&"paused_leader"), "{found:#}");
+    }
+    let events =
+        ballot(&["run", &schedule, "--world", "events", "--record", first.to_str().unwrap()]);
+    assert_bad_input(&events, "--record is for the turmoil and processes worlds");
+    let _ = std::fs::remove_dir_all(&dir);
+}

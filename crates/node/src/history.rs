@@ -38,6 +38,11 @@ pub fn wall_ms() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
 
+/// Where a history reads its `wall_ms`, milliseconds since the Unix epoch: [`wall_ms`] on a
+/// real machine, a simulation's own time in a simulated one (whose files must be the same
+/// byte for byte on every run of a seed).
+pub type WallClock = Arc<dyn Fn() -> f64 + Send + Sync>;
+
 /// Whether the file's last byte is a newline.
 fn ends_with_newline(path: &Path) -> io::Result<bool> {
     use std::io::{Read, Seek, SeekFrom};
@@ -167,6 +172,8 @@ impl Seen {
 pub struct HistoryWriter {
     /// The node's own clock: `t_ms` and a lease's end are read on it, as the core reads them.
     clock: Arc<dyn Clock>,
+    /// The wall clock each line's `wall_ms` is read on.
+    wall: WallClock,
     /// Member id to index.
     index: BTreeMap<NodeId, usize>,
     out: Output,
@@ -193,7 +200,7 @@ impl HistoryWriter {
         clock: Arc<dyn Clock>,
         max_bytes: u64,
     ) -> io::Result<HistoryWriter> {
-        Self::open(path, config, clock, max_bytes, false)
+        Self::open(path, config, clock, Arc::new(wall_ms), max_bytes, false)
     }
 
     /// As [`HistoryWriter::create`], but each event is written to the operating system before
@@ -207,13 +214,25 @@ impl HistoryWriter {
         clock: Arc<dyn Clock>,
         max_bytes: u64,
     ) -> io::Result<HistoryWriter> {
-        Self::open(path, config, clock, max_bytes, true)
+        Self::open(path, config, clock, Arc::new(wall_ms), max_bytes, true)
+    }
+
+    /// As [`HistoryWriter::create_write_through`], with `wall_ms` read on `wall` and no bound
+    /// on the file: a simulated node's own file, as `ballot node` would have written it.
+    pub fn create_simulated(
+        path: &Path,
+        config: &NodeConfig,
+        clock: Arc<dyn Clock>,
+        wall: WallClock,
+    ) -> io::Result<HistoryWriter> {
+        Self::open(path, config, clock, wall, u64::MAX / 2, true)
     }
 
     fn open(
         path: &Path,
         config: &NodeConfig,
         clock: Arc<dyn Clock>,
+        wall: WallClock,
         max_bytes: u64,
         write_through: bool,
     ) -> io::Result<HistoryWriter> {
@@ -229,6 +248,7 @@ impl HistoryWriter {
             dropped: dropped.clone(),
             reported: 0,
             full: false,
+            wall: wall.clone(),
         };
         if written > 0 && !ends_with_newline(path)? {
             // The last run was killed mid-line: start this one on a line of its own.
@@ -244,7 +264,7 @@ impl HistoryWriter {
                 "node": index.get(&config.id),
                 "members": config.members.iter().map(|(id, addr)| json!({"id": id.0, "addr": addr.to_string()})).collect::<Vec<_>>(),
                 "config": config.core,
-                "wall_ms": wall_ms(),
+                "wall_ms": wall(),
                 "peers_period_ms": PEERS_PERIOD_MS,
             });
             sink.line(&meta.to_string())?;
@@ -259,7 +279,7 @@ impl HistoryWriter {
                 .spawn(move || sink.run(lines))?;
             (Output::Queue(queue), Some(thread))
         };
-        Ok(HistoryWriter { clock, index, out, dropped, seen: Mutex::default(), thread })
+        Ok(HistoryWriter { clock, wall, index, out, dropped, seen: Mutex::default(), thread })
     }
 
     /// Stops: what is queued is written and the file flushed before this returns. (Dropping
@@ -287,7 +307,7 @@ impl HistoryWriter {
         let ix = |id: Option<NodeId>| id.map_or(Value::Null, |id| self.index(id));
         Some(match event {
             NodeEvent::Started { hard_state, log_len, log_terms } => {
-                seen.start(t_ms, wall_ms());
+                seen.start(t_ms, (self.wall)());
                 seen.term = hard_state.term.0;
                 let runs: Vec<[u64; 2]> = log_terms.iter().map(|(t, k)| [t.0, *k]).collect();
                 json!({"kind": "start", "term": hard_state.term.0, "voted_for": ix(hard_state.voted_for), "log_len": log_len, "log_terms": runs})
@@ -384,7 +404,7 @@ impl Observer for HistoryWriter {
     fn event(&self, node: NodeId, event: &NodeEvent) {
         let t_ms = self.clock.now_ms() as f64;
         let mut seen = self.seen.lock().expect("history lock");
-        if let Some(summary) = seen.summary_due(t_ms, wall_ms) {
+        if let Some(summary) = seen.summary_due(t_ms, &*self.wall) {
             self.write(summary, node, t_ms);
         }
         if let Some(line) = self.fields(event, t_ms, &mut seen) {
@@ -397,7 +417,7 @@ impl HistoryWriter {
     /// Writes `line`, an event of `node` at `t_ms` of its clock.
     fn write(&self, mut line: Value, node: NodeId, t_ms: f64) {
         line["t_ms"] = json!(t_ms);
-        line["wall_ms"] = json!(wall_ms());
+        line["wall_ms"] = json!((self.wall)());
         line["node"] = self.index(node);
         match &self.out {
             Output::Queue(queue) => match queue.try_send(line.to_string()) {
@@ -428,6 +448,8 @@ struct Sink {
     reported: u64,
     /// The file reached its bound: every line from now on is dropped.
     full: bool,
+    /// The wall clock a `dropped` line's `wall_ms` is read on.
+    wall: WallClock,
 }
 
 impl Sink {
@@ -464,8 +486,7 @@ impl Sink {
         }
         let dropped = self.dropped.load(Ordering::Relaxed);
         if dropped > self.reported {
-            let note =
-                json!({"kind": "dropped", "events": dropped - self.reported, "wall_ms": wall_ms()});
+            let note = json!({"kind": "dropped", "events": dropped - self.reported, "wall_ms": (self.wall)()});
             if let Ok(true) = self.line(&note.to_string()) {
                 self.reported = dropped;
             }
@@ -476,7 +497,7 @@ impl Sink {
                 self.full = true;
                 let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
                 let events = dropped - self.reported;
-                let note = json!({"kind": "dropped", "events": events, "full": true, "wall_ms": wall_ms()});
+                let note = json!({"kind": "dropped", "events": events, "full": true, "wall_ms": (self.wall)()});
                 self.reported = dropped;
                 let _ = writeln!(self.out, "{note}");
             }
@@ -493,8 +514,7 @@ impl Drop for Sink {
     fn drop(&mut self) {
         let dropped = self.dropped.load(Ordering::Relaxed);
         if dropped > self.reported {
-            let note =
-                json!({"kind": "dropped", "events": dropped - self.reported, "wall_ms": wall_ms()});
+            let note = json!({"kind": "dropped", "events": dropped - self.reported, "wall_ms": (self.wall)()});
             let _ = writeln!(self.out, "{note}");
         }
         let _ = self.out.flush();

@@ -56,7 +56,9 @@ pub use clock::{Clock, RateClock, Sleep, TokioClock, MAX_CLOCK_RATE, MIN_CLOCK_R
 pub use core::{Batch, ElectionCore, Envelope, MessageKind};
 pub use driver::{Node, NodeError};
 pub use events::{NoObserver, NodeEvent, Observer};
-pub use history::{wall_ms, HistoryWriter, HISTORY_FORMAT, PEERS_PERIOD_MS, VALUE_SHOWN_BYTES};
+pub use history::{
+    wall_ms, HistoryWriter, WallClock, HISTORY_FORMAT, PEERS_PERIOD_MS, VALUE_SHOWN_BYTES,
+};
 pub use machine::{Datagram, Finished, Flush, NodeConfig, NodeMachine, Write};
 pub use storage::{
     complete_now, write_atomic, DirLock, FileStorage, FileSystem, Owner, StdFileSystem, Storage,

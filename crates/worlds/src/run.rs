@@ -129,6 +129,26 @@ pub fn run_in(schedule: &Schedule, world: WorldName) -> Option<Run> {
     Some(run_on(&mut AnyWorld::build(world, spec)?, schedule))
 }
 
+/// Runs a (validated) schedule in the turmoil world as [`run`] does, with every node also
+/// writing its own history file into `dir` (`node-<i>-history.jsonl`, as `ballot node` writes
+/// it; see [`ClusterBuilder::node_files`](crate::world::ClusterBuilder::node_files)); `None`
+/// if this build cannot run the schedule's core.
+pub fn run_recorded(schedule: &Schedule, dir: &std::path::Path) -> Option<Run> {
+    let core = schedule.cluster.core;
+    if !core.available() {
+        return None;
+    }
+    let mut cluster = crate::world::ClusterBuilder::new(schedule.cluster.nodes)
+        .election_core(core)
+        .core(schedule.cluster.core_config())
+        .network(schedule.network.clone())
+        .disk(schedule.disk.clone())
+        .seed(schedule.seed)
+        .node_files(dir.to_path_buf())
+        .build();
+    Some(run_on(&mut cluster, schedule))
+}
+
 /// A run on real node processes: its judged history, and a line for each node that exited
 /// on its own.
 pub fn run_processes(

@@ -7,7 +7,7 @@ use super::sim_io::{sim_now_ms, NetConditions, NodeControl, SimClock, SimFs, Sim
 use crate::seed::derive_seed;
 use ballot_core::{Config, NodeId, Raft};
 use ballot_judge::history::{EventKind, History};
-use ballot_node::{ElectionCore, FileStorage, Node, NodeConfig, NodeHandle};
+use ballot_node::{ElectionCore, FileStorage, HistoryWriter, Node, NodeConfig, NodeHandle};
 use ballot_schedule::faults::{self, Conditions, Op, Timing};
 use ballot_schedule::CoreName;
 use ballot_schedule::{DiskSpec, NetworkSpec, NodeRef, Step};
@@ -16,6 +16,7 @@ use rand::SeedableRng;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
@@ -25,6 +26,8 @@ use turmoil::Sim;
 const PORT: u16 = 7000;
 /// Where each node keeps its state file on its simulated disk.
 const STATE_DIR: &str = "/ballot";
+/// The simulation's wall clock at its start, milliseconds since the Unix epoch.
+const EPOCH_MS: f64 = 1_700_000_000_000.0;
 /// Datagrams of other clusters are dropped.
 const CLUSTER_ID: u64 = 0xba110;
 
@@ -39,6 +42,8 @@ pub struct ClusterBuilder {
     network: NetworkSpec,
     disk: DiskSpec,
     seed: u64,
+    /// Where each node's own history file goes, if anywhere.
+    node_files: Option<PathBuf>,
 }
 
 impl ClusterBuilder {
@@ -53,6 +58,7 @@ impl ClusterBuilder {
             network: NetworkSpec::default(),
             disk: DiskSpec::default(),
             seed: 0,
+            node_files: None,
         }
     }
 
@@ -106,13 +112,22 @@ impl ClusterBuilder {
         self
     }
 
+    /// Has every node also write its own history file, `node-<i>-history.jsonl` in `dir`, as
+    /// `ballot node` writes it (on the node's simulated clock, with the simulation's time as
+    /// the wall clock): what a diagnosis from the nodes' files alone reads. The files are
+    /// appended to across restarts, and must not exist before.
+    pub fn node_files(mut self, dir: PathBuf) -> Self {
+        self.node_files = Some(dir);
+        self
+    }
+
     /// Registers every node with a fresh simulation.
     pub fn build(self) -> Cluster {
         let [min, max] = self.network.latency_ms;
         let mut builder = turmoil::Builder::new();
         builder
             .rng_seed(self.seed)
-            .epoch(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
+            .epoch(UNIX_EPOCH + Duration::from_millis(EPOCH_MS as u64))
             .simulation_duration(Duration::from_secs(u64::MAX / 4))
             .tick_duration(Duration::from_millis(1))
             .min_message_latency(Duration::from_millis(min))
@@ -151,6 +166,10 @@ impl ClusterBuilder {
                 seed: self.seed,
                 net: net.clone(),
                 history: history.clone(),
+                node_file: self
+                    .node_files
+                    .as_ref()
+                    .map(|d| d.join(format!("node-{i}-history.jsonl"))),
             };
             sim.host(name.as_str(), move || host.clone().run());
             nodes.push(slot);
@@ -179,6 +198,8 @@ struct HostSpec {
     seed: u64,
     net: Arc<NetConditions>,
     history: Arc<Mutex<History>>,
+    /// The node's own history file, if the run keeps one.
+    node_file: Option<PathBuf>,
 }
 
 impl HostSpec {
@@ -221,10 +242,20 @@ impl HostSpec {
         let storage =
             FileStorage::new(SimFs(self.slot.control.clone()), format!("{STATE_DIR}/state"));
         let clock = Arc::new(SimClock(self.slot.control.clone()));
+        let node_file = match &self.node_file {
+            Some(path) => Some(HistoryWriter::create_simulated(
+                path,
+                &config,
+                clock.clone(),
+                Arc::new(|| EPOCH_MS + sim_now_ms()),
+            )?),
+            None => None,
+        };
         let recorder = Arc::new(Recorder {
             history: self.history.clone(),
             time: self.slot.control.clone(),
             last_ack: Mutex::new(None),
+            node_file,
         });
         let core = self.election_core;
         let host = Host { spec: self, config, transport, storage, clock, recorder };

@@ -4,7 +4,7 @@ use super::local_clock::NodeTime;
 use ballot_core::NodeId;
 use ballot_judge::history::{EventKind, Heard, History};
 use ballot_node::VALUE_SHOWN_BYTES;
-use ballot_node::{NodeEvent, Observer};
+use ballot_node::{HistoryWriter, NodeEvent, Observer};
 use std::sync::{Arc, Mutex};
 
 /// The observer a simulated node reports to.
@@ -14,6 +14,8 @@ pub(crate) struct Recorder {
     pub(crate) time: Arc<dyn NodeTime>,
     /// The last AppendEntries success this incarnation recorded: (term, index).
     pub(crate) last_ack: Mutex<Option<(u64, u64)>>,
+    /// The node's own file, as `ballot node` writes it, when the run keeps one.
+    pub(crate) node_file: Option<HistoryWriter>,
 }
 
 fn index(id: NodeId) -> usize {
@@ -22,6 +24,9 @@ fn index(id: NodeId) -> usize {
 
 impl Observer for Recorder {
     fn event(&self, node: NodeId, event: &NodeEvent) {
+        if let Some(file) = &self.node_file {
+            file.event(node, event);
+        }
         let t = self.time.sim_ms();
         let n = index(node);
         let mut history = self.history.lock().expect("history lock");

@@ -45,14 +45,29 @@ pub(crate) struct RunArgs {
     /// failed (a reproduction rate).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) repeat: u64,
-    /// Processes world: copy each node's history and output and the proxy's log of every
-    /// datagram's fate here (one directory per run with `--repeat`). A failing run with
-    /// `--artifact` keeps them beside the artifact without it.
+    /// Keep each node's own history file here, `node-<i>-history.jsonl`, as `ballot node`
+    /// writes it. Processes world: also each node's output and the proxy's log of every
+    /// datagram's fate (one directory per run with `--repeat`); a failing run with
+    /// `--artifact` keeps them beside the artifact without it. Turmoil world: the files are
+    /// written on the simulated clocks, the same for the same seed.
     #[arg(long, value_name = "DIR")]
     pub(crate) record: Option<PathBuf>,
     /// Processes world, with `--repeat`: stop at the first run that violates a property.
     #[arg(long)]
     pub(crate) stop_on_violation: bool,
+}
+
+/// Makes `dir` ready for a run's record: writable, and without the node files of an earlier
+/// run (a simulated node appends to its file across restarts).
+fn prepare_record(dir: &std::path::Path, nodes: usize) -> std::io::Result<()> {
+    crate::cli::check_output_dir(dir)?;
+    for i in 0..nodes {
+        match std::fs::remove_file(dir.join(format!("node-{i}-history.jsonl"))) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Runs the schedule (twice with `--check-determinism`), writes what was asked for, prints
@@ -73,24 +88,34 @@ pub(crate) fn run(args: RunArgs) -> ExitCode {
     ) {
         return bad_input(e);
     }
-    if args.world == WorldName::Processes {
-        if let Some(record) = &args.record {
-            if let Err(e) = crate::cli::check_output_dir(record) {
-                return bad_input(format!("--record {}: cannot write here: {e}", record.display()));
-            }
+    if let Some(record) = &args.record {
+        if args.world == WorldName::Events {
+            return bad_input(
+                "--record is for the turmoil and processes worlds (the events world runs no \
+                 node files)",
+            );
         }
+        if let Err(e) = prepare_record(record, schedule.cluster.nodes) {
+            return bad_input(format!("--record {}: cannot write here: {e}", record.display()));
+        }
+    }
+    if args.world == WorldName::Processes {
         return processes::run(args, schedule);
     }
-    if args.repeat > 1 || args.record.is_some() {
-        return bad_input(
-            "--repeat and --record are for the processes world (a simulated run is deterministic)",
-        );
+    if args.repeat > 1 {
+        return bad_input("--repeat is for the processes world (a simulated run is deterministic)");
     }
     out.info(&format!("seed: {}", schedule.seed));
     let run = |s: &crate::Schedule| {
         crate::run::run_in(s, args.world).expect("fixture cores were handed over above")
     };
-    let result = run(&schedule);
+    let result = match &args.record {
+        Some(dir) => crate::run::run_recorded(&schedule, dir).expect("handed over above"),
+        None => run(&schedule),
+    };
+    if let Some(dir) = &args.record {
+        out.info(&format!("node files: {}", dir.display()));
+    }
     if args.check_determinism {
         let again = run(&schedule);
         if again.history_jsonl() != result.history_jsonl() {

@@ -265,6 +265,7 @@ impl<C: ElectionCore> EventNode for CoreNode<C> {
             history: self.history.clone(),
             time: self.time.clone(),
             last_ack: Mutex::new(None),
+            node_file: None,
         });
         let config = NodeConfig { seed: (self.seed_of)(incarnation), ..self.config.clone() };
         let owner = Owner { cluster_id: config.cluster_id, node: config.id };
