@@ -42,6 +42,8 @@ pub struct Envelope {
 pub enum MessageKind {
     /// A leader's AppendEntries (heartbeat or entries).
     AppendEntries,
+    /// A candidate's request for a vote, or a pre-candidate's for a pre-vote.
+    VoteRequest,
     /// An answer to a (pre-)vote request.
     VoteAnswer {
         /// The term the answer carries.
@@ -193,13 +195,14 @@ impl ElectionCore for Raft {
     fn envelope(msg: &Message) -> Envelope {
         let kind = match msg.body {
             Body::AppendEntries { .. } => MessageKind::AppendEntries,
+            Body::RequestVote { .. } => MessageKind::VoteRequest,
             Body::RequestVoteResponse { pre_vote, granted } => {
                 MessageKind::VoteAnswer { term: msg.term, granted, pre_vote }
             }
             Body::AppendEntriesResponse { success, index, .. } => {
                 MessageKind::AppendAnswer { term: msg.term, success, index }
             }
-            _ => MessageKind::Other,
+            Body::TimeoutNow { .. } => MessageKind::Other,
         };
         Envelope { from: msg.from, to: msg.to, kind }
     }

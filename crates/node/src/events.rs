@@ -88,8 +88,8 @@ pub enum NodeEvent {
     Received {
         /// Sender.
         from: NodeId,
-        /// It was an AppendEntries (a heartbeat, or entries).
-        append_entries: bool,
+        /// What kind of message it was.
+        kind: crate::MessageKind,
         /// After handling it, the node follows the sender as its leader (an AppendEntries
         /// of a stale term, say, leaves it following no one).
         from_leader: bool,
@@ -98,6 +98,8 @@ pub enum NodeEvent {
     Sent {
         /// Recipient.
         to: NodeId,
+        /// What kind of message it was.
+        kind: crate::MessageKind,
     },
     /// An incoming datagram was dropped.
     Dropped {

@@ -13,6 +13,7 @@
 use crate::clock::Clock;
 use crate::events::{NodeEvent, Observer};
 use crate::machine::NodeConfig;
+use crate::MessageKind;
 use ballot_core::NodeId;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -94,6 +95,13 @@ struct PeerCount {
     last_heard: Option<f64>,
     /// The longest time without a message from it in this period, milliseconds.
     longest_silence: f64,
+    /// The requests it has not answered yet, by kind (AppendEntries, vote request): when
+    /// the oldest went (`t_ms`), and whether another of its kind went after it.
+    awaiting: [Option<(f64, bool)>; 2],
+    /// Round trips measured in this period, milliseconds: from a request to the answer, when
+    /// that request was the only one in flight (so that the answer is surely its own; with
+    /// the member's save, as the sender waits for it).
+    round_trips: Vec<f64>,
 }
 
 impl PeerCount {
@@ -129,14 +137,24 @@ impl Seen {
             .iter_mut()
             .map(|(&node, count)| {
                 let longest = count.longest_silence.max(count.silent_for(from, t_ms));
-                let summary = json!({
+                let mut summary = json!({
                     "node": node,
                     "sent": count.sent,
                     "heard": count.heard,
                     "last_heard_ms": count.last_heard.map(|h| t_ms - h),
                     "longest_silence_ms": longest,
                 });
-                *count = PeerCount { last_heard: count.last_heard, ..PeerCount::default() };
+                if !count.round_trips.is_empty() {
+                    let rtts = &mut count.round_trips;
+                    rtts.sort_by(f64::total_cmp);
+                    let (median, max) = (rtts[rtts.len() / 2], rtts[rtts.len() - 1]);
+                    summary["round_trip_ms"] = json!({"median": median, "max": max});
+                }
+                *count = PeerCount {
+                    last_heard: count.last_heard,
+                    awaiting: count.awaiting,
+                    ..PeerCount::default()
+                };
                 summary
             })
             .collect();
@@ -153,18 +171,34 @@ impl Seen {
         Some(v)
     }
 
-    /// A message went to member `peer`.
-    fn sent(&mut self, peer: usize) {
-        self.peers.entry(peer).or_default().sent += 1;
+    /// A message of `kind` went to member `peer` at `t_ms`.
+    fn sent(&mut self, peer: usize, kind: MessageKind, t_ms: f64) {
+        let count = self.peers.entry(peer).or_default();
+        count.sent += 1;
+        let request = match kind {
+            MessageKind::AppendEntries => 0,
+            MessageKind::VoteRequest => 1,
+            _ => return,
+        };
+        let awaiting = &mut count.awaiting[request];
+        *awaiting = Some(awaiting.map_or((t_ms, false), |(at, _)| (at, true)));
     }
 
-    /// A message from member `peer` was accepted at `t_ms`.
-    fn heard_from(&mut self, peer: usize, t_ms: f64) {
+    /// A message of `kind` from member `peer` was accepted at `t_ms`.
+    fn heard_from(&mut self, peer: usize, kind: MessageKind, t_ms: f64) {
         let from = self.period_from.unwrap_or(t_ms);
         let count = self.peers.entry(peer).or_default();
         count.longest_silence = count.longest_silence.max(count.silent_for(from, t_ms));
         count.heard += 1;
         count.last_heard = Some(t_ms);
+        let request = match kind {
+            MessageKind::AppendAnswer { .. } => 0,
+            MessageKind::VoteAnswer { .. } => 1,
+            _ => return,
+        };
+        if let Some((sent, false)) = count.awaiting[request].take() {
+            count.round_trips.push(t_ms - sent);
+        }
     }
 }
 
@@ -376,18 +410,18 @@ impl HistoryWriter {
             NodeEvent::Shutdown => json!({"kind": "stop"}),
             NodeEvent::Stalled { late_ms } => json!({"kind": "stall", "late_ms": late_ms}),
             NodeEvent::Stopped { error } => json!({"kind": "stopped", "error": error}),
-            NodeEvent::Received { from, append_entries, from_leader } => {
+            NodeEvent::Received { from, kind, from_leader } => {
                 if let Some(&i) = self.index.get(from) {
-                    seen.heard_from(i, t_ms);
-                    if *append_entries && *from_leader {
+                    seen.heard_from(i, *kind, t_ms);
+                    if *kind == MessageKind::AppendEntries && *from_leader {
                         seen.heard = Some((i, t_ms));
                     }
                 }
                 return None;
             }
-            NodeEvent::Sent { to } => {
+            NodeEvent::Sent { to, kind } => {
                 if let Some(&i) = self.index.get(to) {
-                    seen.sent(i);
+                    seen.sent(i, *kind, t_ms);
                 }
                 return None;
             }
@@ -569,7 +603,7 @@ mod tests {
                 NodeId(9),
                 &NodeEvent::Role { role: Role::Leader, term: Term(4), leader: Some(NodeId(9)) },
             );
-            writer.event(NodeId(9), &NodeEvent::Sent { to: NodeId(4) });
+            writer.event(NodeId(9), &NodeEvent::Sent { to: NodeId(4), kind: MessageKind::Other });
             writer.close();
         }
         // A run killed mid-line: the next one starts on a line of its own.
@@ -677,7 +711,8 @@ mod tests {
 
     /// Once a period has passed, the next event brings a `peers` summary first: per member,
     /// messages sent and heard, how long since it was last heard and the longest silence
-    /// (from the period's start when nothing came before); and the datagrams dropped. The
+    /// (from the period's start when nothing came before), the round trips of the requests
+    /// it answered alone in flight (median and longest); and the datagrams dropped. The
     /// counts start again; a new run starts a new period. Sends and receives write nothing
     /// else.
     #[test]
@@ -694,15 +729,24 @@ mod tests {
         };
         let hs = HardState { term: Term(1), voted_for: None };
         at(0, NodeEvent::Started { hard_state: hs, log_len: 0, log_terms: vec![] });
-        let heard =
-            || NodeEvent::Received { from: NodeId(4), append_entries: true, from_leader: true };
-        at(100, heard());
-        at(400, heard());
-        at(450, NodeEvent::Sent { to: NodeId(4) });
+        let answer = MessageKind::AppendAnswer { term: Term(1), success: true, index: 0 };
+        let received = |is_answer: bool| NodeEvent::Received {
+            from: NodeId(4),
+            kind: if is_answer { answer } else { MessageKind::AppendEntries },
+            from_leader: !is_answer,
+        };
+        let sent = |request: bool| NodeEvent::Sent {
+            to: NodeId(4),
+            kind: if request { MessageKind::AppendEntries } else { MessageKind::Other },
+        };
+        at(50, sent(true));
+        at(100, received(true));
+        at(400, received(false));
+        at(450, sent(true));
         at(500, NodeEvent::Dropped { reason: "bad_magic" });
-        at(999, NodeEvent::Sent { to: NodeId(4) });
+        at(999, sent(true));
         assert_eq!(lines(&path).len(), 2, "the meta line and the start, no summary yet");
-        at(1_200, NodeEvent::Sent { to: NodeId(4) });
+        at(1_200, sent(false));
         let written = lines(&path);
         assert_eq!(written[0]["peers_period_ms"], PEERS_PERIOD_MS);
         let summary = &written[2];
@@ -715,27 +759,33 @@ mod tests {
         let peer = &summary["peers"][0];
         assert_eq!(
             (peer["node"].as_u64(), peer["sent"].as_u64(), peer["heard"].as_u64()),
-            (Some(0), Some(2), Some(2))
+            (Some(0), Some(3), Some(2))
         );
         assert_eq!(
             (peer["last_heard_ms"].as_f64(), peer["longest_silence_ms"].as_f64()),
             (Some(800.0), Some(800.0))
         );
-        at(2_300, NodeEvent::Sent { to: NodeId(4) });
+        // The request of 50 ms answered at 100, alone in flight; those of 450 and 999 not yet.
+        assert_eq!(peer["round_trip_ms"], serde_json::json!({"median": 50.0, "max": 50.0}));
+        at(1_500, received(true));
+        at(2_300, sent(false));
         let second = &lines(&path)[3];
         let peer = &second["peers"][0];
         assert_eq!(
             (peer["sent"].as_u64(), peer["heard"].as_u64()),
-            (Some(1), Some(0)),
+            (Some(1), Some(1)),
             "counted afresh"
         );
         assert_eq!(
             (peer["last_heard_ms"].as_f64(), peer["longest_silence_ms"].as_f64()),
-            (Some(1900.0), Some(1100.0))
+            (Some(800.0), Some(800.0))
         );
+        // Answered at 1,500 ms, with two requests in flight: whose answer it is cannot be
+        // told, and nothing is measured.
+        assert!(peer.get("round_trip_ms").is_none(), "{peer}");
         assert!(second.get("dropped").is_none());
         at(2_400, NodeEvent::Started { hard_state: hs, log_len: 0, log_terms: vec![] });
-        at(3_000, NodeEvent::Sent { to: NodeId(4) });
+        at(3_000, sent(false));
         assert_eq!(lines(&path).len(), 5, "a new run, a new period: {:?}", lines(&path));
     }
 }

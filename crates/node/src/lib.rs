@@ -47,6 +47,7 @@ mod driver;
 mod events;
 mod history;
 mod machine;
+mod slow_disk;
 mod storage;
 mod transport;
 pub mod wire;
@@ -60,6 +61,7 @@ pub use history::{
     wall_ms, HistoryWriter, WallClock, HISTORY_FORMAT, PEERS_PERIOD_MS, VALUE_SHOWN_BYTES,
 };
 pub use machine::{Datagram, Finished, Flush, NodeConfig, NodeMachine, Write};
+pub use slow_disk::{AddedLatency, DiskDelay, SlowDisk};
 pub use storage::{
     complete_now, write_atomic, DirLock, FileStorage, FileSystem, Owner, StdFileSystem, Storage,
     StorageError,

@@ -228,7 +228,6 @@ impl<C: ElectionCore> NodeMachine<C> {
             return true;
         }
         let from = envelope.from;
-        let append_entries = envelope.kind == MessageKind::AppendEntries;
         if let Err(e) = self.core.step(msg, now) {
             warn!(error = %e, "message refused");
             self.count_drop("refused");
@@ -236,7 +235,7 @@ impl<C: ElectionCore> NodeMachine<C> {
         }
         self.stats.lock().expect("stats lock").received += 1;
         let from_leader = self.core.soft_state().leader == Some(from);
-        let event = NodeEvent::Received { from, append_entries, from_leader };
+        let event = NodeEvent::Received { from, kind: envelope.kind, from_leader };
         self.observer.event(self.config.id, &event);
         matches!(envelope.kind, MessageKind::AppendEntries | MessageKind::AppendAnswer { .. })
     }
@@ -338,7 +337,7 @@ impl<C: ElectionCore> NodeMachine<C> {
                     let event = NodeEvent::AppendAnswered { leader: to, term, success, index };
                     self.observer.event(self.config.id, &event);
                 }
-                MessageKind::AppendEntries | MessageKind::Other => {}
+                MessageKind::AppendEntries | MessageKind::VoteRequest | MessageKind::Other => {}
             }
             let Some(&addr) = self.config.members.get(&to) else { continue };
             match wire::encode::<C>(self.config.cluster_id, &msg) {
@@ -349,7 +348,7 @@ impl<C: ElectionCore> NodeMachine<C> {
                 }
             }
             sent += 1;
-            self.observer.event(self.config.id, &NodeEvent::Sent { to });
+            self.observer.event(self.config.id, &NodeEvent::Sent { to, kind: envelope.kind });
         }
         self.stats.lock().expect("stats lock").sent += sent;
         out

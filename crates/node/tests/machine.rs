@@ -76,7 +76,8 @@ fn a_vote_leaves_only_after_the_write_that_records_it() {
     let persisted = seen.iter().position(|e| matches!(e, NodeEvent::Persisted { .. })).unwrap();
     let voted =
         seen.iter().position(|e| matches!(e, NodeEvent::Vote { granted: true, .. })).unwrap();
-    let sent = seen.iter().rposition(|e| matches!(e, NodeEvent::Sent { to: NodeId(2) })).unwrap();
+    let sent =
+        seen.iter().rposition(|e| matches!(e, NodeEvent::Sent { to: NodeId(2), .. })).unwrap();
     assert!(persisted < voted && voted < sent, "{seen:?}");
 }
 

@@ -413,6 +413,9 @@ impl ElectionCore for RaftRs03 {
             MessageType::MsgAppend | MessageType::MsgHeartbeat | MessageType::MsgSnapshot => {
                 MessageKind::AppendEntries
             }
+            MessageType::MsgRequestVote | MessageType::MsgRequestPreVote => {
+                MessageKind::VoteRequest
+            }
             MessageType::MsgRequestVoteResponse => vote_answer(false),
             MessageType::MsgRequestPreVoteResponse => vote_answer(true),
             MessageType::MsgAppendResponse => MessageKind::AppendAnswer {

@@ -24,6 +24,7 @@ pub fn envelope(msg: &Message) -> Envelope {
         MessageType::MsgAppend | MessageType::MsgHeartbeat | MessageType::MsgSnapshot => {
             MessageKind::AppendEntries
         }
+        MessageType::MsgRequestVote | MessageType::MsgRequestPreVote => MessageKind::VoteRequest,
         MessageType::MsgRequestVoteResponse => {
             MessageKind::VoteAnswer { term: Term(msg.term), granted: !msg.reject, pre_vote: false }
         }

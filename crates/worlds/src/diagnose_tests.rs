@@ -68,7 +68,7 @@ fn a_heartbeat_close_to_the_timeout_is_named() {
             "network":{"latency_ms":[1,100]},"duration_ms":8000,"steps":[]}"#,
     );
     let named = causes(&found, Symptom::FrequentElections);
-    assert_eq!(named, ["heartbeat_close_to_timeout"], "{found:#?}");
+    assert_eq!(named, ["heartbeat_too_long"], "{found:#?}");
 }
 
 /// A follower cut off without pre-vote raises its term until, healed, it deposes a leader

@@ -1,16 +1,19 @@
 //! `ballot node`: one real node over UDP, its state and its history in one directory, its
 //! leadership changes on stdout; SIGTERM or Ctrl-C shuts it down cleanly. Its own interface is
 //! stdin, one JSON command a line: `{"propose": "VALUE"}` (a client write; the outcome is
-//! printed), `{"transfer": ID}` (hand leadership to that member) and `{"clock_rate": RATE}`
-//! (run the node's clock at RATE × real time: drift on demand, for fault injection).
+//! printed), `{"transfer": ID}` (hand leadership to that member), `{"clock_rate": RATE}`
+//! (run the node's clock at RATE × real time: drift on demand, for fault injection) and
+//! `{"disk": {"write_ms": [MIN, MAX], "sync_ms": [MIN, MAX]}}` (add that much to every
+//! write and sync of its disk: a slow disk on demand).
 
 use super::bad_input;
 use crate::world::volatile::VolatileWrites;
 use ballot_core::{Config, NodeId};
 use ballot_node::{
-    DirLock, FileStorage, FileSystem, HistoryWriter, Node, NodeConfig, NodeHandle, RateClock,
-    StdFileSystem,
+    AddedLatency, DirLock, DiskDelay, FileStorage, FileSystem, HistoryWriter, Node, NodeConfig,
+    NodeHandle, RateClock, SlowDisk, StdFileSystem,
 };
+use ballot_schedule::MAX_DISK_MS;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -132,10 +135,12 @@ pub(crate) fn node(args: NodeArgs) -> ExitCode {
         .build()
         .expect("a tokio runtime");
     let served = runtime.block_on(async {
+        let (delay, seed) = (DiskDelay::default(), config.seed);
         if args.volatile_writes {
-            serve(VolatileWrites::default(), config, &args).await
+            let fs = SlowDisk::new(VolatileWrites::default(), delay.clone(), seed);
+            serve(fs, delay, config, &args).await
         } else {
-            serve(StdFileSystem, config, &args).await
+            serve(SlowDisk::new(StdFileSystem, delay.clone(), seed), delay, config, &args).await
         }
     });
     // The thread that reads stdin blocks in read(2) until a line or the end comes, and a
@@ -152,7 +157,13 @@ pub(crate) fn node(args: NodeArgs) -> ExitCode {
 }
 
 /// Runs the node on the file system `fs` until SIGTERM or Ctrl-C.
-async fn serve<F: FileSystem>(fs: F, mut config: NodeConfig, args: &NodeArgs) -> Result<(), Stop> {
+/// `delay` slows `fs` on command.
+async fn serve<F: FileSystem>(
+    fs: F,
+    delay: DiskDelay,
+    mut config: NodeConfig,
+    args: &NodeArgs,
+) -> Result<(), Stop> {
     let asked = config.members[&config.id];
     let socket = tokio::net::UdpSocket::bind(asked)
         .await
@@ -179,7 +190,7 @@ async fn serve<F: FileSystem>(fs: F, mut config: NodeConfig, args: &NodeArgs) ->
         id.0,
         args.dir.display()
     );
-    tokio::spawn(take_commands(handle.clone(), clock));
+    tokio::spawn(take_commands(handle.clone(), clock, delay));
     let task = tokio::spawn(node.run());
     let mut changes = handle.watch();
     // Both streams exist before the loop, so that a signal between two turns is not missed.
@@ -223,6 +234,31 @@ enum Command {
     Transfer(u64),
     /// Run the node's clock at this rate of real time.
     ClockRate(f64),
+    /// Add these latencies to every write and sync of the node's disk from now on.
+    Disk(DiskCommand),
+}
+
+/// `{"disk": {"write_ms": [MIN, MAX], "sync_ms": [MIN, MAX]}}`: latencies added to the
+/// disk's own, milliseconds (zero: its own speed), as a schedule's `disk` step gives them.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DiskCommand {
+    write_ms: [u64; 2],
+    sync_ms: [u64; 2],
+}
+
+impl DiskCommand {
+    /// The latencies, if each range is in order and at most [`MAX_DISK_MS`].
+    fn latency(&self) -> Result<AddedLatency, String> {
+        for (name, [min, max]) in [("write_ms", self.write_ms), ("sync_ms", self.sync_ms)] {
+            if min > max || max > MAX_DISK_MS {
+                return Err(format!(
+                    "disk {name} [{min}, {max}]: a range [min, max] of at most {MAX_DISK_MS} ms"
+                ));
+            }
+        }
+        Ok(AddedLatency { write_ms: self.write_ms, sync_ms: self.sync_ms })
+    }
 }
 
 /// The longest command line taken, bytes; a longer one is skipped as it streams past, so
@@ -233,7 +269,7 @@ const MAX_COMMAND_BYTES: usize = 64 << 10;
 const QUOTED_CHARS: usize = 80;
 
 /// The commands, for error messages.
-const COMMANDS: &str = r#"commands: {"propose": "VALUE"}, {"transfer": ID}, {"clock_rate": RATE}"#;
+const COMMANDS: &str = r#"commands: {"propose": "VALUE"}, {"transfer": ID}, {"clock_rate": RATE}, {"disk": {"write_ms": [MIN, MAX], "sync_ms": [MIN, MAX]}}"#;
 
 /// The next line of `input` (without its newline), at most [`MAX_COMMAND_BYTES`]: `Ok(None)`
 /// at the end, `Err(length)` for a longer line (read to its end and dropped).
@@ -278,7 +314,7 @@ fn quoted(line: &str) -> String {
 /// Reads commands from stdin until it ends; a line that is not a command (not JSON, not
 /// UTF-8, longer than [`MAX_COMMAND_BYTES`]) is reported on stderr in one short line and
 /// skipped, and the next is taken as usual.
-async fn take_commands(handle: NodeHandle, clock: Arc<RateClock>) {
+async fn take_commands(handle: NodeHandle, clock: Arc<RateClock>, delay: DiskDelay) {
     let mut input = tokio::io::BufReader::new(tokio::io::stdin());
     let mut number = 0u64;
     while let Ok(Some(line)) = next_line(&mut input).await {
@@ -324,6 +360,16 @@ async fn take_commands(handle: NodeHandle, clock: Arc<RateClock>) {
             }
             Ok(Command::ClockRate(rate)) => match clock.set_rate(rate) {
                 Ok(()) => println!("clock at {rate} x real time"),
+                Err(e) => eprintln!("error: stdin line {number}: {e}"),
+            },
+            Ok(Command::Disk(disk)) => match disk.latency() {
+                Ok(latency) => {
+                    delay.set(latency);
+                    println!(
+                        "disk slowed by {:?} ms a write, {:?} ms a sync",
+                        latency.write_ms, latency.sync_ms
+                    );
+                }
                 Err(e) => eprintln!("error: stdin line {number}: {e}"),
             },
             Err(e) => {

@@ -22,7 +22,11 @@ struct Disruption {
 }
 
 /// The conditions over `[from, to]`.
-fn during<'v>(views: &'v Views, from: f64, to: f64) -> impl Iterator<Item = &'v Conditions> {
+pub(super) fn during<'v>(
+    views: &'v Views,
+    from: f64,
+    to: f64,
+) -> impl Iterator<Item = &'v Conditions> {
     views.stretches().filter(move |(f, t, _)| *t > from && *f <= to).map(|(_, _, c)| c)
 }
 
@@ -236,17 +240,8 @@ fn causes_of(views: &Views, d: &Disruption, before: &[&Conditions], window: f64)
         let detail = format!("{lost}: heartbeats missed in a row");
         cause("message_loss", detail, "fix the network; pre-vote and check-quorum ride out loss, and a shorter heartbeat sends more per timeout");
     }
-    let latency = before.iter().map(|c| c.latency_ms[1]).max().unwrap_or(0);
-    if t.heartbeat_ms * 2 + t.round_trip_ms(latency) >= t.election_timeout_min_ms {
-        let detail = format!(
-            "a heartbeat every {} ms and a round trip of up to {} ms leave less than one more \
-             heartbeat before the {} ms minimum election timeout",
-            t.heartbeat_ms,
-            t.round_trip_ms(latency),
-            t.election_timeout_min_ms
-        );
-        let fix = format!("a shorter heartbeat ({RECOMMENDED_HEARTBEAT_MS} ms), or a minimum election timeout several round trips long");
-        cause("heartbeat_close_to_timeout", detail, &fix);
+    if let Some(cause) = timing_too_tight(views, before, from, d.t_ms) {
+        causes.push(cause);
     }
     if causes.is_empty() {
         causes.push(unexplained(
@@ -255,4 +250,57 @@ fn causes_of(views: &Views, d: &Disruption, before: &[&Conditions], window: f64)
         ));
     }
     causes
+}
+
+/// A heartbeat interval, or a minimum election timeout, that leaves no room for one late
+/// heartbeat: two heartbeats and a round trip (the fault record's latency, or what the nodes'
+/// summaries measured over `[from, to]`, whichever is longer) do not fit in the minimum
+/// election timeout. Named as the heartbeat when two heartbeats alone fill it.
+pub(super) fn timing_too_tight(
+    views: &Views,
+    before: &[&Conditions],
+    from: f64,
+    to: f64,
+) -> Option<Cause> {
+    let t = &views.setup().timing;
+    let latency = before.iter().map(|c| c.latency_ms[1]).max().unwrap_or(0);
+    let recorded = t.round_trip_ms(latency) as f64;
+    let measured = evidence::round_trip(views, from, to);
+    let (round_trip, whose) = match measured {
+        Some((rtt, n)) if rtt > recorded => {
+            (rtt, format!("a round trip of {rtt:.0} ms (the median of {n} measured in the nodes' peers summaries)"))
+        }
+        _ => (recorded, format!("a round trip of up to {recorded:.0} ms")),
+    };
+    let (heartbeat, min) = (t.heartbeat_ms as f64, t.election_timeout_min_ms as f64);
+    if 2.0 * heartbeat >= min {
+        return Some(Cause {
+            name: "heartbeat_too_long",
+            detail: format!(
+                "a heartbeat every {heartbeat:.0} ms leaves no room for one late heartbeat \
+                 before the {min:.0} ms minimum election timeout"
+            ),
+            fix: format!(
+                "a heartbeat of at most a third of the minimum election timeout ({:.0} ms; \
+                 {RECOMMENDED_HEARTBEAT_MS} ms with 150–300 ms timeouts)",
+                (min / 3.0).floor()
+            ),
+        });
+    }
+    if 2.0 * heartbeat + round_trip < min {
+        return None;
+    }
+    let wanted = ((2.0 * heartbeat + 3.0 * round_trip) / 10.0).ceil() * 10.0;
+    Some(Cause {
+        name: "timeouts_too_short",
+        detail: format!(
+            "{whose} and a heartbeat every {heartbeat:.0} ms leave less than one more \
+             heartbeat before the {min:.0} ms minimum election timeout"
+        ),
+        fix: format!(
+            "election timeouts of at least {wanted:.0}–{:.0} ms (two heartbeats and three round \
+             trips), or a network with shorter round trips",
+            2.0 * wanted
+        ),
+    })
 }

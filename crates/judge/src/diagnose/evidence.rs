@@ -31,10 +31,10 @@ pub(super) fn stall(views: &Views, node: usize, from: f64, to: f64) -> Option<St
         .max_by(|a, b| a.late_ms.total_cmp(&b.late_ms))
 }
 
-/// The slowest save any node recorded within `[from, to]`: (node, when it ended, how long
-/// it took), milliseconds.
-pub(super) fn slowest_save(views: &Views, from: f64, to: f64) -> Option<(usize, f64, f64)> {
-    views
+/// The saves the nodes recorded within `[from, to]`: the slowest (node, when it ended, how
+/// long it took) and the median of them all, milliseconds.
+pub(super) fn saves(views: &Views, from: f64, to: f64) -> Option<((usize, f64, f64), f64)> {
+    let mut saves: Vec<(usize, f64, f64)> = views
         .history()
         .events()
         .iter()
@@ -43,7 +43,9 @@ pub(super) fn slowest_save(views: &Views, from: f64, to: f64) -> Option<(usize, 
             EventKind::Persist { save_ms: Some(ms), .. } => Some((e.node?, e.t_ms, ms)),
             _ => None,
         })
-        .max_by(|a, b| a.2.total_cmp(&b.2))
+        .collect();
+    saves.sort_by(|a, b| a.2.total_cmp(&b.2));
+    Some((*saves.last()?, saves[saves.len() / 2].2))
 }
 
 /// The `peers` summaries of `node` whose period overlapped `[from, to]`, or came within
@@ -106,6 +108,20 @@ pub(super) fn loss(views: &Views, from: f64, to: f64) -> Option<(f64, u64)> {
     per_summary.sort_by(f64::total_cmp);
     let median = per_summary.get(per_summary.len() / 2).copied()?;
     (total >= MIN_MESSAGES_FOR_LOSS).then_some((median, total))
+}
+
+/// The round trip the nodes measured around `[from, to]` (their summaries over it and two
+/// periods on each side): the median of the members' median round trips, milliseconds, and
+/// how many went into it. Every node's summaries count, a follower's too: a follower that
+/// campaigned sent AppendEntries when it led.
+pub(super) fn round_trip(views: &Views, from: f64, to: f64) -> Option<(f64, usize)> {
+    let mut medians: Vec<f64> = (0..views.history().size())
+        .flat_map(|node| summaries(views, node, (from, to), 2.0))
+        .flat_map(|(_, _, peers)| peers.iter().filter_map(|p| p.round_trip_ms))
+        .map(|rtt| rtt.median)
+        .collect();
+    medians.sort_by(f64::total_cmp);
+    medians.get(medians.len() / 2).map(|m| (*m, medians.len()))
 }
 
 /// Fewer messages than this say nothing of loss (a period's edge moves a few).

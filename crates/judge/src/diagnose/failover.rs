@@ -191,6 +191,13 @@ pub(super) fn slow_failovers(views: &Views) -> Vec<Finding> {
             });
         }
         causes.extend(election_causes(views, &refusals, &f));
+        // Elections that failed one after another, on a timeout too short for the round
+        // trip: a candidate's timer fires before its votes come back.
+        if f.elections > 1 {
+            let during: Vec<_> = super::elections::during(views, lost, f.elected_ms).collect();
+            let tight = super::elections::timing_too_tight(views, &during, lost, f.elected_ms);
+            causes.extend(tight.filter(|c| c.name == "timeouts_too_short"));
+        }
         // Loss from the fault record, else (only then read) from the leaders' summaries.
         let loss = if f.loss > 0.0 {
             Some(format!(
@@ -215,15 +222,20 @@ pub(super) fn slow_failovers(views: &Views) -> Vec<Finding> {
                 fix: "fix the network: lost vote requests and answers cost a timeout each".into(),
             });
         }
-        // Every term and vote is synced before it is announced: a slow save is on the path.
-        let slow_save = evidence::slowest_save(views, lost, f.elected_ms)
-            .filter(|(_, _, ms)| *ms >= SLOW_SAVE_SHARE * gap.max(t.heartbeat_ms as f64));
-        if let Some((node, at, ms)) = slow_save {
+        // Every term and vote is synced before it is announced: a slow save is on the path,
+        // two of them (the candidate's, then each voter's) on every election's.
+        let slow_save =
+            evidence::saves(views, lost, f.elected_ms).filter(|((_, _, slowest), median)| {
+                *slowest >= SLOW_SAVE_SHARE * gap.max(t.heartbeat_ms as f64)
+                    || 4.0 * median >= t.election_timeout_min_ms as f64
+            });
+        if let Some(((node, at, ms), median)) = slow_save {
             causes.push(Cause {
                 name: "slow_disk",
                 detail: format!(
-                    "node {node}'s save ending at {at:.0} ms took {ms:.0} ms: every term and \
-                     vote is synced before it is announced"
+                    "node {node}'s save ending at {at:.0} ms took {ms:.0} ms (the median save \
+                     then {median:.0} ms): every term and vote is synced before it is announced, \
+                     two saves on each election's path"
                 ),
                 fix: "a faster disk, or one no other writer shares (its sync latency is on \
                       every election's path); no timing setting makes a save faster"

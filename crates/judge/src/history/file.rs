@@ -249,6 +249,10 @@ fn check_event(event: &Event, nodes: usize) -> Result<(), String> {
         for p in peers {
             check_time("longest_silence_ms", p.longest_silence_ms)?;
             p.last_heard_ms.map_or(Ok(()), |ms| check_time("last_heard_ms", ms))?;
+            if let Some(rtt) = p.round_trip_ms {
+                check_time("round_trip_ms.median", rtt.median)?;
+                check_time("round_trip_ms.max", rtt.max)?;
+            }
         }
     }
     if let EventKind::Start { log_len, log_terms, .. } = &event.kind {

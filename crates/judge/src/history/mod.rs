@@ -204,6 +204,20 @@ pub struct PeerTraffic {
     pub last_heard_ms: Option<f64>,
     /// The longest time in the period without a message from it, milliseconds.
     pub longest_silence_ms: f64,
+    /// Round trips of the AppendEntries sent to it in the period, when it answered any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round_trip_ms: Option<RoundTrip>,
+}
+
+/// Round trips measured over a `peers` summary's period: from an AppendEntries to the first
+/// answer after it (the member's save included; a lost message counts until one is answered).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoundTrip {
+    /// The median, milliseconds.
+    pub median: f64,
+    /// The longest, milliseconds.
+    pub max: f64,
 }
 
 impl EventKind {

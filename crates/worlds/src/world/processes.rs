@@ -216,6 +216,9 @@ impl ProcessCluster {
         if self.conditions.clock_rates[i] != 1.0 {
             self.command(i, &serde_json::json!({"clock_rate": self.conditions.clock_rates[i]}));
         }
+        if self.conditions.disk.write_ms[1] > 0 || self.conditions.disk.sync_ms[1] > 0 {
+            self.command(i, &disk_command(&self.conditions.disk));
+        }
         Ok(())
     }
 
@@ -402,6 +405,9 @@ impl World for ProcessCluster {
             if before.clock_rates[i] != self.conditions.clock_rates[i] && self.conditions.up[i] {
                 self.command(i, &serde_json::json!({"clock_rate": self.conditions.clock_rates[i]}));
             }
+            if before.disk != self.conditions.disk && self.conditions.up[i] {
+                self.command(i, &disk_command(&self.conditions.disk));
+            }
         }
         self.set_links();
         match &op {
@@ -480,4 +486,9 @@ fn die_with_parent(command: &mut Command) {
             });
         }
     }
+}
+
+/// The command that slows a node's disk by `disk`'s latencies (on top of the machine's own).
+fn disk_command(disk: &ballot_schedule::DiskSpec) -> serde_json::Value {
+    serde_json::json!({"disk": {"write_ms": disk.write_ms, "sync_ms": disk.sync_ms}})
 }

@@ -4,7 +4,7 @@ use super::local_clock::NodeTime;
 use ballot_core::NodeId;
 use ballot_judge::history::{EventKind, Heard, History};
 use ballot_node::VALUE_SHOWN_BYTES;
-use ballot_node::{HistoryWriter, NodeEvent, Observer};
+use ballot_node::{HistoryWriter, MessageKind, NodeEvent, Observer};
 use std::sync::{Arc, Mutex};
 
 /// The observer a simulated node reports to.
@@ -95,7 +95,7 @@ impl Observer for Recorder {
             }
             // The core's own view, not the history's: within one turn's backlog the role
             // events of the batch are not recorded yet.
-            NodeEvent::Received { from, append_entries: true, from_leader: true } => {
+            NodeEvent::Received { from, kind: MessageKind::AppendEntries, from_leader: true } => {
                 let heard = Heard { from: index(*from), t_ms: t, local_ms: self.time.local_ms() };
                 history.heard_leader(n, heard);
                 return;
