@@ -81,8 +81,8 @@ soak:
 history-cost: build
 	python3 scripts/history-cost.py $(or $(PHASE_S),10) $(or $(RATE),100)
 
-## How often diagnose names the right cause from real nodes' own files: scenarios of known
-## cause on `ballot node` processes, scored right, wrong or missed (docs/diagnose.md); exit 1
+## How often diagnose names the right cause from the nodes' own files: scenarios of known
+## cause in the simulator and on `ballot node` processes, scored right, wrong or missed (docs/diagnose.md); exit 1
 ## under 9 in 10: make diagnose-matrix [QUICK=1] (QUICK: the 3-node scenarios only).
 diagnose-matrix: build
 	python3 scripts/diagnose-matrix.py $(if $(QUICK),--quick)

@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
-"""How often `ballot diagnose` names the right cause from a real cluster's own files: each
-scenario below, whose cause is known because the schedule causes it, runs on real `ballot
-node` processes (`ballot run --world processes --record`), and `ballot diagnose` reads only
-the nodes' history files (no fault record). A scenario is right when the expected symptom
-is found and every finding names the expected cause; missed when the symptom is not found;
-wrong otherwise. Healthy scenarios are right when nothing is found.
+"""How often `ballot diagnose` names the right cause from a cluster's own files: each
+scenario below, whose cause is known because the schedule causes it, runs in two places,
+in the simulator (`ballot run --world turmoil --record`: real nodes on turmoil, each writing
+its own file as `ballot node` does) and on real `ballot node` processes (`ballot run --world
+processes --record`), and `ballot diagnose` reads only the nodes' history files (no fault
+record). A scenario is right when the expected symptom is found and every finding names the
+expected cause; missed when the symptom is not found; wrong otherwise. Healthy scenarios are
+right when nothing is found.
 
-    python3 scripts/diagnose-matrix.py [--quick] [--json]   # make diagnose-matrix
+    python3 scripts/diagnose-matrix.py [--quick] [--world turmoil|processes] [--json]
+    # make diagnose-matrix
 
---quick runs one scenario per cause (what make readme runs). Exit 1 when fewer than 9 in 10
-are right. Runs target/release/ballot (make build first).
+--quick runs the three-node scenarios only (what make readme runs); --world one place only.
+Exit 1 when fewer than 9 in 10 are right in either place. Runs target/release/ballot (make
+build first).
 """
 
 import json
@@ -52,10 +56,26 @@ for n, seed in [(3, 1), (5, 2)]:
         (n, f"loss, {n} nodes", "message_loss", ("frequent_elections", "slow_failover"),
          schedule(seed, {"nodes": n}, 9000,
                   [at(1000, "loss", rate=0.35), at(7000, "loss", rate=0.0)])),
+        (n, f"slow disk, {n} nodes", "slow_disk", "slow_failover",
+         schedule(seed, {"nodes": n}, 10000,
+                  [at(1000, "disk", write_ms=[1, 5], sync_ms=[150, 250]), at(3000, "crash", node="leader"),
+                   at(6000, "disk", write_ms=[0, 0], sync_ms=[0, 0])])),
+        (n, f"heartbeat too long, {n} nodes", "heartbeat_too_long", "frequent_elections",
+         schedule(seed, {"nodes": n, "election_timeout_ms": [150, 160], "heartbeat_ms": 75,
+                         "pre_vote": False, "check_quorum": False}, 8000,
+                  [at(1000, "latency", ms=[1, 200]), at(6000, "latency", ms=[1, 5])])),
+        (n, f"timeouts too short for the round trip, {n} nodes", "timeouts_too_short",
+         ("frequent_elections", "slow_failover"),
+         schedule(seed, {"nodes": n, "election_timeout_ms": [100, 200], "heartbeat_ms": 20}, 8000,
+                  [at(1000, "latency", ms=[40, 80]), at(6000, "latency", ms=[1, 5])])),
+        (n, f"fast follower clock, {n} nodes", "clock_drift", "frequent_elections",
+         schedule(seed, {"nodes": n, "pre_vote": False}, 8000,
+                  [at(1000, "clock", node="follower", rate=8.0), at(6000, "latency", ms=[1, 5])])),
         (n, f"split votes, {n} nodes", "split_votes", "slow_failover",
          schedule(seed, {"nodes": n, "election_timeout_ms": [150, 151], "pre_vote": False,
-                         "split_vote_backoff": False, "staggered_timeouts": False}, 8000,
-                  [at(2000, "crash", node="leader")])),
+                         "split_vote_backoff": False, "staggered_timeouts": False}, 9000,
+                  [at(1500, "latency", ms=[10, 20]), at(2000, "crash", node="leader"),
+                   at(5000, "latency", ms=[1, 5])])),
         (n, f"healthy, {n} nodes", None, None, schedule(seed, {"nodes": n}, 5000, [])),
         (n, f"leader killed and left down, {n} nodes", None, None,
          schedule(seed, {"nodes": n}, 6000, [at(2000, "crash", node="leader")])),
@@ -65,13 +85,15 @@ for n, seed in [(3, 1), (5, 2)]:
     ]
 
 
-def run(name, sched, work):
+def run(name, sched, world, work):
     path = os.path.join(work, "schedule.json")
     with open(path, "w") as f:
         json.dump(sched, f)
     record = os.path.join(work, "record")
-    subprocess.run([BALLOT, "run", path, "--world", "processes", "--record", record],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ran = subprocess.run([BALLOT, "run", path, "--world", world, "--record", record],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if ran.returncode not in (0, 1, 3):
+        raise SystemExit(f"{name}: ballot run failed: {ran.stderr}")
     files = sorted(os.path.join(record, f) for f in os.listdir(record) if f.endswith("-history.jsonl"))
     out = subprocess.run([BALLOT, "diagnose", "--json", *files], capture_output=True, text=True)
     if out.returncode not in (0, 1, 3):
@@ -95,24 +117,32 @@ def score(found, cause, symptoms):
 def main():
     quick = "--quick" in sys.argv
     as_json = "--json" in sys.argv
-    rows = []
-    for nodes, name, cause, symptom, sched in SCENARIOS:
-        if quick and nodes != 3:
-            continue
-        with tempfile.TemporaryDirectory(prefix="ballot-matrix-") as work:
-            found = run(name, sched, work)
-        verdict, findings = score(found, cause, symptom)
-        named = sorted({f"{f['symptom']}:{c['name']}" for f in findings for c in f["causes"]})
-        rows.append({"scenario": name, "expected": cause or "nothing", "verdict": verdict, "named": named})
-        if not as_json:
-            print(f"{verdict:6}  {name}: expected {cause or 'nothing'}; named {', '.join(named) or 'nothing'}",
-                  flush=True)
-    right = sum(r["verdict"] == "right" for r in rows)
+    worlds = ["turmoil", "processes"]
+    if "--world" in sys.argv:
+        worlds = [sys.argv[sys.argv.index("--world") + 1]]
+    places = {}
+    for world in worlds:
+        rows = []
+        for nodes, name, cause, symptom, sched in SCENARIOS:
+            if quick and nodes != 3:
+                continue
+            with tempfile.TemporaryDirectory(prefix="ballot-matrix-") as work:
+                found = run(name, sched, world, work)
+            verdict, findings = score(found, cause, symptom)
+            named = sorted({f"{f['symptom']}:{c['name']}" for f in findings for c in f["causes"]})
+            rows.append({"scenario": name, "expected": cause or "nothing", "verdict": verdict,
+                         "named": named})
+            if not as_json:
+                print(f"{world:9} {verdict:6}  {name}: expected {cause or 'nothing'}; named "
+                      f"{', '.join(named) or 'nothing'}", flush=True)
+        right = sum(r["verdict"] == "right" for r in rows)
+        places[world] = {"rows": rows, "right": right, "of": len(rows)}
     if as_json:
-        print(json.dumps({"rows": rows, "right": right, "of": len(rows)}))
+        print(json.dumps(places))
     else:
-        print(f"{right} of {len(rows)} right, from the nodes' own files")
-    return 0 if right * 10 >= 9 * len(rows) else 1
+        for world, p in places.items():
+            print(f"{world}: {p['right']} of {p['of']} right, from the nodes' own files")
+    return 0 if all(p["right"] * 10 >= 9 * p["of"] for p in places.values()) else 1
 
 
 if __name__ == "__main__":

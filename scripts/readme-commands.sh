@@ -68,9 +68,29 @@ make -s history-cost PHASE_S=3 > "$work/history-cost.log"
 grep -q '^| idle | 0 |' "$work/history-cost.log"
 grep -q '^| load |' "$work/history-cost.log"
 
-echo "== diagnosis from real nodes' own files: the 3-node scenarios of make diagnose-matrix"
+echo "== diagnosis from the nodes' own files: docs/diagnose.md's three cases, and the 3-node scenarios of make diagnose-matrix"
+# Each names its cause, and the docs show its output (the simulator's: the same on every machine).
+shown_in_docs() {
+  grep -q "^  $2: " "$1"
+  python3 - "$1" <<'PY'
+import sys
+out = open(sys.argv[1]).read().rstrip("\n")
+if out not in open("docs/diagnose.md").read():
+    sys.exit(f"docs/diagnose.md does not show the output of {sys.argv[1]}:\n{out}")
+PY
+}
+$ballot run examples/slow-disk.json --record "$work/slow-disk" > /dev/null
+$ballot diagnose "$work/slow-disk/node-0-history.jsonl" "$work/slow-disk/node-1-history.jsonl" "$work/slow-disk/node-2-history.jsonl" > "$work/slow-disk.out"
+shown_in_docs "$work/slow-disk.out" slow_disk
+$ballot run examples/rejoin-without-pre-vote.json --record "$work/rejoin" > /dev/null
+$ballot diagnose "$work/rejoin/node-0-history.jsonl" "$work/rejoin/node-1-history.jsonl" "$work/rejoin/node-2-history.jsonl" > "$work/rejoin.out"
+shown_in_docs "$work/rejoin.out" cut_off_from_leader
+$ballot run examples/paused-leader.json --record "$work/paused" > /dev/null
+$ballot diagnose "$work/paused/node-0-history.jsonl" "$work/paused/node-1-history.jsonl" "$work/paused/node-2-history.jsonl" > "$work/paused.out"
+shown_in_docs "$work/paused.out" paused_leader
 make -s diagnose-matrix QUICK=1 > "$work/matrix.log" || true  # real processes: the score varies; the docs quote it
-grep -q ' right, from the nodes' "$work/matrix.log"
+grep -q '^turmoil: 14 of 14 right, from the nodes' "$work/matrix.log"
+grep -q '^processes: .* right, from the nodes' "$work/matrix.log"
 
 echo "== judging a large history (docs/benchmarks.md measures 200 MB the same way)"
 python3 scripts/big-history.py "$work/big" 20 > /dev/null

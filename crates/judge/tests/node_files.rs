@@ -399,3 +399,54 @@ fn a_slow_leader_clock_is_named_from_its_summaries() {
     );
     assert_eq!(causes(files, Symptom::FrequentElections), ["clock_drift"]);
 }
+
+/// Leader 0's summaries measure an 80 ms round trip to each member; with a 20 ms heartbeat
+/// and a 100 ms minimum election timeout no late heartbeat fits, and node 2's campaign under
+/// the live leader is put down to the timeouts (with ones that would fit). Without the
+/// measure the same files show no cause.
+#[test]
+fn timeouts_too_short_for_the_measured_round_trip_are_named() {
+    let files = |round_trip: &str| {
+        let summary = |t: f64| {
+            let peer = |p: usize| {
+                format!(
+                    r#"{{"node":{p},"sent":50,"heard":50,"last_heard_ms":10.0,"longest_silence_ms":40.0{round_trip}}}"#
+                )
+            };
+            event(
+                0,
+                t,
+                &format!(r#""kind":"peers","period_ms":1000.0,"peers":[{},{}]"#, peer(1), peer(2)),
+            )
+        };
+        files_with(
+            r#"{"election_timeout_min_ms":100,"election_timeout_max_ms":200,"heartbeat_ms":20}"#,
+            [
+                vec![
+                    start(0, 0.0, 0),
+                    role(0, 100.0, "candidate", 1, None),
+                    role(0, 110.0, "leader", 1, Some(0)),
+                    summary(1000.0),
+                    summary(2000.0),
+                    role(0, 2510.0, "follower", 2, None),
+                ],
+                vec![start(1, 0.0, 0), role(1, 105.0, "follower", 1, Some(0))],
+                vec![
+                    start(2, 0.0, 0),
+                    role(2, 105.0, "follower", 1, Some(0)),
+                    role(2, 2500.0, "candidate", 2, None),
+                ],
+            ],
+        )
+    };
+    let measured = files(r#","round_trip_ms":{"median":80.0,"max":120.0}"#);
+    let run = judge(measured.clone()).expect("well-formed files");
+    let found = diagnose(&run.views());
+    let cause = found.iter().flat_map(|f| &f.causes).find(|c| c.name == "timeouts_too_short");
+    assert!(
+        cause.is_some_and(|c| c.detail.contains("80 ms") && c.fix.contains("280–560 ms")),
+        "{found:#?}"
+    );
+    assert_eq!(causes(measured, Symptom::FrequentElections), ["timeouts_too_short"]);
+    assert_eq!(causes(files(""), Symptom::FrequentElections), ["unexplained"]);
+}

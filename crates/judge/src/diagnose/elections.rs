@@ -255,7 +255,8 @@ fn causes_of(views: &Views, d: &Disruption, before: &[&Conditions], window: f64)
 /// A heartbeat interval, or a minimum election timeout, that leaves no room for one late
 /// heartbeat: two heartbeats and a round trip (the fault record's latency, or what the nodes'
 /// summaries measured over `[from, to]`, whichever is longer) do not fit in the minimum
-/// election timeout. Named as the heartbeat when two heartbeats alone fill it.
+/// election timeout. Named as the heartbeat when the minimum timeout holds fewer than three
+/// (the design's 50 ms in 150 ms), else as the timeouts.
 pub(super) fn timing_too_tight(
     views: &Views,
     before: &[&Conditions],
@@ -273,12 +274,16 @@ pub(super) fn timing_too_tight(
         _ => (recorded, format!("a round trip of up to {recorded:.0} ms")),
     };
     let (heartbeat, min) = (t.heartbeat_ms as f64, t.election_timeout_min_ms as f64);
-    if 2.0 * heartbeat >= min {
+    if 2.0 * heartbeat + round_trip < min {
+        return None;
+    }
+    if 3.0 * heartbeat > min {
         return Some(Cause {
             name: "heartbeat_too_long",
             detail: format!(
-                "a heartbeat every {heartbeat:.0} ms leaves no room for one late heartbeat \
-                 before the {min:.0} ms minimum election timeout"
+                "a heartbeat every {heartbeat:.0} ms and {whose} leave less than one more \
+                 heartbeat before the {min:.0} ms minimum election timeout, which holds fewer \
+                 than three heartbeats"
             ),
             fix: format!(
                 "a heartbeat of at most a third of the minimum election timeout ({:.0} ms; \
@@ -286,9 +291,6 @@ pub(super) fn timing_too_tight(
                 (min / 3.0).floor()
             ),
         });
-    }
-    if 2.0 * heartbeat + round_trip < min {
-        return None;
     }
     let wanted = ((2.0 * heartbeat + 3.0 * round_trip) / 10.0).ceil() * 10.0;
     Some(Cause {

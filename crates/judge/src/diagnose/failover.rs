@@ -191,13 +191,11 @@ pub(super) fn slow_failovers(views: &Views) -> Vec<Finding> {
             });
         }
         causes.extend(election_causes(views, &refusals, &f));
-        // Elections that failed one after another, on a timeout too short for the round
-        // trip: a candidate's timer fires before its votes come back.
-        if f.elections > 1 {
-            let during: Vec<_> = super::elections::during(views, lost, f.elected_ms).collect();
-            let tight = super::elections::timing_too_tight(views, &during, lost, f.elected_ms);
-            causes.extend(tight.filter(|c| c.name == "timeouts_too_short"));
-        }
+        // A timeout too short for the heartbeat and the round trip: a candidate's timer fires
+        // before its votes come back, a leader's check-quorum before its acknowledgements do.
+        let during: Vec<_> = super::elections::during(views, lost, f.elected_ms).collect();
+        let tight = super::elections::timing_too_tight(views, &during, lost, f.elected_ms);
+        causes.extend(tight);
         // Loss from the fault record, else (only then read) from the leaders' summaries.
         let loss = if f.loss > 0.0 {
             Some(format!(
@@ -354,8 +352,9 @@ fn election_causes(views: &Views, refusals: &[Refusal], f: &Failover) -> Vec<Cau
                 "{pre_refused} pre-vote(s) refused: voters that still heard a leader within \
                  their election timeout, or whose logs were ahead"
             ),
-            fix: "expected after a leader is lost while others still hear it; a shorter \
-                  heartbeat interval lets the last heartbeat age out sooner"
+            fix: "nothing to change for these: a voter refuses for a minimum election timeout \
+                  after it last heard its leader (its promise to that leader's lease), so every \
+                  failover waits that long; look at the other causes"
                 .into(),
         });
     }

@@ -4,8 +4,8 @@
 //!
 //! | symptom | causes looked for |
 //! | --- | --- |
-//! | slow failover | timeouts longer than 150–300 ms, split votes, refused (pre-)votes, candidates whose logs are behind, no majority reachable |
-//! | frequent elections | a heartbeat round trip close to the minimum timeout, loss, a paused or restarted node, a node cut off from the leader (without pre-vote or check-quorum), clock drift |
+//! | slow failover | timeouts longer than 150–300 ms or too short for the round trip, a slow disk, split votes, refused (pre-)votes, candidates whose logs are behind, no majority reachable |
+//! | frequent elections | a heartbeat or round trip too long for the minimum timeout, loss, a paused or restarted node, a node cut off from the leader (without pre-vote or check-quorum), clock drift |
 //! | two leaders | a leader cut off from the majority (without check-quorum, or longer than it allows), clocks out of step |
 //!
 //! A history with a fault record (a simulated run's) shows partitions, loss and pauses
