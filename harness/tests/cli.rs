@@ -707,6 +707,26 @@ fn a_simulated_run_keeps_each_nodes_own_file() {
             f["causes"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
         assert!(causes.contains(&"paused_leader"), "{found:#}");
     }
+    // A slow disk: the failover's causes name it, and the refused pre-votes carry the
+    // voters' own reasons.
+    let disk = dir.join("disk");
+    let slow = example("slow-disk.json");
+    ballot(&["run", slow.to_str().unwrap(), "--record", disk.to_str().unwrap()]);
+    let paths: Vec<String> = (0..3)
+        .map(|n| disk.join(format!("node-{n}-history.jsonl")).to_str().unwrap().to_string())
+        .collect();
+    let mut args = vec!["diagnose", "--json"];
+    args.extend(paths.iter().map(String::as_str));
+    let found = json_of(&ballot(&args));
+    let causes: Vec<&serde_json::Value> = found["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["causes"].as_array().unwrap())
+        .collect();
+    assert!(causes.iter().any(|c| c["name"] == "slow_disk"), "{found:#}");
+    let refusals = causes.iter().find(|c| c["name"] == "pre_vote_refusals").expect("refusals");
+    assert!(refusals["detail"].as_str().unwrap().contains("by the voters' own files"), "{found:#}");
     let events =
         ballot(&["run", &schedule, "--world", "events", "--record", first.to_str().unwrap()]);
     assert_bad_input(&events, "--record is for the turmoil and processes worlds");

@@ -43,7 +43,12 @@ pub enum MessageKind {
     /// A leader's AppendEntries (heartbeat or entries).
     AppendEntries,
     /// A candidate's request for a vote, or a pre-candidate's for a pre-vote.
-    VoteRequest,
+    VoteRequest {
+        /// The term it asks in (for a pre-vote, the term the candidate would run in).
+        term: Term,
+        /// Whether it asks for a pre-vote.
+        pre_vote: bool,
+    },
     /// An answer to a (pre-)vote request.
     VoteAnswer {
         /// The term the answer carries.
@@ -195,7 +200,9 @@ impl ElectionCore for Raft {
     fn envelope(msg: &Message) -> Envelope {
         let kind = match msg.body {
             Body::AppendEntries { .. } => MessageKind::AppendEntries,
-            Body::RequestVote { .. } => MessageKind::VoteRequest,
+            Body::RequestVote { pre_vote, .. } => {
+                MessageKind::VoteRequest { term: msg.term, pre_vote }
+            }
             Body::RequestVoteResponse { pre_vote, granted } => {
                 MessageKind::VoteAnswer { term: msg.term, granted, pre_vote }
             }

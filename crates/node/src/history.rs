@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::events::{NodeEvent, Observer};
 use crate::machine::NodeConfig;
 use crate::MessageKind;
-use ballot_core::NodeId;
+use ballot_core::{Mark, NodeId};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -82,6 +82,12 @@ struct Seen {
     peers: BTreeMap<usize, PeerCount>,
     /// Datagrams dropped in the current period, by reason.
     dropped: BTreeMap<&'static str, u64>,
+    /// The term of each member's last (pre-)vote request.
+    asked: BTreeMap<usize, u64>,
+    /// Why the core refused the request it handled last, when a mark said so.
+    refusal: Option<&'static str>,
+    /// The node's durable term and vote, as last saved or loaded.
+    voted: (u64, Option<NodeId>),
 }
 
 /// One member's traffic in the current `peers` period.
@@ -171,13 +177,31 @@ impl Seen {
         Some(v)
     }
 
+    /// Why a (pre-)vote of `term` (the node's own, which the answer carries) to `candidate`
+    /// was refused: the core's mark for its lease or the candidate's stale log; else, from
+    /// the request, a term below the node's, a vote already given to another in the term,
+    /// or a leader known in it.
+    fn refusal_reason(&mut self, term: u64, candidate: usize, id: NodeId) -> Option<&'static str> {
+        if let Some(reason) = self.refusal.take() {
+            return Some(reason);
+        }
+        let asked = *self.asked.get(&candidate)?;
+        Some(if asked < term {
+            "stale_term"
+        } else if self.voted.0 == term && self.voted.1.is_some_and(|v| v != id) {
+            "voted_for_another"
+        } else {
+            "leader_known"
+        })
+    }
+
     /// A message of `kind` went to member `peer` at `t_ms`.
     fn sent(&mut self, peer: usize, kind: MessageKind, t_ms: f64) {
         let count = self.peers.entry(peer).or_default();
         count.sent += 1;
         let request = match kind {
             MessageKind::AppendEntries => 0,
-            MessageKind::VoteRequest => 1,
+            MessageKind::VoteRequest { .. } => 1,
             _ => return,
         };
         let awaiting = &mut count.awaiting[request];
@@ -343,6 +367,7 @@ impl HistoryWriter {
             NodeEvent::Started { hard_state, log_len, log_terms } => {
                 seen.start(t_ms, (self.wall)());
                 seen.term = hard_state.term.0;
+                seen.voted = (hard_state.term.0, hard_state.voted_for);
                 let runs: Vec<[u64; 2]> = log_terms.iter().map(|(t, k)| [t.0, *k]).collect();
                 json!({"kind": "start", "term": hard_state.term.0, "voted_for": ix(hard_state.voted_for), "log_len": log_len, "log_terms": runs})
             }
@@ -353,6 +378,7 @@ impl HistoryWriter {
             NodeEvent::Persisted { hard_state, entries, took_ms } => {
                 let mut v = json!({"kind": "persist", "save_ms": took_ms});
                 if let Some(hs) = hard_state {
+                    seen.voted = (hs.term.0, hs.voted_for);
                     v["term"] = json!(hs.term.0);
                     if let Some(vote) = hs.voted_for {
                         v["voted_for"] = self.index(vote);
@@ -372,6 +398,12 @@ impl HistoryWriter {
                 if let Some((from, at)) = seen.heard {
                     v["heard_from"] = json!(from);
                     v["since_heard_ms"] = json!(t_ms - at);
+                }
+                let asker = self.index.get(candidate).copied();
+                if let (false, Some(i)) = (*granted, asker) {
+                    if let Some(reason) = seen.refusal_reason(term.0, i, *candidate) {
+                        v["reason"] = json!(reason);
+                    }
                 }
                 v
             }
@@ -406,13 +438,24 @@ impl HistoryWriter {
                 }
                 v
             }
-            NodeEvent::Mark(mark) => json!({"kind": "mark", "mark": mark.name()}),
+            NodeEvent::Mark(mark) => {
+                seen.refusal = match mark {
+                    Mark::VoteRefusedInLease | Mark::PreVoteRefusedInLease => Some("in_lease"),
+                    Mark::VoteRefusedStaleLog | Mark::PreVoteRefusedStaleLog => Some("stale_log"),
+                    _ => seen.refusal,
+                };
+                json!({"kind": "mark", "mark": mark.name()})
+            }
             NodeEvent::Shutdown => json!({"kind": "stop"}),
             NodeEvent::Stalled { late_ms } => json!({"kind": "stall", "late_ms": late_ms}),
             NodeEvent::Stopped { error } => json!({"kind": "stopped", "error": error}),
             NodeEvent::Received { from, kind, from_leader } => {
                 if let Some(&i) = self.index.get(from) {
                     seen.heard_from(i, *kind, t_ms);
+                    if let MessageKind::VoteRequest { term, .. } = *kind {
+                        seen.asked.insert(i, term.0);
+                        seen.refusal = None;
+                    }
                     if *kind == MessageKind::AppendEntries && *from_leader {
                         seen.heard = Some((i, t_ms));
                     }
@@ -787,5 +830,62 @@ mod tests {
         at(2_400, NodeEvent::Started { hard_state: hs, log_len: 0, log_terms: vec![] });
         at(3_000, sent(false));
         assert_eq!(lines(&path).len(), 5, "a new run, a new period: {:?}", lines(&path));
+    }
+    /// A refused vote says why: the core's mark (a lease, a stale log) when one came with
+    /// it, else from the request and the node's durable vote: a stale term, a vote given to
+    /// another in the term, a leader known in it.
+    #[test]
+    fn a_refused_vote_gives_its_reason() {
+        let path = std::env::temp_dir()
+            .join(format!("ballot-history-refusals-{}.jsonl", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let writer = HistoryWriter::create_write_through(
+            &path,
+            &config(),
+            Arc::new(crate::TokioClock::new()),
+            1 << 20,
+        )
+        .unwrap();
+        let me = NodeId(9);
+        let hs = HardState { term: Term(3), voted_for: None };
+        writer.event(me, &NodeEvent::Started { hard_state: hs, log_len: 0, log_terms: vec![] });
+        let asked = |term: u64, pre_vote: bool| NodeEvent::Received {
+            from: NodeId(4),
+            kind: MessageKind::VoteRequest { term: Term(term), pre_vote },
+            from_leader: false,
+        };
+        let refused = |pre_vote: bool| NodeEvent::Vote {
+            term: Term(3),
+            candidate: NodeId(4),
+            granted: false,
+            pre_vote,
+        };
+        writer.event(me, &asked(4, true));
+        writer.event(me, &NodeEvent::Mark(Mark::PreVoteRefusedInLease));
+        writer.event(me, &refused(true));
+        writer.event(me, &asked(3, false));
+        writer.event(me, &NodeEvent::Mark(Mark::VoteRefusedStaleLog));
+        writer.event(me, &refused(false));
+        writer.event(me, &asked(2, false));
+        writer.event(me, &refused(false));
+        writer.event(me, &asked(3, false));
+        writer.event(me, &refused(false));
+        let voted = HardState { term: Term(3), voted_for: Some(NodeId(9)) };
+        writer.event(
+            me,
+            &NodeEvent::Persisted { hard_state: Some(voted), entries: None, took_ms: 1 },
+        );
+        writer.event(me, &asked(3, false));
+        writer.event(me, &refused(false));
+        let reasons: Vec<String> = lines(&path)
+            .iter()
+            .filter(|l| l["kind"] == "vote")
+            .map(|l| l["reason"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            reasons,
+            ["in_lease", "stale_log", "stale_term", "leader_known", "voted_for_another"]
+        );
+        let _ = std::fs::remove_file(&path);
     }
 }

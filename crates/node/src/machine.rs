@@ -337,7 +337,9 @@ impl<C: ElectionCore> NodeMachine<C> {
                     let event = NodeEvent::AppendAnswered { leader: to, term, success, index };
                     self.observer.event(self.config.id, &event);
                 }
-                MessageKind::AppendEntries | MessageKind::VoteRequest | MessageKind::Other => {}
+                MessageKind::AppendEntries
+                | MessageKind::VoteRequest { .. }
+                | MessageKind::Other => {}
             }
             let Some(&addr) = self.config.members.get(&to) else { continue };
             match wire::encode::<C>(self.config.cluster_id, &msg) {

@@ -413,8 +413,11 @@ impl ElectionCore for RaftRs03 {
             MessageType::MsgAppend | MessageType::MsgHeartbeat | MessageType::MsgSnapshot => {
                 MessageKind::AppendEntries
             }
-            MessageType::MsgRequestVote | MessageType::MsgRequestPreVote => {
-                MessageKind::VoteRequest
+            MessageType::MsgRequestVote => {
+                MessageKind::VoteRequest { term: Term(msg.term), pre_vote: false }
+            }
+            MessageType::MsgRequestPreVote => {
+                MessageKind::VoteRequest { term: Term(msg.term), pre_vote: true }
             }
             MessageType::MsgRequestVoteResponse => vote_answer(false),
             MessageType::MsgRequestPreVoteResponse => vote_answer(true),

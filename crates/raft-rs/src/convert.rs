@@ -24,7 +24,12 @@ pub fn envelope(msg: &Message) -> Envelope {
         MessageType::MsgAppend | MessageType::MsgHeartbeat | MessageType::MsgSnapshot => {
             MessageKind::AppendEntries
         }
-        MessageType::MsgRequestVote | MessageType::MsgRequestPreVote => MessageKind::VoteRequest,
+        MessageType::MsgRequestVote => {
+            MessageKind::VoteRequest { term: Term(msg.term), pre_vote: false }
+        }
+        MessageType::MsgRequestPreVote => {
+            MessageKind::VoteRequest { term: Term(msg.term), pre_vote: true }
+        }
         MessageType::MsgRequestVoteResponse => {
             MessageKind::VoteAnswer { term: Term(msg.term), granted: !msg.reject, pre_vote: false }
         }

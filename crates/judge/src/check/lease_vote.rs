@@ -39,6 +39,7 @@ pub(crate) fn lease_vote(v: &Views) -> Vec<Violation> {
             pre_vote,
             heard_from: Some(leader),
             since_heard_ms: Some(ago),
+            ..
         } = e.kind
         else {
             continue;

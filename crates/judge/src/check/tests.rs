@@ -39,13 +39,21 @@ fn persist_log(first: u64, terms: &[u64]) -> K {
 
 /// A vote answered.
 fn answer(term: u64, candidate: usize, granted: bool) -> K {
-    K::Vote { term, candidate, granted, pre_vote: false, heard_from: None, since_heard_ms: None }
+    K::Vote {
+        term,
+        candidate,
+        granted,
+        pre_vote: false,
+        heard_from: None,
+        since_heard_ms: None,
+        reason: None,
+    }
 }
 
 /// A pre-vote answered, `since_heard_ms` after the voter last heard leader 0 (own clock).
 fn pre_vote(term: u64, candidate: usize, granted: bool, since_heard_ms: Option<f64>) -> K {
     let heard_from = since_heard_ms.map(|_| 0);
-    K::Vote { term, candidate, granted, pre_vote: true, heard_from, since_heard_ms }
+    K::Vote { term, candidate, granted, pre_vote: true, heard_from, since_heard_ms, reason: None }
 }
 
 fn commit(index: u64, term: u64, in_term: u64) -> K {
@@ -796,6 +804,7 @@ fn lease_vote() {
             pre_vote: false,
             heard_from: Some(0),
             since_heard_ms: Some(20.0),
+            reason: None,
         },
     )]);
     assert_broken("lease-vote", &vote_in_lease, 5.0, &[2, 1]);

@@ -6,7 +6,7 @@ use super::evidence;
 use super::{
     unexplained, Cause, Finding, Symptom, RECOMMENDED_HEARTBEAT_MS, RECOMMENDED_TIMEOUT_MS,
 };
-use crate::history::{DurableLogs, EventKind, LeaderSpan, Views};
+use crate::history::{DurableLogs, EventKind, LeaderSpan, RefusalReason, Views};
 use ballot_core::Role;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -264,27 +264,34 @@ pub(super) fn slow_failovers(views: &Views) -> Vec<Finding> {
 /// A save that took this share of a slow failover (or of a heartbeat, if longer) is named.
 const SLOW_SAVE_SHARE: f64 = 0.2;
 
-/// A vote refused in time, with whether the candidate's log was behind the voter's.
+/// A vote refused in time, with whether the candidate's log was behind the voter's, and the
+/// reason the voter gave, if its file gives one.
 struct Refusal {
     t_ms: f64,
     pre_vote: bool,
     stale_log: bool,
+    reason: Option<RefusalReason>,
 }
 
-/// Every refused vote or pre-vote, replaying the durable logs to tell whether the candidate's
-/// log was behind the voter's (the up-to-date rule) when it was refused.
+/// Every refused vote or pre-vote: the reason a node's own file gives, else replaying the
+/// durable logs to tell whether the candidate's log was behind the voter's (the up-to-date
+/// rule) when it was refused.
 fn refusals(views: &Views) -> Vec<Refusal> {
     let mut logs = DurableLogs::default();
     let mut out = Vec::new();
     for e in views.history().events() {
         let Some(n) = e.node else { continue };
         logs.apply(n, &e.kind);
-        if let EventKind::Vote { granted: false, candidate, pre_vote, .. } = e.kind {
+        if let EventKind::Vote { granted: false, candidate, pre_vote, reason, .. } = e.kind {
             let last = |node: usize| {
                 let log = logs.get(node);
                 (log.last().copied().unwrap_or(0), log.len())
             };
-            out.push(Refusal { t_ms: e.t_ms, pre_vote, stale_log: last(candidate) < last(n) });
+            let stale_log = match reason {
+                Some(reason) => reason == RefusalReason::StaleLog,
+                None => last(candidate) < last(n),
+            };
+            out.push(Refusal { t_ms: e.t_ms, pre_vote, stale_log, reason });
         }
     }
     out
@@ -344,18 +351,42 @@ fn election_causes(views: &Views, refusals: &[Refusal], f: &Failover) -> Vec<Cau
                 .into(),
         });
     }
-    let pre_refused = in_gap.iter().filter(|r| r.pre_vote).count();
-    if pre_refused > 0 {
+    let pre_refused: Vec<&&Refusal> = in_gap.iter().filter(|r| r.pre_vote).collect();
+    if !pre_refused.is_empty() {
+        // The voters' own reasons, where their files give them.
+        let mut why: BTreeMap<&str, usize> = BTreeMap::new();
+        for r in &pre_refused {
+            let name = match r.reason {
+                Some(RefusalReason::InLease) => "in a leader's lease",
+                Some(RefusalReason::StaleLog) => "to a stale log",
+                Some(RefusalReason::StaleTerm) => "of a stale term",
+                Some(RefusalReason::VotedForAnother | RefusalReason::LeaderKnown) => {
+                    "with a vote or a leader in the term"
+                }
+                None => continue,
+            };
+            *why.entry(name).or_default() += 1;
+        }
+        let said = if why.is_empty() {
+            "voters that still heard a leader within their election timeout, or whose logs \
+             were ahead"
+                .to_string()
+        } else {
+            let parts: Vec<String> = why.iter().map(|(w, n)| format!("{n} {w}")).collect();
+            format!("by the voters' own files: {}", parts.join(", "))
+        };
+        let fix = if why.is_empty() || why.contains_key("in a leader's lease") {
+            "nothing to change for these: a voter refuses for a minimum election timeout after \
+             it last heard its leader (its promise to that leader's lease), so every failover \
+             waits that long; look at the other causes"
+        } else {
+            "nothing to change for these: a voter refuses a pre-vote in a term it has voted in \
+             (for a rival candidate) or whose leader it knows; look at the other causes"
+        };
         causes.push(Cause {
             name: "pre_vote_refusals",
-            detail: format!(
-                "{pre_refused} pre-vote(s) refused: voters that still heard a leader within \
-                 their election timeout, or whose logs were ahead"
-            ),
-            fix: "nothing to change for these: a voter refuses for a minimum election timeout \
-                  after it last heard its leader (its promise to that leader's lease), so every \
-                  failover waits that long; look at the other causes"
-                .into(),
+            detail: format!("{} pre-vote(s) refused: {said}", pre_refused.len()),
+            fix: fix.into(),
         });
     }
     causes

@@ -72,6 +72,9 @@ pub enum EventKind {
         /// Milliseconds of this node's own clock since then.
         #[serde(skip_serializing_if = "Option::is_none", default)]
         since_heard_ms: Option<f64>,
+        /// Why it was refused, when the node's own file says (a simulated history does not).
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        reason: Option<RefusalReason>,
     },
     /// State reached the disk.
     Persist {
@@ -188,6 +191,22 @@ pub enum EventKind {
         /// Why.
         error: String,
     },
+}
+
+/// Why a node refused a vote or a pre-vote, as its own file gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalReason {
+    /// The request's term was below the node's.
+    StaleTerm,
+    /// The node had voted for another candidate in the term.
+    VotedForAnother,
+    /// The node knew a leader in the term.
+    LeaderKnown,
+    /// The node still heard a leader (within the minimum election timeout): its lease.
+    InLease,
+    /// The candidate's log was behind the node's (the up-to-date rule).
+    StaleLog,
 }
 
 /// One member's traffic with the node writing a `peers` summary, over the summary's period.

@@ -56,6 +56,7 @@ impl Observer for Recorder {
                     pre_vote: *pre_vote,
                     heard_from: heard.map(|h| h.from),
                     since_heard_ms: heard.map(|h| self.time.local_ms() - h.local_ms),
+                    reason: None,
                 }
             }
             NodeEvent::Proposed { index, term, data } => {
