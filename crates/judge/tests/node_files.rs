@@ -450,3 +450,23 @@ fn timeouts_too_short_for_the_measured_round_trip_are_named() {
     assert_eq!(causes(measured, Symptom::FrequentElections), ["timeouts_too_short"]);
     assert_eq!(causes(files(""), Symptom::FrequentElections), ["unexplained"]);
 }
+
+/// Three nodes that campaign term after term, each for itself, and never elect a leader:
+/// the first election never ends, and the finding says so, with the split votes.
+#[test]
+fn a_cluster_that_never_elects_a_leader_is_a_slow_failover() {
+    let campaigns = |n: usize| {
+        let mut lines = vec![start(n, 0.0, 0)];
+        lines.extend(
+            (1..=10).map(|term| role(n, 150.0 * term as f64 + n as f64, "candidate", term, None)),
+        );
+        lines
+    };
+    let files = files_with("{}", [campaigns(0), campaigns(1), campaigns(2)]);
+    let run = judge(files).expect("well-formed files");
+    let found = diagnose(&run.views());
+    let slow = found.iter().find(|f| f.symptom == Symptom::SlowFailover).expect("a finding");
+    assert!(slow.summary.starts_with("no leader was elected"), "{slow:?}");
+    let split = slow.causes.iter().find(|c| c.name == "split_votes").expect("split votes");
+    assert!(split.detail.contains("none elected a leader"), "{split:?}");
+}

@@ -154,11 +154,52 @@ pub fn failovers(views: &Views) -> Vec<Failover> {
     out
 }
 
-/// Every failover slower than the configuration or the design's timeouts allow.
+/// The cluster's first election, as a failover from the moment a majority had started
+/// (`term` 0: no leader was lost) to the first leader, or to the history's end when none was
+/// elected (`next_term` `u64::MAX`); `None` when no node started.
+fn first_election(views: &Views) -> Option<Failover> {
+    let mut starts: Vec<f64> = (0..views.history().size())
+        .filter_map(|n| {
+            let first = views
+                .history()
+                .events()
+                .iter()
+                .find(|e| e.node == Some(n) && matches!(e.kind, EventKind::Start { .. }));
+            first.map(|e| e.t_ms)
+        })
+        .collect();
+    starts.sort_by(f64::total_cmp);
+    let started = *starts.get(views.history().size() / 2)?;
+    let first = views.leaders().iter().min_by(|a, b| a.from_ms.total_cmp(&b.from_ms));
+    let (next_leader, next_term, elected) = match first {
+        Some(s) => (s.node, s.term, s.from_ms),
+        None => (0, u64::MAX, views.end_ms()),
+    };
+    let network = network(views, started, elected);
+    let t = &views.setup().timing;
+    Some(Failover {
+        leader: next_leader,
+        term: 0,
+        lost_ms: started,
+        next_leader,
+        next_term,
+        elected_ms: elected,
+        took_ms: (elected - started).max(0.0),
+        no_majority_ms: network.no_quorum_ms,
+        loss: network.loss,
+        allowed_ms: allowed_ms(views, t.longest_timeout_ms, network.latency_ms),
+        recommended_ms: allowed_ms(views, RECOMMENDED_TIMEOUT_MS[1], network.latency_ms),
+        elections: views.elections_between(started, elected),
+    })
+}
+
+/// Every failover slower than the configuration or the design's timeouts allow, the
+/// cluster's first election among them.
 pub(super) fn slow_failovers(views: &Views) -> Vec<Finding> {
     let refusals = refusals(views);
     let mut out = Vec::new();
-    for f in failovers(views).into_iter().filter(Failover::slow) {
+    let all = first_election(views).into_iter().chain(failovers(views));
+    for f in all.filter(Failover::slow) {
         let (lost, gap, electing) = (f.lost_ms, f.took_ms, f.electing_ms());
         let (no_quorum_ms, recommended, allowed) =
             (f.no_majority_ms, f.recommended_ms, f.allowed_ms);
@@ -243,18 +284,38 @@ pub(super) fn slow_failovers(views: &Views) -> Vec<Finding> {
         if causes.is_empty() {
             causes.push(unexplained(views, &format!("electing took {electing:.0} ms")));
         }
-        let mut nodes = vec![f.leader, f.next_leader];
+        let (mut nodes, summary) = match (f.term, f.next_term) {
+            (0, u64::MAX) => (
+                Vec::new(),
+                format!(
+                    "no leader was elected in the {gap:.0} ms from {lost:.0} ms, when a majority \
+                     had started, where the configuration allows {allowed:.0} ms"
+                ),
+            ),
+            (0, _) => (
+                vec![f.next_leader],
+                format!(
+                    "a majority had started at {lost:.0} ms; node {} led term {}, the first, \
+                     {gap:.0} ms later, where the configuration allows {allowed:.0} ms",
+                    f.next_leader, f.next_term
+                ),
+            ),
+            _ => (
+                vec![f.leader, f.next_leader],
+                format!(
+                    "node {} (term {}) was lost at {lost:.0} ms; node {} led term {} {gap:.0} ms \
+                     later, where the configuration allows {allowed:.0} ms",
+                    f.leader, f.term, f.next_leader, f.next_term
+                ),
+            ),
+        };
         nodes.dedup();
         out.push(Finding {
             symptom: Symptom::SlowFailover,
             from_ms: lost,
             to_ms: f.elected_ms,
             nodes,
-            summary: format!(
-                "node {} (term {}) was lost at {lost:.0} ms; node {} led term {} {gap:.0} ms \
-                 later, where the configuration allows {allowed:.0} ms",
-                f.leader, f.term, f.next_leader, f.next_term
-            ),
+            summary,
             causes,
         });
     }
@@ -323,10 +384,14 @@ fn election_causes(views: &Views, refusals: &[Refusal], f: &Failover) -> Vec<Cau
         causes.push(Cause {
             name: "split_votes",
             detail: format!(
-                "{} election(s) split the vote ({}) before term {} elected a leader",
+                "{} election(s) split the vote ({}{}) {}",
                 split.len(),
-                split.join("; "),
-                f.next_term
+                split[..split.len().min(5)].join("; "),
+                if split.len() > 5 { "; ..." } else { "" },
+                match f.next_term {
+                    u64::MAX => "and none elected a leader".to_string(),
+                    term => format!("before term {term} elected a leader"),
+                }
             ),
             fix: format!(
                 "more randomness: a wider election timeout range than {}–{} ms (ballot's \
