@@ -286,8 +286,8 @@ pub(super) fn timing_too_tight(
                  than three heartbeats"
             ),
             fix: format!(
-                "a heartbeat of at most a third of the minimum election timeout ({:.0} ms; \
-                 {RECOMMENDED_HEARTBEAT_MS} ms with 150–300 ms timeouts)",
+                "a heartbeat of at most {:.0} ms, a third of the {min:.0} ms minimum election \
+                 timeout (the design's {RECOMMENDED_HEARTBEAT_MS} ms in 150 ms)",
                 (min / 3.0).floor()
             ),
         });
