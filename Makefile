@@ -9,11 +9,12 @@ BALLOT := target/release/ballot
 .PHONY: test lint fmt chaos soak build fixtures fixtures-lock hunt-raft-rs prove-bugs processes mutants timeline bench readme history-cost diagnose-matrix
 
 ## Run every test: unit, rule tables, simulated clusters, generated schedules, doc tests,
-## and the raft-rs 0.3 fixtures' known bugs replayed on their own builds.
+## the raft-rs 0.3 fixtures' known bugs replayed on their own builds, and openraft's nodes.
 test: fixtures
 	$(CARGO) test --workspace --all-targets --all-features
 	$(CARGO) test --workspace --doc --all-features
 	$(CARGO) test --test raft_rs -- --ignored
+	$(CARGO) test --test openraft -- --ignored
 
 ## rustfmt check, clippy with warnings denied (the raft-rs 0.3 adapter too, outside the
 ## workspace), cargo doc without warnings, every command the docs show run by make readme,
@@ -24,10 +25,11 @@ lint:
 	$(CARGO) fmt --all -- --check
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --workspace --all-features
 	python3 scripts/doc-commands.py
-	rustfmt --edition 2021 --check crates/raft-rs-0.3/src/lib.rs fixtures/main.rs
+	rustfmt --edition 2021 --check crates/raft-rs-0.3/src/lib.rs fixtures/main.rs crates/openraft/src/lib.rs fixtures/openraft.rs
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 	cp fixtures/raft-rs-0.3.1/Cargo.lock crates/raft-rs-0.3/Cargo.lock
 	cd crates/raft-rs-0.3 && $(CARGO) clippy --target-dir ../../target/fixtures -- -D warnings
+	cd fixtures/openraft-0.9.25 && $(CARGO) clippy --release --locked --target-dir ../../target/fixtures-openraft --all-targets -- -D warnings
 	python3 scripts/import-circles.py --self-test
 	python3 scripts/import-circles.py
 	@if $(CARGO) tree -p ballot-core -e normal --prefix none | grep -E '^(tokio|turmoil|async-std|smol) '; then \
@@ -43,10 +45,12 @@ fmt:
 build:
 	$(CARGO) build --release -p ballot-harness
 
-## The raft-rs 0.3 known-bug fixtures, each a ballot binary of its own (Cargo cannot hold
-## raft 0.3 beside raft 0.7): target/fixtures/bin/raft-rs-0.3.0 and raft-rs-0.3.1, which the
-## main ballot runs for --core raft-rs-0.3.0 / raft-rs-0.3.1.
+## The cores built apart, each a ballot binary of its own: the raft-rs 0.3 known-bug fixtures
+## (Cargo cannot hold raft 0.3 beside raft 0.7) and openraft 0.9.24 and 0.9.25 (two releases
+## cannot share a build; tokio built with --cfg tokio_unstable, in a target directory of
+## their own): target/fixtures/bin/<core>, which the main ballot runs for --core <core>.
 FIXTURES := raft-rs-0.3.0 raft-rs-0.3.1
+OPENRAFT_FIXTURES := openraft-0.9.24 openraft-0.9.25
 fixtures:
 	@mkdir -p target/fixtures/bin
 	@for f in $(FIXTURES); do \
@@ -54,11 +58,16 @@ fixtures:
 		(cd fixtures/$$f && $(CARGO) build --release --locked --target-dir ../../target/fixtures) || exit 1; \
 		cp target/fixtures/release/ballot target/fixtures/bin/$$f || exit 1; \
 	done
+	@for f in $(OPENRAFT_FIXTURES); do \
+		echo "building fixture $$f"; \
+		(cd fixtures/$$f && $(CARGO) build --release --locked --target-dir ../../target/fixtures-openraft) || exit 1; \
+		cp target/fixtures-openraft/release/ballot target/fixtures/bin/$$f || exit 1; \
+	done
 
 ## After changing the dependencies of the harness, node or core, bring the fixtures' own lock
-## files up to date (each keeps its raft release pinned); `make fixtures` builds --locked.
+## files up to date (each keeps its release pinned); `make fixtures` builds --locked.
 fixtures-lock:
-	@for f in $(FIXTURES); do (cd fixtures/$$f && $(CARGO) metadata --format-version 1 > /dev/null) || exit 1; done
+	@for f in $(FIXTURES) $(OPENRAFT_FIXTURES); do (cd fixtures/$$f && $(CARGO) metadata --format-version 1 > /dev/null) || exit 1; done
 
 ## Find raft-rs PR #84 on raft-rs 0.3.0 and not on 0.3.1 with the same seeds and budget,
 ## and hunt raft-rs 0.7: make hunt-raft-rs [RUNS=2000] [SEED=84].

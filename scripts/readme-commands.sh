@@ -123,6 +123,11 @@ $ballot bench failover --core raft-rs --svg "$work/failover-raft-rs.svg" > /dev/
 WORLD=events make -s hunt-raft-rs > "$work/hunt.log"
 grep -q '^raft-rs-0.3.0 .*liveness: run ' "$work/hunt.log"
 
+echo "== an async Raft: openraft 0.9's nodes on turmoil (docs/testing-another-raft.md)"
+$ballot chaos --core openraft-0.9.25 --world turmoil --runs 100 --seed 1 --out "$work/openraft" > "$work/openraft.log" || true
+grep -q '^100 runs in the turmoil world' "$work/openraft.log"
+[ "$(status target/release/ballot chaos --core openraft-0.9.25 --runs 1 --out "$work/openraft-events")" = 2 ]
+
 echo "== a failure found, shrunk and replayed (README)"
 B=$root/target/bugs/index-before-term-ballot
 cd "$work"

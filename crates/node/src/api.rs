@@ -82,11 +82,18 @@ pub enum RequestError {
     InvalidConfig(String),
 }
 
-/// Requests from handles to the node's task.
-pub(crate) enum Command {
+/// What a [`NodeHandle`] asks of the node it is a handle on: what the node's task serves
+/// (ballot's driver, or an adapter over another Raft library, see [`NodeHandle::served`]).
+#[derive(Debug)]
+pub enum Command {
+    /// Propose this value; the reply when it committed (or cannot).
     Propose(Vec<u8>, oneshot::Sender<Result<Committed, RequestError>>),
+    /// Hand leadership to this member (the most up-to-date follower when `None`); the reply
+    /// when the transfer started.
     Transfer(Option<NodeId>, oneshot::Sender<Result<(), RequestError>>),
+    /// Switch to this core configuration.
     Reconfigure(Config, oneshot::Sender<Result<(), RequestError>>),
+    /// Stop.
     Shutdown,
 }
 
@@ -112,6 +119,19 @@ pub struct NodeHandle {
 }
 
 impl NodeHandle {
+    /// A handle on a node that another task serves (an adapter over another Raft library):
+    /// the handle, the commands it sends, and where that task publishes leadership as it
+    /// changes (starting from `leadership`). Its clock reads a lease's end.
+    pub fn served(
+        leadership: Leadership,
+        clock: Arc<dyn Clock>,
+    ) -> (NodeHandle, mpsc::UnboundedReceiver<Command>, watch::Sender<Leadership>) {
+        let (commands, requests) = mpsc::unbounded_channel();
+        let (publish, watched) = watch::channel(leadership);
+        let stats = Arc::default();
+        (NodeHandle { commands, leadership: watched, clock, stats }, requests, publish)
+    }
+
     /// This node's id.
     pub fn id(&self) -> NodeId {
         self.leadership.borrow().node

@@ -52,7 +52,7 @@ mod storage;
 mod transport;
 pub mod wire;
 
-pub use api::{Committed, LeaderToken, Leadership, NodeHandle, NodeStats, RequestError};
+pub use api::{Command, Committed, LeaderToken, Leadership, NodeHandle, NodeStats, RequestError};
 pub use clock::{Clock, RateClock, Sleep, TokioClock, MAX_CLOCK_RATE, MIN_CLOCK_RATE};
 pub use core::{Batch, ElectionCore, Envelope, MessageKind};
 pub use driver::{Node, NodeError};

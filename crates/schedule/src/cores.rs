@@ -34,12 +34,26 @@ pub enum CoreName {
     /// `raft-rs-0.3.1`: the release that fixed it, built apart by `make fixtures`.
     #[serde(rename = "raft-rs-0.3.1")]
     RaftRs031,
+    /// `openraft-0.9.24`: openraft 0.9.24's async nodes (turmoil only), built apart by
+    /// `make fixtures`.
+    #[serde(rename = "openraft-0.9.24")]
+    OpenRaft0924,
+    /// `openraft-0.9.25`: openraft 0.9.25's async nodes (turmoil only), built apart by
+    /// `make fixtures`.
+    #[serde(rename = "openraft-0.9.25")]
+    OpenRaft0925,
 }
 
 impl CoreName {
     /// Every core, in the order `--help` lists them.
-    pub const ALL: [CoreName; 4] =
-        [CoreName::Ballot, CoreName::RaftRs, CoreName::RaftRs030, CoreName::RaftRs031];
+    pub const ALL: [CoreName; 6] = [
+        CoreName::Ballot,
+        CoreName::RaftRs,
+        CoreName::RaftRs030,
+        CoreName::RaftRs031,
+        CoreName::OpenRaft0924,
+        CoreName::OpenRaft0925,
+    ];
 
     /// The name schedules and `--core` use.
     pub fn name(self) -> &'static str {
@@ -48,6 +62,8 @@ impl CoreName {
             CoreName::RaftRs => "raft-rs",
             CoreName::RaftRs030 => "raft-rs-0.3.0",
             CoreName::RaftRs031 => "raft-rs-0.3.1",
+            CoreName::OpenRaft0924 => "openraft-0.9.24",
+            CoreName::OpenRaft0925 => "openraft-0.9.25",
         }
     }
 
@@ -59,6 +75,12 @@ impl CoreName {
             CoreName::RaftRs => cfg!(feature = "raft-rs"),
             fixture => INSTALLED.lock().expect("installed cores").contains(&fixture),
         }
+    }
+
+    /// Whether the core is an async library, not an election core the event world can run
+    /// (openraft): it runs in the turmoil world only.
+    pub fn turmoil_only(self) -> bool {
+        matches!(self, CoreName::OpenRaft0924 | CoreName::OpenRaft0925)
     }
 
     /// Whether the core records coverage marks (only ballot's core has them).
@@ -76,13 +98,41 @@ impl CoreName {
         self == CoreName::Ballot
     }
 
+    /// Whether the core has pre-vote and check-quorum (openraft 0.9 has neither: its
+    /// followers refuse votes while they hear a leader, and its leader never steps down).
+    pub fn has_pre_vote_and_check_quorum(self) -> bool {
+        !self.turmoil_only()
+    }
+
     /// Why `config` cannot run on this core (naming the field), if it cannot.
     pub fn refuses(self, config: &Config) -> Option<(&'static str, String)> {
         if config.adaptive_timeout && !self.has_adaptive_timeout() {
             let why = format!("{self} has no adaptive election timeout");
             return Some(("cluster.adaptive_timeout", why));
         }
+        if !self.has_pre_vote_and_check_quorum() {
+            for (field, on) in [
+                ("cluster.pre_vote", config.pre_vote),
+                ("cluster.check_quorum", config.check_quorum),
+            ] {
+                if on {
+                    return Some((
+                        field,
+                        format!("{self} has no pre-vote or check-quorum: set it false"),
+                    ));
+                }
+            }
+        }
         None
+    }
+
+    /// Why a step of `op` (its name) cannot run on this core, if it cannot: openraft 0.9 has
+    /// no leadership transfer; its nodes run on tokio's clock, which a pause or a clock rate
+    /// does not reach yet, and keep their files under names a `corrupt` step does not know.
+    pub fn refuses_step(self, op: &str) -> Option<String> {
+        let unsupported = ["transfer", "pause", "resume", "clock", "corrupt"];
+        (self.turmoil_only() && unsupported.contains(&op))
+            .then(|| format!("{self} cannot run a `{op}` step yet (docs/testing-another-raft.md)"))
     }
 }
 

@@ -383,10 +383,14 @@ impl Schedule {
     }
 
     /// The same schedule on another core (`--core`), with the options that core lacks
-    /// (an adaptive election timeout) switched off, so that a generated schedule always runs.
+    /// (an adaptive election timeout; pre-vote and check-quorum) switched off and the steps
+    /// it cannot run left out, so that a generated schedule always runs.
     pub fn on_core(mut self, core: CoreName) -> Schedule {
         self.cluster.core = core;
         self.cluster.adaptive_timeout &= core.has_adaptive_timeout();
+        self.cluster.pre_vote &= core.has_pre_vote_and_check_quorum();
+        self.cluster.check_quorum &= core.has_pre_vote_and_check_quorum();
+        self.steps.retain(|s| core.refuses_step(s.op.name()).is_none());
         self
     }
 
@@ -503,6 +507,9 @@ impl Schedule {
                 }
             }
             step.op.validate(&at)?;
+            if let Some(why) = core.refuses_step(step.op.name()) {
+                return Err(bad(format!("{at}.op"), why));
+            }
         }
         Ok(())
     }

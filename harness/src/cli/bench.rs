@@ -31,7 +31,8 @@ pub(crate) enum Bench {
         /// Worker threads (default: every core).
         #[arg(long, value_parser = parse_jobs)]
         jobs: Option<usize>,
-        /// The election core the nodes run: ballot, raft-rs, raft-rs-0.3.0, raft-rs-0.3.1.
+        /// The election core the nodes run: ballot, raft-rs, raft-rs-0.3.0, raft-rs-0.3.1,
+        /// openraft-0.9.24, openraft-0.9.25 (turmoil only).
         #[arg(long, default_value = "ballot", value_parser = parse_core)]
         core: CoreName,
         /// Where the trials run: turmoil or events.
@@ -49,7 +50,8 @@ pub(crate) enum Bench {
         /// Chaos runs per measurement of runs per second.
         #[arg(long, default_value_t = 300)]
         chaos_runs: u64,
-        /// The election core the nodes run: ballot, raft-rs, raft-rs-0.3.0, raft-rs-0.3.1.
+        /// The election core the nodes run: ballot, raft-rs, raft-rs-0.3.0, raft-rs-0.3.1,
+        /// openraft-0.9.24, openraft-0.9.25 (turmoil only).
         #[arg(long, default_value = "ballot", value_parser = parse_core)]
         core: CoreName,
         /// Where the clusters run: turmoil (measured beside a bare turmoil program) or events

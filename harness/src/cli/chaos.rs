@@ -56,7 +56,8 @@ pub(crate) struct ChaosArgs {
     /// pairs of marks), in generations of 64 runs: the same campaign whatever `--jobs`.
     #[arg(long)]
     guided: bool,
-    /// The election core the nodes run: ballot, raft-rs, raft-rs-0.3.0, raft-rs-0.3.1.
+    /// The election core the nodes run: ballot, raft-rs, raft-rs-0.3.0, raft-rs-0.3.1,
+    /// openraft-0.9.24, openraft-0.9.25 (turmoil only).
     #[arg(long, default_value = "ballot", value_parser = parse_core)]
     core: CoreName,
     /// Where the runs and the shrinking happen: events (the same cores and driver contract
@@ -128,6 +129,9 @@ pub(crate) fn chaos(args: ChaosArgs) -> ExitCode {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
         now.map_or(1, |d| d.as_nanos() as u64)
     });
+    if let Err(e) = super::check_world(args.core, args.world) {
+        return bad_input(e);
+    }
     out.info(&format!("seed: {base_seed}"));
     let config = ChaosConfig {
         base_seed,

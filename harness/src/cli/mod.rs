@@ -200,6 +200,16 @@ fn read_history(paths: &[PathBuf]) -> Result<crate::history::file::HistoryFile, 
     crate::history::file::read(files)
 }
 
+/// Whether `world` can run `core`: an async core (openraft) runs in the turmoil world only.
+fn check_world(core: CoreName, world: WorldName) -> Result<(), String> {
+    if core.turmoil_only() && world != WorldName::Turmoil {
+        return Err(format!(
+            "{core} runs in the turmoil world only (its nodes are async tasks): use --world turmoil"
+        ));
+    }
+    Ok(())
+}
+
 /// A simulated world (`--world` of every command but `run` and `repro`).
 pub(crate) fn simulated_world(text: &str) -> Result<WorldName, String> {
     let world: WorldName = text.parse()?;

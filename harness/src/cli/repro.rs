@@ -62,6 +62,9 @@ pub(crate) fn repro(args: ReproArgs) -> ExitCode {
     }
     out.info(&format!("seed: {}", saved.schedule.seed));
     let world = args.world.unwrap_or(saved.world);
+    if let Err(e) = super::check_world(saved.schedule.cluster.core, world) {
+        return bad_input(e);
+    }
     out.info(&format!("world: {world}"));
     let result = if world.simulated() {
         crate::run::run_in(&saved.schedule, world).expect("fixture cores were handed over")

@@ -61,6 +61,9 @@ pub(crate) fn shrink(args: ShrinkArgs) -> ExitCode {
     } else {
         WorldName::Turmoil
     });
+    if let Err(e) = super::check_world(saved.schedule.cluster.core, world) {
+        return bad_input(e);
+    }
     out.info(&format!("world: {world}"));
     let run = |s: &crate::Schedule| run_in(s, world).expect("fixture cores were handed over");
     if !run(&saved.schedule).summary.violates(&property) {

@@ -113,7 +113,7 @@ pub const PROPERTIES: &[Property] = &[
         class: Class::Safety,
         check: lease_safety::lease_safety,
         judged_ms: lease_safety::judged_ms,
-        needs: None,
+        needs: Some("check-quorum on (no node holds a lease without it)"),
     },
     Property {
         name: "lease-vote",

@@ -273,7 +273,7 @@ impl HostSpec {
 }
 
 /// Starts a node on one core: `|host| Box::pin(serve::<C>(host))` for that core's `C`.
-type Serve = fn(Host) -> Pin<Box<dyn Future<Output = ()>>>;
+pub type Serve = fn(Host) -> Pin<Box<dyn Future<Output = ()>>>;
 
 /// Cores a fixture build installed, by name, and how to start a node on each.
 static INSTALLED: Mutex<BTreeMap<CoreName, Serve>> = Mutex::new(BTreeMap::new());
@@ -299,6 +299,60 @@ pub struct Host {
     storage: FileStorage<SimFs>,
     clock: Arc<SimClock>,
     recorder: Arc<Recorder>,
+}
+
+/// What a node built on another Raft library (an async one, which the driver of
+/// [`ElectionCore`]s cannot run) is given to run on a simulated host: see
+/// [`install_async`].
+pub struct HostParts {
+    /// The node's settings: id, members and their addresses, core configuration, seed.
+    pub config: NodeConfig,
+    /// Its datagram socket on the simulated network, every fault of the schedule applied.
+    pub transport: SimSocket,
+    /// Its simulated disk: latencies, and a crash loses what was not synced.
+    pub fs: SimFs,
+    /// The directory on that disk its files belong in.
+    pub dir: std::path::PathBuf,
+    /// Its local clock (drifting at the schedule's rate, stopped while paused).
+    pub clock: Arc<dyn ballot_node::Clock>,
+    /// Where it reports its events, which become the run's history.
+    pub observer: Arc<dyn ballot_node::Observer>,
+    /// Where it publishes the handle the harness proposes through.
+    pub handle: HandleSlot,
+}
+
+/// Where a node on a simulated host publishes its [`NodeHandle`] once it runs.
+pub struct HandleSlot(Arc<NodeSlot>);
+
+impl HandleSlot {
+    /// The harness sends this node's proposals and transfers through `handle` from now on.
+    pub fn publish(&self, handle: NodeHandle) {
+        *self.0.handle.lock().expect("handle lock") = Some(handle);
+    }
+}
+
+impl Host {
+    /// The host's parts, for a node of another library.
+    pub fn into_parts(self) -> HostParts {
+        let Host { spec, config, transport, storage: _, clock, recorder } = self;
+        HostParts {
+            config,
+            transport,
+            fs: SimFs(spec.slot.control.clone()),
+            dir: STATE_DIR.into(),
+            clock,
+            observer: recorder,
+            handle: HandleSlot(spec.slot.clone()),
+        }
+    }
+}
+
+/// Makes `core` runnable on turmoil by `serve`, which runs one node on a host's parts until
+/// it is crashed: for a core that is not an [`ElectionCore`] (an async Raft library). The
+/// event world cannot run such a core.
+pub fn install_async(core: CoreName, serve: Serve) {
+    ballot_schedule::declare_installed(core);
+    INSTALLED.lock().expect("installed cores").insert(core, serve);
 }
 
 /// Runs `host`'s node on core `C` until it is crashed (or stops on a disk error).

@@ -14,7 +14,10 @@ mod recorder;
 mod sim_io;
 pub mod volatile;
 
-pub use cluster::{serve, Cluster, ClusterBuilder, Host};
+pub use cluster::{
+    install_async, serve, Cluster, ClusterBuilder, HandleSlot, Host, HostParts, Serve,
+};
+pub use sim_io::{SimFs, SimSocket};
 
 /// Makes `core`, implemented by `C`, runnable in every simulated world.
 pub(crate) fn install<C: ballot_node::ElectionCore>(core: ballot_schedule::CoreName) {

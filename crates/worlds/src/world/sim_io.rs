@@ -161,7 +161,7 @@ impl NodeTime for NodeControl {
 
 /// The node's local clock: drifts at the configured rate and keeps running while the node is
 /// paused (a paused process finds, when it wakes, that time went on without it).
-pub(crate) struct SimClock(pub(crate) Arc<NodeControl>);
+pub struct SimClock(pub(crate) Arc<NodeControl>);
 
 impl Clock for SimClock {
     fn now_ms(&self) -> Millis {
@@ -215,7 +215,7 @@ impl NetConditions {
 
 /// turmoil's UDP socket, losing, duplicating and holding datagrams as the network conditions
 /// say, and holding incoming ones while the node is paused.
-pub(crate) struct SimSocket {
+pub struct SimSocket {
     pub(crate) socket: Arc<turmoil::net::UdpSocket>,
     /// This node's index.
     pub(crate) index: usize,
@@ -295,7 +295,7 @@ impl Transport for SimSocket {
 /// write and sync takes the time the schedule's disk gives it (drawn from the node's own
 /// seeded RNG), so a crash can land between a write and its sync.
 #[derive(Clone)]
-pub(crate) struct SimFs(pub(crate) Arc<NodeControl>);
+pub struct SimFs(pub(crate) Arc<NodeControl>);
 
 impl SimFs {
     async fn take(&self, range: [u64; 2]) {

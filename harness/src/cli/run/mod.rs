@@ -33,7 +33,7 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     pub(crate) check_determinism: bool,
     /// Run on this election core instead of the schedule's `cluster.core`: ballot, raft-rs,
-    /// raft-rs-0.3.0, raft-rs-0.3.1.
+    /// raft-rs-0.3.0, raft-rs-0.3.1, openraft-0.9.24, openraft-0.9.25 (turmoil only).
     #[arg(long, value_parser = parse_core)]
     pub(crate) core: Option<CoreName>,
     /// Where the schedule runs: turmoil (real async nodes, UDP and disk), events (the same
@@ -82,6 +82,9 @@ pub(crate) fn run(args: RunArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
+    if let Err(e) = super::check_world(schedule.cluster.core, args.world) {
+        return bad_input(e);
+    }
     if let Err(e) = check_outputs(
         [args.history.as_ref(), args.timeline.as_ref(), args.artifact.as_ref()],
         &[&args.schedule],
