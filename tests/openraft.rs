@@ -80,6 +80,33 @@ fn openraft_fails_over_and_every_property_holds() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A proposal larger than a datagram holds is refused at the node, as ballot's own node
+/// refuses it (`propose_refused`), and the run goes on (it once retried a batch of one such
+/// entry for ever, in no simulated time).
+#[test]
+#[ignore = "needs the fixture builds: make fixtures"]
+fn a_proposal_larger_than_a_datagram_is_refused() {
+    let dir = scratch("large");
+    let path = dir.join("s.json");
+    std::fs::write(
+        &path,
+        r#"{"format":1,"seed":2,"cluster":{"nodes":3,"core":"openraft-0.9.25","pre_vote":false,"check_quorum":false},
+            "duration_ms":3000,"steps":[{"at_ms":800,"op":"propose","node":"leader","value":"x","size":71561},
+            {"at_ms":900,"op":"propose","node":"leader","value":"y"}]}"#,
+    )
+    .unwrap();
+    let history = dir.join("h.jsonl");
+    let out = fixture(
+        CoreName::OpenRaft0925,
+        &["run", path.to_str().unwrap(), "--history", history.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let text = std::fs::read_to_string(&history).unwrap();
+    assert!(text.contains(r#""kind":"propose_refused""#), "the large one refused");
+    assert!(text.contains(r#""kind":"propose","index""#), "the small one proposed");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// What openraft 0.9 lacks is refused before anything runs (exit 2, one line): pre-vote and
 /// check-quorum, a transfer, a pause; and the event world, which runs sans-IO cores only.
 #[test]

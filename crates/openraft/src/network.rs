@@ -211,22 +211,21 @@ impl<T: Transport> Net<T> {
 /// Room a request's envelope takes beside its entries in a datagram, bytes (generously).
 const ENVELOPE_BYTES: usize = 256;
 
-/// When `rpc` would not fit in one datagram: how many of its first entries would (at least
-/// one: a single entry a datagram cannot hold is the proposal's fault, and is dropped).
+/// The largest value a proposal may carry, bytes: its entry, alone in an AppendEntries,
+/// fits in a datagram (a larger one is refused, as ballot's own node refuses it).
+pub(crate) const MAX_VALUE_BYTES: usize = MAX_DATAGRAM - 2 * ENVELOPE_BYTES;
+
+/// When `rpc` would not fit in one datagram: how many of its first entries would (none:
+/// an entry larger than a datagram, which a proposal cannot make, see [`MAX_VALUE_BYTES`]).
 fn entries_that_fit(rpc: &AppendEntriesRequest<TypeConfig>) -> Option<u64> {
     let size = |e| postcard::to_allocvec(e).map_or(usize::MAX, |b| b.len());
     let total: usize = rpc.entries.iter().map(size).sum();
-    if total + ENVELOPE_BYTES <= MAX_DATAGRAM {
+    if total.saturating_add(ENVELOPE_BYTES) <= MAX_DATAGRAM {
         return None;
     }
     let mut room = MAX_DATAGRAM - ENVELOPE_BYTES;
-    let fit = rpc
-        .entries
-        .iter()
-        .map(size)
-        .take_while(|&b| room.checked_sub(b).map(|r| room = r).is_some())
-        .count();
-    Some(fit.max(1) as u64)
+    let mut fits = |b: usize| room.checked_sub(b).map(|r| room = r).is_some();
+    Some(rpc.entries.iter().map(size).take_while(|&b| fits(b)).count() as u64)
 }
 
 /// Builds a [`Client`] per target.
@@ -255,9 +254,18 @@ impl<T: Transport> RaftNetwork<TypeConfig> for Client<T> {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<u64>, Failed> {
-        if let Some(fit) = entries_that_fit(&rpc) {
+        match entries_that_fit(&rpc) {
             // openraft splits the batch on this answer (its `PayloadTooLarge`).
-            return Err(RPCError::PayloadTooLarge(PayloadTooLarge::new_entries_hint(fit)));
+            Some(fit) if fit > 0 => {
+                return Err(RPCError::PayloadTooLarge(PayloadTooLarge::new_entries_hint(fit)))
+            }
+            // Not even one entry: a failure openraft backs off from (splitting further would
+            // retry at once, for ever).
+            Some(_) => {
+                let e = AnyError::error("an entry larger than a datagram");
+                return Err(RPCError::Network(NetworkError::new(&e)));
+            }
+            None => {}
         }
         match self.net.call(self.target, Rpc::Append(rpc), &option).await {
             Ok(Reply::Append(Some(response))) => Ok(response),

@@ -2,7 +2,7 @@
 //! given transport, its role changes reported from openraft's metrics, and the commands of
 //! ballot's [`NodeHandle`] served by openraft's API (`propose` is `client_write`).
 
-use crate::network::{Factory, Net};
+use crate::network::{Factory, Net, MAX_VALUE_BYTES};
 use crate::runtime::with_seed;
 use crate::store::{LogStore, Machine, Reporter};
 use crate::{TypeConfig, Value};
@@ -106,6 +106,12 @@ async fn run_seeded<T: Transport, F: FileSystem>(
     tokio::spawn(watch_roles(raft.clone(), report.clone()));
     while let Some(command) = commands.recv().await {
         match command {
+            Command::Propose(data, reply) if data.len() > MAX_VALUE_BYTES => {
+                let bytes = data.len();
+                let error = RequestError::TooLarge { bytes, max: MAX_VALUE_BYTES };
+                report.event(NodeEvent::ProposeRefused { bytes, error: error.clone() });
+                let _ = reply.send(Err(error));
+            }
             Command::Propose(data, reply) => {
                 let (raft, report) = (raft.clone(), report.clone());
                 tokio::spawn(async move {
