@@ -29,7 +29,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 	cp fixtures/raft-rs-0.3.1/Cargo.lock crates/raft-rs-0.3/Cargo.lock
 	cd crates/raft-rs-0.3 && $(CARGO) clippy --target-dir ../../target/fixtures -- -D warnings
-	cd fixtures/openraft-0.9.25 && $(CARGO) clippy --release --locked --target-dir ../../target/fixtures-openraft --all-targets -- -D warnings
+	cd fixtures/openraft-0.9.25 && $(CARGO) clippy --release --locked --target-dir ../../target/fixtures-openraft -- -D warnings
 	python3 scripts/import-circles.py --self-test
 	python3 scripts/import-circles.py
 	@if $(CARGO) tree -p ballot-core -e normal --prefix none | grep -E '^(tokio|turmoil|async-std|smol) '; then \

@@ -127,6 +127,8 @@ echo "== an async Raft: openraft 0.9's nodes on turmoil (docs/testing-another-ra
 $ballot chaos --core openraft-0.9.25 --world turmoil --runs 100 --seed 1 --out "$work/openraft" > "$work/openraft.log" || true
 grep -q '^100 runs in the turmoil world' "$work/openraft.log"
 [ "$(status target/release/ballot chaos --core openraft-0.9.25 --runs 1 --out "$work/openraft-events")" = 2 ]
+scripts/determinism.sh openraft-0.9.25 100 > /dev/null
+scripts/determinism.sh openraft-0.9.24 100 > /dev/null
 
 echo "== a failure found, shrunk and replayed (README)"
 B=$root/target/bugs/index-before-term-ballot

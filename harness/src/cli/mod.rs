@@ -60,6 +60,10 @@ enum Command {
         /// The seed.
         #[arg(long)]
         seed: u64,
+        /// The schedule chaos runs on this core (`chaos --core`): the options and steps the
+        /// core lacks left out.
+        #[arg(long, value_parser = parse_core)]
+        core: Option<CoreName>,
     },
     /// Shrink a failing schedule to a minimal one that still fails the same property.
     Shrink(shrink::ShrinkArgs),
@@ -81,8 +85,13 @@ pub fn main() -> ExitCode {
         Command::Node(args) => node::node(args),
         Command::Chaos(args) => chaos::chaos(args),
         Command::Bench { which } => bench::bench(which),
-        Command::Generate { seed } => {
-            println!("{}", crate::explore::generate::generate(seed).to_json());
+        Command::Generate { seed, core } => {
+            let schedule = crate::explore::generate::generate(seed);
+            let schedule = match core {
+                Some(core) => schedule.on_core(core),
+                None => schedule,
+            };
+            println!("{}", schedule.to_json());
             ExitCode::SUCCESS
         }
         Command::Shrink(args) => shrink::shrink(args),
