@@ -43,6 +43,11 @@ enum Wire {
     Response { cluster: u64, id: u64, from: u64, reply: Reply },
 }
 
+/// A failed RPC, as openraft takes a network failure: it backs off and tries again.
+fn network_error(why: impl ToString) -> NetworkError {
+    NetworkError::new(&AnyError::error(why))
+}
+
 /// The largest datagram taken, bytes.
 const MAX_DATAGRAM: usize = 65_507;
 
@@ -109,9 +114,7 @@ impl<T: Transport> Net<T> {
         self.pending.lock().expect("pending").remove(&id);
         match answer {
             Ok(Ok(reply)) => Ok(reply),
-            _ => {
-                Err(NetworkError::new(&AnyError::error(format!("no answer from {target} in time"))))
-            }
+            _ => Err(network_error(format!("no answer from {target} in time"))),
         }
     }
 
@@ -177,31 +180,22 @@ impl<T: Transport> Net<T> {
                 });
                 (Reply::Append(response), MessageKind::AppendAnswer { term, success, index })
             }
-            Rpc::Vote(request) => {
-                let Ok(response) = raft.vote(request).await else {
-                    // Refused with an error (shutting down): answered as refused, no vote.
-                    let kind = MessageKind::Other;
-                    let reply = Wire::Response {
-                        cluster: self.cluster,
-                        id,
-                        from: self.me,
-                        reply: Reply::Vote(None),
-                    };
-                    return self.send(from, &reply, kind).await;
-                };
-                let (term, granted) =
-                    (self.report.vote_epoch(&response.vote), response.vote_granted);
-                self.report.event(NodeEvent::Vote {
-                    term,
-                    candidate: NodeId(from),
-                    granted,
-                    pre_vote: false,
-                });
-                (
-                    Reply::Vote(Some(response)),
-                    MessageKind::VoteAnswer { term, granted, pre_vote: false },
-                )
-            }
+            Rpc::Vote(request) => match raft.vote(request).await {
+                Ok(response) => {
+                    let (term, granted) =
+                        (self.report.vote_epoch(&response.vote), response.vote_granted);
+                    self.report.event(NodeEvent::Vote {
+                        term,
+                        candidate: NodeId(from),
+                        granted,
+                        pre_vote: false,
+                    });
+                    let kind = MessageKind::VoteAnswer { term, granted, pre_vote: false };
+                    (Reply::Vote(Some(response)), kind)
+                }
+                // Refused with an error (shutting down): answered as refused, no vote.
+                Err(_) => (Reply::Vote(None), MessageKind::Other),
+            },
         };
         let response = Wire::Response { cluster: self.cluster, id, from: self.me, reply };
         self.send(from, &response, kind).await;
@@ -262,14 +256,13 @@ impl<T: Transport> RaftNetwork<TypeConfig> for Client<T> {
             // Not even one entry: a failure openraft backs off from (splitting further would
             // retry at once, for ever).
             Some(_) => {
-                let e = AnyError::error("an entry larger than a datagram");
-                return Err(RPCError::Network(NetworkError::new(&e)));
+                return Err(RPCError::Network(network_error("an entry larger than a datagram")))
             }
             None => {}
         }
         match self.net.call(self.target, Rpc::Append(rpc), &option).await {
             Ok(Reply::Append(Some(response))) => Ok(response),
-            Ok(_) => Err(RPCError::Network(NetworkError::new(&AnyError::error("refused")))),
+            Ok(_) => Err(RPCError::Network(network_error("refused"))),
             Err(e) => Err(RPCError::Network(e)),
         }
     }
@@ -281,7 +274,7 @@ impl<T: Transport> RaftNetwork<TypeConfig> for Client<T> {
     ) -> Result<VoteResponse<u64>, Failed> {
         match self.net.call(self.target, Rpc::Vote(rpc), &option).await {
             Ok(Reply::Vote(Some(response))) => Ok(response),
-            Ok(_) => Err(RPCError::Network(NetworkError::new(&AnyError::error("refused")))),
+            Ok(_) => Err(RPCError::Network(network_error("refused"))),
             Err(e) => Err(RPCError::Network(e)),
         }
     }
@@ -292,6 +285,6 @@ impl<T: Transport> RaftNetwork<TypeConfig> for Client<T> {
         _: RPCOption,
     ) -> Result<InstallSnapshotResponse<u64>, Failed<InstallSnapshotError>> {
         // No node builds a snapshot (the policy is `Never`), so none is ever sent.
-        Err(RPCError::Network(NetworkError::new(&AnyError::error("snapshots are not carried"))))
+        Err(RPCError::Network(network_error("snapshots are not carried")))
     }
 }
